@@ -1,0 +1,1 @@
+"""Tables and statistics built from per-atom Q-scores."""

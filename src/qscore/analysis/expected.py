@@ -1,0 +1,98 @@
+"""Expected Q at a map resolution (SPEC §5): the archive curves, their 95% bounds, Q-resolution.
+
+An :class:`ExpectedModel` is a polynomial Q(d) with offsets: Q_peak = Q_mean + peak,
+Q_low95 = Q_mean + low, Q_high95 = Q_mean + high.  The built-in ones are the published curves
+for sigma 0.4 Å (2025 paper) and 0.6 Å (MapQ); ``qscore archive stats --save-model`` writes one
+refitted on a user's archive, which :meth:`ExpectedModel.from_json` reads back.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputFileError, ParameterError
+
+RESOLUTION_MAX = 50.0
+
+
+@dataclass(frozen=True)
+class ExpectedModel:
+    """Expected-Q curve: ``coefficients`` highest power first (numpy.polyval order), in Å⁻ᵏ.
+
+    peak, low, high : offsets of Q_peak, Q_low95, Q_high95 from the curve (low is negative)
+    sigma : the reference-Gaussian width the curve was fitted for, Å
+    source : where the curve comes from (shown in reports)
+    """
+
+    coefficients: tuple
+    peak: float
+    low: float
+    high: float
+    sigma: float
+    source: str = ""
+
+    def q_mean(self, d):
+        return np.polyval(np.asarray(self.coefficients, dtype=float), np.asarray(d, dtype=float))
+
+    def evaluate(self, d) -> dict:
+        """{'Q_mean', 'Q_peak', 'Q_low95', 'Q_high95'} at resolution(s) d Å."""
+        check_resolution(d)
+        m = self.q_mean(d)
+        return {"Q_mean": m, "Q_peak": m + self.peak, "Q_low95": m + self.low, "Q_high95": m + self.high}
+
+    def to_json(self, path) -> None:
+        from ..io.writers import write_json
+
+        write_json(path, {"kind": "qscore-expected-model", "version": 1, **asdict(self)})
+
+    @classmethod
+    def from_json(cls, path) -> ExpectedModel:
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputFileError(f"Expected-Q model file '{p}' does not exist; write one with "
+                                 "'qscore archive stats --save-model FILE'.") from None
+        except (OSError, ValueError) as exc:
+            raise InputFileError(f"Expected-Q model file '{p}' is not valid JSON ({exc}).") from None
+        try:
+            return cls(coefficients=tuple(float(c) for c in data["coefficients"]),
+                       peak=float(data["peak"]), low=float(data["low"]), high=float(data["high"]),
+                       sigma=float(data["sigma"]), source=str(data.get("source", str(p))))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputFileError(f"Expected-Q model file '{p}' lacks a valid field ({exc}); it "
+                                 "needs coefficients, peak, low, high and sigma.") from None
+
+
+#: 2025 paper (sigma 0.4 Å): cubic fit to ~10,000 EMDB entries, Q_peak +0.024, 95% −0.126/+0.109
+EMDB_SIGMA_04 = ExpectedModel(coefficients=(-0.0016, 0.0434, -0.3956, 1.3366), peak=0.024,
+                              low=-0.126, high=0.109, sigma=0.4,
+                              source="Pintilie et al. 2025, cubic fit, sigma 0.4")
+#: MapQ (sigma 0.6 Å): cubic with ±0.1 bounds
+MAPQ_SIGMA_06 = ExpectedModel(coefficients=(-0.0019064058, 0.0499875375, -0.4513945578, 1.5361860733),
+                              peak=0.0, low=-0.1, high=0.1, sigma=0.6,
+                              source="MapQ v2.9.7 cubic, sigma 0.6")
+
+BUILT_IN = {0.4: EMDB_SIGMA_04, 0.6: MAPQ_SIGMA_06}
+
+
+def check_resolution(d) -> None:
+    """Raise ParameterError unless every resolution is in (0, 50] Å."""
+    arr = np.asarray(d, dtype=float)
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0) or np.any(arr > RESOLUTION_MAX):
+        raise ParameterError(f"Resolution {d} Å is outside (0, {RESOLUTION_MAX:g}] Å; give the "
+                             "map's reported resolution in Å (e.g. 3.2).")
+
+
+def model_for_sigma(sigma: float) -> ExpectedModel:
+    """The built-in expected-Q curve for sigma (0.4 or 0.6 Å); no curve is invented for others."""
+    for s, model in BUILT_IN.items():
+        if abs(sigma - s) < 1e-9:
+            return model
+    raise ParameterError(f"No expected-Q curve exists for sigma {sigma} Å; built-in curves are for "
+                         "0.4 and 0.6 Å. Use one of those, or fit one with 'qscore archive stats "
+                         "--save-model' and pass it with --expected-model.")

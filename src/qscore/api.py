@@ -1,0 +1,173 @@
+"""The public entry point: :func:`score` a model against a map, get a :class:`QScoreResult`."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .core.engine import QParams, compute_qscores, emdb_compatible_map, set_threads
+from .errors import ParameterError
+from .io.maps import DensityMap, MapStats, read_map
+from .io.models import MOLECULE_TYPES, Model, read_model
+
+
+def versions() -> dict:
+    """Versions of qscore and the components that decide its numbers."""
+    import gemmi
+    import numba
+
+    from . import __version__
+
+    return {"qscore": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, "gemmi": gemmi.__version__, "pandas": pd.__version__}
+
+
+@dataclass
+class QScoreResult:
+    """Per-atom Q-scores of a model in a map, with what is needed to interpret and write them.
+
+    Attributes
+    ----------
+    model : Model — the model as read (atoms in file order)
+    dmap : DensityMap — the map as scored (the resampled one in EMDB-compatible mode)
+    q : (n,) float64 — Q of every atom of ``model.atoms``; hydrogens carry their heavy atom's
+        Q (NaN where none lies within 1.3 Å) and are left out of every average
+    outside : (n,) bool — atom lies outside the map box
+    params : QParams
+    resolution : float or None — the map's resolution in Å, if given
+    """
+
+    model: Model
+    dmap: DensityMap
+    q: np.ndarray
+    outside: np.ndarray
+    params: QParams
+    map_stats: MapStats
+    resolution: float | None = None
+    emdb_compat: bool = False
+    threads: int = 1
+    elapsed: float = 0.0
+    profile: np.ndarray | None = None
+    kept: np.ndarray | None = None
+    radii: np.ndarray | None = None
+    command: str = field(default_factory=lambda: " ".join(sys.argv))
+
+    @property
+    def atoms(self):
+        return self.model.atoms
+
+    @property
+    def scored(self) -> np.ndarray:
+        """Mask of the atoms that enter averages: non-hydrogen atoms."""
+        return ~self.atoms.is_hydrogen
+
+    def atom_table(self) -> pd.DataFrame:
+        """One row per atom: identity, coordinates, Q and whether it lies outside the map."""
+        t = self.atoms.table()
+        t["Q"] = self.q
+        t["outside_map"] = self.outside
+        return t
+
+    def mean_q(self, mol_type: str | None = None) -> float:
+        """Mean Q over the scored (non-H) atoms, optionally of one molecule type; NaN if none."""
+        mask = self.scored
+        if mol_type is not None:
+            mask = mask & (self.atoms.mol_type == mol_type)
+        return float(np.mean(self.q[mask])) if mask.any() else float("nan")
+
+    def summary(self) -> dict:
+        """A JSON-ready summary: inputs, versions, parameters, map statistics, counts, mean Q."""
+        a = self.atoms
+        heavy = self.scored
+        counts = {"atoms": int(len(a)), "scored": int(heavy.sum()), "hydrogens": int(a.is_hydrogen.sum()),
+                  "hydrogens_without_heavy_atom": int(np.isnan(self.q[a.is_hydrogen]).sum()),
+                  "outside_map": int(self.outside[heavy].sum()),
+                  "residues": int(len(np.unique(a.residue))), "chains": int(len(np.unique(a.chain)))}
+        by_type = {}
+        for t in MOLECULE_TYPES:
+            n = int((heavy & (a.mol_type == t)).sum())
+            if n:
+                by_type[t] = {"atoms": n, "mean_q": self.mean_q(t)}
+        return {
+            "inputs": {"model": self.model.path, "map": self.dmap.path},
+            "command": self.command,
+            "versions": versions(),
+            "parameters": {**self.params.as_dict(), "emdb_compat": self.emdb_compat,
+                           "resolution": self.resolution, "threads": self.threads},
+            "map": {**self.dmap.describe(), "stats": self.map_stats.as_dict(), "notes": self.dmap.notes},
+            "counts": counts,
+            "mean_q": self.mean_q(),
+            "mean_q_by_type": by_type,
+            "elapsed_s": round(self.elapsed, 3),
+        }
+
+
+def score(model, map, *, sigma: float = 0.4, resolution: float | None = None,
+          emdb_compat: bool = False, num_points: int = 8, shell_step: float = 0.1,
+          max_radius: float = 2.0, tries: int = 50, threads: int | None = None,
+          profiles: bool = False, permissive: bool = False,
+          progress: Callable[[int, int], None] | None = None) -> QScoreResult:
+    """Q-score every atom of ``model`` in ``map``.
+
+    Parameters
+    ----------
+    model : str, Path or Model — PDB/mmCIF file (optionally .gz) or a model already read
+    map : str, Path or DensityMap — MRC/CCP4 file (optionally .gz) or a map already read
+    sigma : float — reference Gaussian width, Å (0.4 as the EMDB; 0.6 as the 2020 paper and MapQ)
+    resolution : float, optional — the map's resolution in Å (recorded; used by the analyses)
+    emdb_compat : bool — reproduce multi-process MapQ, whose numbers the EMDB publishes (SPEC §2)
+    num_points, shell_step, max_radius, tries : advanced; MapQ's defaults
+    threads : int, optional — numba threads (default: all cores)
+    profiles : bool — keep the radial profile of every atom (``result.profile``)
+    permissive : bool — accept integer-mode maps
+    progress : callable(done, total), optional
+
+    Returns
+    -------
+    QScoreResult
+
+    Raises
+    ------
+    qscore.errors.QScoreError — on any bad input (missing/corrupt files, unusable map or model,
+        parameters out of range)
+    """
+    t0 = time.perf_counter()
+    params = QParams(sigma=sigma, num_points=num_points, shell_step=shell_step,
+                     max_radius=max_radius, tries=tries)
+    if resolution is not None:
+        from .analysis.expected import check_resolution
+
+        check_resolution(resolution)
+    n_threads = set_threads(threads)
+    mdl = model if isinstance(model, Model) else read_model(model)
+    dmap = map if isinstance(map, DensityMap) else read_map(map, permissive=permissive)
+    if not isinstance(mdl, Model) or not isinstance(dmap, DensityMap):
+        raise ParameterError("score() takes a model path or Model and a map path or DensityMap.")
+    scored_map = emdb_compatible_map(dmap) if emdb_compat else dmap
+    atoms = mdl.atoms
+    res = compute_qscores(atoms.coords, atoms.is_hydrogen, atoms.residue, scored_map, params,
+                          profiles=profiles, progress=progress)
+    return QScoreResult(model=mdl, dmap=scored_map, q=res["q"], outside=~dmap.contains(atoms.coords),
+                        params=params, map_stats=dmap.stats(), resolution=resolution,
+                        emdb_compat=emdb_compat, threads=n_threads,
+                        elapsed=time.perf_counter() - t0, profile=res.get("profile"),
+                        kept=res.get("kept"), radii=res["radii"])
+
+
+def output_stem(model_path, map_path) -> str:
+    """``<model>__Q__<map>``: the stem MapQ gives its output files."""
+    def stem(p):
+        name = Path(p).name
+        for suffix in (".gz",):
+            if name.lower().endswith(suffix):
+                name = name[: -len(suffix)]
+        return Path(name).stem
+
+    return f"{stem(model_path)}__Q__{stem(map_path)}"

@@ -1,0 +1,210 @@
+"""The ``qscore`` command line: thin commands over the library; the only place that prints or exits.
+
+Errors of the package (:class:`qscore.errors.QScoreError`) become one line on stderr and exit
+code 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import warnings
+
+import click
+
+from . import __version__
+from .errors import QScoreError, QScoreWarning
+
+log = logging.getLogger("qscore")
+
+EXIT_BAD_INPUT = 2
+
+
+class QScoreCommandError(click.ClickException):
+    """A QScoreError reported by the CLI: one line, exit code 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file=None):
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+def handle_errors(func):
+    """Turn the package's errors into one clear line and exit code 2 (traceback with --debug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        ctx = click.get_current_context()
+        debug = (ctx.find_root().obj or {}).get("debug", False)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", QScoreWarning)  # reported through the logger
+                return func(*args, **kwargs)
+        except QScoreError as exc:
+            if debug:
+                raise
+            raise QScoreCommandError(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted; no partial output was left.", err=True)
+            ctx.exit(130)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.version_option(__version__, prog_name="qscore")
+@click.option("-v", "--verbose", count=True, help="More messages (-vv for debugging output).")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def main(ctx, verbose, debug):
+    """Q-scores: how well each atom of a model is resolved in a cryo-EM map.
+
+    Lengths are in Å. Q is the correlation of the map values around each atom with a Gaussian
+    of width sigma (Pintilie et al., Nature Methods 2020; Acta Cryst. D 2025), computed exactly as
+    MapQ does.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+
+
+def _progress_bar(total_hint: int, enabled: bool):
+    """A tqdm progress callback for long runs (None when not wanted)."""
+    if not enabled:
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done, total):
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="atom", unit_scale=True, desc="Q-scores", file=sys.stderr,
+                       mininterval=0.5)
+        bar.update(done - bar.n)
+
+    def close():
+        if bar is not None:
+            bar.close()
+
+    return update, close
+
+
+def score_options(func):
+    """Options shared by commands that compute Q-scores."""
+    opts = [
+        click.option("--sigma", type=float, default=0.4,
+                     help="Width of the reference Gaussian, Å (0.4: EMDB; 0.6: 2020 paper and MapQ)."),
+        click.option("--resolution", "-r", type=float, default=None,
+                     help="The map's reported resolution, Å (recorded; used for expected Q)."),
+        click.option("--emdb-compat", is_flag=True,
+                     help="Reproduce multi-process MapQ (the EMDB's numbers) for maps whose origin "
+                          "is off the voxel lattice."),
+        click.option("--threads", "-j", type=int, default=0, help="Threads (0: all cores)."),
+        click.option("--permissive", is_flag=True, help="Accept integer-mode maps (read as real values)."),
+        click.option("--num-points", type=int, default=8, help="Advanced: points needed per shell (MapQ: 8)."),
+        click.option("--shell-step", type=float, default=0.1, help="Advanced: distance between shells, Å."),
+        click.option("--max-radius", type=float, default=2.0, help="Advanced: outermost shell radius, Å."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def run_score(model, map_path, *, sigma, resolution, emdb_compat, threads, permissive, num_points,
+              shell_step, max_radius, quiet=False):
+    """Score with the CLI's progress bar and warnings; returns the result."""
+    from .api import score
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", QScoreWarning)
+        from .io.models import read_model
+
+        mdl = read_model(model)
+        progress, close = _progress_bar(len(mdl.atoms), enabled=not quiet and len(mdl.atoms) > 20000)
+        try:
+            result = score(mdl, map_path, sigma=sigma, resolution=resolution, emdb_compat=emdb_compat,
+                           threads=threads or None, permissive=permissive, num_points=num_points,
+                           shell_step=shell_step, max_radius=max_radius, progress=progress)
+        finally:
+            close()
+    for w in caught:
+        click.echo(f"Warning: {w.message}", err=True)
+    return result
+
+
+def print_summary(result, paths: dict) -> None:
+    s = result.summary()
+    c = s["counts"]
+    click.echo(f"Model  {s['inputs']['model']}  ({c['atoms']} atoms, {c['scored']} scored, "
+               f"{c['residues']} residues, {c['chains']} chains)")
+    mp = s["map"]
+    click.echo(f"Map    {s['inputs']['map']}  grid {mp['grid']}, voxel "
+               f"{', '.join(f'{v:.4g}' for v in mp['voxel_size'])} Å, origin "
+               f"{', '.join(f'{v:.4g}' for v in mp['origin'])} Å")
+    p = s["parameters"]
+    click.echo(f"Q-score (sigma {p['sigma']} Å{', EMDB-compatible' if p['emdb_compat'] else ''}): "
+               f"mean {s['mean_q']:.4f} over {c['scored']} atoms")
+    for t, v in s["mean_q_by_type"].items():
+        click.echo(f"  {t:8s} {v['mean_q']:.4f}  ({v['atoms']} atoms)")
+    if c["outside_map"]:
+        click.echo(f"Warning: {c['outside_map']} of {c['scored']} atoms lie outside the map box; "
+                   "their Q is near 0. Check that model and map are aligned.", err=True)
+    if result.resolution is None:
+        click.echo("No resolution given: add --resolution D (Å) to record it.")
+    click.echo(f"Time   {s['elapsed_s']:.2f} s with {p['threads']} threads")
+    click.echo("Wrote:")
+    for path in paths.values():
+        click.echo(f"  {path}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("map_path", metavar="MAP", type=click.Path(dir_okay=False))
+@score_options
+@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: the model's folder).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@handle_errors
+def score(model, map_path, out_dir, quiet, **kw):
+    """Q-score every atom of MODEL (PDB/mmCIF, .gz ok) in MAP (MRC/CCP4, .gz ok).
+
+    Writes <model>__Q__<map>.cif (a Q_score column after B_iso_or_equiv), for PDB input also
+    <model>__Q__<map>.pdb (Q in the B-factor column), <model>__Q__<map>_atoms.csv (per atom) and
+    <model>__Q__<map>_summary.json.
+    """
+    from .outputs import prepare_out_dir, write_score_outputs
+
+    folder = prepare_out_dir(out_dir, model)
+    result = run_score(model, map_path, quiet=quiet, **kw)
+    paths = write_score_outputs(result, folder)
+    if not quiet:
+        print_summary(result, paths)
+
+
+@main.command()
+@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for the example (default: a new temporary folder).")
+@click.option("--threads", "-j", type=int, default=0, help="Threads (0: all cores).")
+@handle_errors
+def demo(out_dir, threads):
+    """Build a small helix model and a simulated 2.5 Å map, score them and show where outputs are."""
+    import tempfile
+
+    from .demo import build_demo
+    from .outputs import prepare_out_dir, write_score_outputs
+
+    folder = prepare_out_dir(out_dir or tempfile.mkdtemp(prefix="qscore-demo-"), ".")
+    inputs = build_demo(folder)
+    click.echo(f"Built a 24-residue poly-Ala helix and a map simulated at {inputs['resolution']} Å in {folder}")
+    result = run_score(inputs["model"], inputs["map"], sigma=0.4, resolution=inputs["resolution"],
+                       emdb_compat=False, threads=threads, permissive=False, num_points=8,
+                       shell_step=0.1, max_radius=2.0)
+    paths = write_score_outputs(result, folder)
+    print_summary(result, paths)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Pure computation: sphere points, numba kernels and the engine that drives them."""

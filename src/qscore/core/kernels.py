@@ -1,0 +1,356 @@
+"""numba kernels: arrays in, arrays out; no I/O, no logging.
+
+The per-atom Q-score of SPEC §2: spiral points on shells R = dR … maxR, a point kept when no
+non-H atom lies strictly closer than 0.9 R, the first of up to ``tries`` spirals of
+``num_points + 2 i`` points with at least ``num_points`` kept points used whole, the centre value
+counted ``num_points`` times, trilinear interpolation (0 outside the grid), Pearson correlation
+against the reference Gaussian.  Neighbours are found through a uniform cell grid.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+_CACHE = True
+
+
+@njit(cache=_CACHE, inline="always")
+def interpolate(values, ox, oy, oz, sx, sy, sz, x, y, z):
+    """Trilinear value of ``values`` (nz, ny, nx) at (x, y, z) Å; 0 outside the grid (as Chimera)."""
+    nz, ny, nx = values.shape
+    gx = (x - ox) / sx
+    gy = (y - oy) / sy
+    gz = (z - oz) / sz
+    fxf = math.floor(gx)
+    fyf = math.floor(gy)
+    fzf = math.floor(gz)
+    if fxf < 0.0 or fyf < 0.0 or fzf < 0.0:
+        return 0.0
+    i = int(fxf)
+    j = int(fyf)
+    k = int(fzf)
+    # a point exactly on the last grid plane is inside (fraction 1 in the last cell)
+    if i >= nx - 1:
+        if i == nx - 1 and gx == fxf and nx > 1:
+            i = nx - 2
+        else:
+            return 0.0
+    if j >= ny - 1:
+        if j == ny - 1 and gy == fyf and ny > 1:
+            j = ny - 2
+        else:
+            return 0.0
+    if k >= nz - 1:
+        if k == nz - 1 and gz == fzf and nz > 1:
+            k = nz - 2
+        else:
+            return 0.0
+    fx = gx - i
+    fy = gy - j
+    fz = gz - k
+    c00 = values[k, j, i] * (1.0 - fx) + values[k, j, i + 1] * fx
+    c10 = values[k, j + 1, i] * (1.0 - fx) + values[k, j + 1, i + 1] * fx
+    c01 = values[k + 1, j, i] * (1.0 - fx) + values[k + 1, j, i + 1] * fx
+    c11 = values[k + 1, j + 1, i] * (1.0 - fx) + values[k + 1, j + 1, i + 1] * fx
+    c0 = c00 * (1.0 - fy) + c10 * fy
+    c1 = c01 * (1.0 - fy) + c11 * fy
+    return c0 * (1.0 - fz) + c1 * fz
+
+
+@njit(cache=_CACHE, parallel=True)
+def interpolate_points(values, origin, voxel, points):
+    """Trilinear values at points (n, 3) Å; 0 outside the grid. Returns (n,) float64."""
+    n = points.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    for a in prange(n):
+        out[a] = interpolate(values, origin[0], origin[1], origin[2], voxel[0], voxel[1], voxel[2],
+                             points[a, 0], points[a, 1], points[a, 2])
+    return out
+
+
+@njit(cache=_CACHE)
+def build_cells(coords, cell_size):
+    """Sort points into a uniform grid of cubic cells of edge ``cell_size`` Å.
+
+    Returns ``(lo, dims, start, order)``: lowest corner (3,), cell counts (3,) int64, and the
+    points of cell c as ``order[start[c]:start[c + 1]]`` with c = ix + nx (iy + ny iz).
+    """
+    n = coords.shape[0]
+    lo = np.empty(3)
+    hi = np.empty(3)
+    for d in range(3):
+        lo[d] = coords[0, d]
+        hi[d] = coords[0, d]
+    for a in range(n):
+        for d in range(3):
+            v = coords[a, d]
+            if v < lo[d]:
+                lo[d] = v
+            if v > hi[d]:
+                hi[d] = v
+    dims = np.empty(3, dtype=np.int64)
+    for d in range(3):
+        dims[d] = int((hi[d] - lo[d]) / cell_size) + 1
+    ncell = dims[0] * dims[1] * dims[2]
+    key = np.empty(n, dtype=np.int64)
+    counts = np.zeros(ncell + 1, dtype=np.int64)
+    for a in range(n):
+        ix = min(int((coords[a, 0] - lo[0]) / cell_size), dims[0] - 1)
+        iy = min(int((coords[a, 1] - lo[1]) / cell_size), dims[1] - 1)
+        iz = min(int((coords[a, 2] - lo[2]) / cell_size), dims[2] - 1)
+        c = ix + dims[0] * (iy + dims[1] * iz)
+        key[a] = c
+        counts[c + 1] += 1
+    start = np.cumsum(counts)
+    fill = start[:-1].copy()
+    order = np.empty(n, dtype=np.int64)
+    for a in range(n):
+        c = key[a]
+        order[fill[c]] = a
+        fill[c] += 1
+    return lo, dims, start, order
+
+
+@njit(cache=_CACHE, inline="always")
+def _gather_neighbours(coords, a, cutoff, lo, dims, start, order, cell_size, out_idx, out_d2):
+    """Indices (into coords) of points within ``cutoff`` of point a (a itself excluded), sorted by
+    distance, written to the first entries of out_idx / out_d2; returns their count.  When the
+    buffers are too small, returns minus the count needed."""
+    px = coords[a, 0]
+    py = coords[a, 1]
+    pz = coords[a, 2]
+    cx = min(int((px - lo[0]) / cell_size), dims[0] - 1)
+    cy = min(int((py - lo[1]) / cell_size), dims[1] - 1)
+    cz = min(int((pz - lo[2]) / cell_size), dims[2] - 1)
+    cut2 = cutoff * cutoff
+    cap = out_idx.shape[0]
+    m = 0
+    for iz in range(max(cz - 1, 0), min(cz + 2, dims[2])):
+        for iy in range(max(cy - 1, 0), min(cy + 2, dims[1])):
+            for ix in range(max(cx - 1, 0), min(cx + 2, dims[0])):
+                c = ix + dims[0] * (iy + dims[1] * iz)
+                for t in range(start[c], start[c + 1]):
+                    b = order[t]
+                    if b == a:
+                        continue
+                    dx = coords[b, 0] - px
+                    dy = coords[b, 1] - py
+                    dz = coords[b, 2] - pz
+                    d2 = dx * dx + dy * dy + dz * dz
+                    if d2 < cut2:
+                        if m < cap:
+                            # insertion sort by distance
+                            s = m
+                            while s > 0 and out_d2[s - 1] > d2:
+                                out_d2[s] = out_d2[s - 1]
+                                out_idx[s] = out_idx[s - 1]
+                                s -= 1
+                            out_d2[s] = d2
+                            out_idx[s] = b
+                        m += 1
+    if m > cap:
+        return -m
+    return m
+
+
+@njit(cache=_CACHE, parallel=True)
+def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start, num_points,
+                 sigma, amp, base, lo, dims, start, order, cell_size, want_profile):
+    """Q-score of the atoms ``coords[targets]`` against every atom of ``coords`` as neighbours.
+
+    Parameters
+    ----------
+    targets : (m,) int64 — indices into coords of the atoms to score
+    coords : (n, 3) float64 — every non-H atom (neighbours for the exclusion test), Å
+    values : (nz, ny, nx) float32 — the map; origin, voxel : (3,) float64 Å
+    radii : (s,) float64 — shell radii, Å
+    dirs, dir_start : spiral directions of each try (see ``spiral_table``)
+    num_points : int — points required per shell (and weight of the centre value)
+    sigma, amp, base : reference Gaussian amp·exp(-R²/2σ²) + base
+    lo, dims, start, order, cell_size : the cell grid of coords (``build_cells``), with
+        cell_size ≥ radii[-1] + 0.9 radii[-1]
+    want_profile : bool — fill the radial profile arrays
+
+    Returns
+    -------
+    q : (m,) float64
+    profile : (m, s + 1) float64 — mean map value at the centre and on each shell (NaN where a
+        shell kept no points); shape (0, s + 1) unless want_profile
+    kept : (m, s + 1) int32 — number of values behind each profile entry
+    """
+    m = targets.shape[0]
+    n_shell = radii.shape[0]
+    tries = dir_start.shape[0] - 1
+    max_try = num_points + 2 * (tries - 1)
+    max_pts = num_points * (n_shell + 1) + max_try * n_shell
+    q = np.zeros(m, dtype=np.float64)
+    prof_rows = m if want_profile else 0
+    profile = np.full((prof_rows, n_shell + 1), np.nan)
+    kept_out = np.zeros((prof_rows, n_shell + 1), dtype=np.int32)
+    g = np.empty(n_shell + 1)
+    g[0] = amp + base
+    for s in range(n_shell):
+        g[s + 1] = amp * math.exp(-0.5 * (radii[s] / sigma) ** 2) + base
+    reach_factor = 1.9
+    ox, oy, oz = origin[0], origin[1], origin[2]
+    sx, sy, sz = voxel[0], voxel[1], voxel[2]
+    n_chunks = min(m, 256 * 64)
+    for chunk in prange(n_chunks):
+        a0 = chunk * m // n_chunks
+        a1 = (chunk + 1) * m // n_chunks
+        cap = 64
+        nb_idx = np.empty(cap, dtype=np.int64)
+        nb_d2 = np.empty(cap)
+        sel = np.empty((cap, 3))
+        buf = np.empty(max_pts)
+        pts = np.empty((max_try, 3))
+        counts = np.zeros(n_shell + 1, dtype=np.int64)
+        for t in range(a0, a1):
+            a = targets[t]
+            nnb = _gather_neighbours(coords, a, cell_size, lo, dims, start, order, cell_size, nb_idx, nb_d2)
+            if nnb < 0:
+                cap = -nnb + 16
+                nb_idx = np.empty(cap, dtype=np.int64)
+                nb_d2 = np.empty(cap)
+                sel = np.empty((cap, 3))
+                nnb = _gather_neighbours(coords, a, cell_size, lo, dims, start, order, cell_size,
+                                         nb_idx, nb_d2)
+            px = coords[a, 0]
+            py = coords[a, 1]
+            pz = coords[a, 2]
+            v0 = interpolate(values, ox, oy, oz, sx, sy, sz, px, py, pz)
+            cnt = 0
+            for _ in range(num_points):
+                buf[cnt] = v0
+                cnt += 1
+            counts[0] = num_points
+            for s in range(n_shell):
+                R = radii[s]
+                out_rad = R * 0.9
+                out2 = out_rad * out_rad
+                reach = R * reach_factor + 1e-9
+                reach2 = reach * reach
+                nsel = 0
+                for b in range(nnb):
+                    if nb_d2[b] >= reach2:
+                        break
+                    j = nb_idx[b]
+                    sel[nsel, 0] = coords[j, 0]
+                    sel[nsel, 1] = coords[j, 1]
+                    sel[nsel, 2] = coords[j, 2]
+                    nsel += 1
+                counts[s + 1] = 0
+                for tr in range(tries):
+                    d0 = dir_start[tr]
+                    npts = dir_start[tr + 1] - d0
+                    allowed = npts - num_points  # rejections this try can afford
+                    rejected = 0
+                    nk = 0
+                    for k in range(npts):
+                        x = px + dirs[d0 + k, 0] * R
+                        y = py + dirs[d0 + k, 1] * R
+                        z = pz + dirs[d0 + k, 2] * R
+                        blocked = False
+                        for b in range(nsel):
+                            vx = x - sel[b, 0]
+                            vy = y - sel[b, 1]
+                            vz = z - sel[b, 2]
+                            if vx * vx + vy * vy + vz * vz < out2:
+                                blocked = True
+                                break
+                        if blocked:
+                            rejected += 1
+                            if rejected > allowed:
+                                break
+                        else:
+                            pts[nk, 0] = x
+                            pts[nk, 1] = y
+                            pts[nk, 2] = z
+                            nk += 1
+                    if rejected <= allowed and nk >= num_points:
+                        for k in range(nk):
+                            buf[cnt] = interpolate(values, ox, oy, oz, sx, sy, sz,
+                                                   pts[k, 0], pts[k, 1], pts[k, 2])
+                            cnt += 1
+                        counts[s + 1] = nk
+                        break
+            # Pearson correlation of buf against the per-shell reference values (two passes)
+            su = 0.0
+            umin = buf[0]
+            umax = buf[0]
+            for k in range(cnt):
+                u = buf[k]
+                su += u
+                if u < umin:
+                    umin = u
+                if u > umax:
+                    umax = u
+            mu = su / cnt
+            sg = 0.0
+            for s in range(n_shell + 1):
+                sg += counts[s] * g[s]
+            mg = sg / cnt
+            suv = 0.0
+            suu = 0.0
+            svv = 0.0
+            k = 0
+            for s in range(n_shell + 1):
+                dv = g[s] - mg
+                ssum = 0.0
+                for _ in range(counts[s]):
+                    du = buf[k] - mu
+                    ssum += buf[k]
+                    suv += du * dv
+                    suu += du * du
+                    svv += dv * dv
+                    k += 1
+                if want_profile:
+                    kept_out[t, s] = counts[s]
+                    if counts[s] > 0:
+                        profile[t, s] = ssum / counts[s]
+            if umax > umin and suu > 0.0 and svv > 0.0:
+                q[t] = suv / math.sqrt(suu * svv)
+            else:
+                q[t] = 0.0
+    return q, profile, kept_out
+
+
+@njit(cache=_CACHE, parallel=True)
+def shift_linear(values, offset_zyx):
+    """Resample ``values`` (nz, ny, nx) at ``index + offset`` per axis by trilinear interpolation;
+    grid points whose source lies outside the grid become 0.  Returns float32, same shape."""
+    nz, ny, nx = values.shape
+    out = np.empty((nz, ny, nx), dtype=np.float32)
+    for k in prange(nz):
+        for j in range(ny):
+            for i in range(nx):
+                out[k, j, i] = interpolate(values, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0,
+                                           i + offset_zyx[2], j + offset_zyx[1], k + offset_zyx[0])
+    return out
+
+
+@njit(cache=_CACHE, parallel=True)
+def nearest_heavy(h_coords, h_residue, heavy_coords, heavy_sorted_by_residue, residue_start,
+                  max_dist):
+    """For each hydrogen, the index (into heavy_coords) of the nearest heavy atom of the same
+    residue within ``max_dist`` Å, or -1.  ``heavy_sorted_by_residue[residue_start[r]:
+    residue_start[r + 1]]`` are the heavy atoms of residue r."""
+    n = h_coords.shape[0]
+    out = np.full(n, -1, dtype=np.int64)
+    lim = max_dist * max_dist
+    for i in prange(n):
+        r = h_residue[i]
+        best = lim
+        for t in range(residue_start[r], residue_start[r + 1]):
+            j = heavy_sorted_by_residue[t]
+            dx = heavy_coords[j, 0] - h_coords[i, 0]
+            dy = heavy_coords[j, 1] - h_coords[i, 1]
+            dz = heavy_coords[j, 2] - h_coords[i, 2]
+            d2 = dx * dx + dy * dy + dz * dz
+            if d2 <= best:
+                best = d2
+                out[i] = j
+    return out

@@ -1,0 +1,1 @@
+"""File input and output: maps, models, annotated models and tables."""

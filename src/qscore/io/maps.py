@@ -1,0 +1,293 @@
+"""Read and write cryo-EM density maps (MRC/CCP4, optionally gzipped) with gemmi.
+
+A map becomes a :class:`DensityMap`: values as a C-ordered ``(nz, ny, nx)`` float32 array in
+x, y, z axis order whatever the file's MAPC/MAPR/MAPS, an origin and a voxel size in Å (x, y, z).
+The origin follows Chimera and ChimeraX (SPEC §1): the ORIGIN header words when any is nonzero,
+else NSTART × voxel size.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputFileError, MapError, QScoreWarning
+
+MAP_SUFFIXES = (".mrc", ".map", ".ccp4", ".mrcs")
+
+#: MRC modes: 0 int8, 1 int16, 2 float32, 3 complex int16, 4 complex float32, 6 uint16, 12 float16
+_INTEGER_MODES = {0: "int8", 1: "int16", 6: "uint16"}
+_COMPLEX_MODES = {3: "complex int16", 4: "complex float32"}
+_REAL_MODES = {2: "float32", 12: "float16"}
+
+
+@dataclass(frozen=True)
+class MapStats:
+    """Whole-map statistics and the reference-Gaussian bounds of SPEC §2.7.
+
+    ``max_d = min(mean + 10 sd, max)``, ``min_d = max(mean - sd, min)``; the reference Gaussian is
+    ``(max_d - min_d) exp(-R²/2σ²) + min_d``.  Q does not depend on them (Pearson correlation).
+    """
+
+    mean: float
+    sd: float
+    min: float
+    max: float
+
+    @property
+    def max_d(self) -> float:
+        return float(min(self.mean + 10.0 * self.sd, self.max))
+
+    @property
+    def min_d(self) -> float:
+        return float(max(self.mean - self.sd, self.min))
+
+    def as_dict(self) -> dict:
+        return {"mean": self.mean, "sd": self.sd, "min": self.min, "max": self.max,
+                "min_d": self.min_d, "max_d": self.max_d}
+
+
+@dataclass
+class DensityMap:
+    """A density map on an orthogonal grid.
+
+    Attributes
+    ----------
+    values : ndarray, shape (nz, ny, nx), float32
+        Map values, C-ordered, z slowest.
+    origin : ndarray, shape (3,), float64
+        Position in Å (x, y, z) of the grid point ``values[0, 0, 0]``.
+    voxel_size : ndarray, shape (3,), float64
+        Grid spacing in Å along x, y, z.
+    path : str
+        Where the map was read from ('' for maps built in memory).
+    axis_order : tuple of int
+        MAPC, MAPR, MAPS as found in the file (1 = x, 2 = y, 3 = z).
+    """
+
+    values: np.ndarray
+    origin: np.ndarray
+    voxel_size: np.ndarray
+    path: str = ""
+    axis_order: tuple = (1, 2, 3)
+    notes: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.values = np.ascontiguousarray(self.values, dtype=np.float32)
+        self.origin = np.asarray(self.origin, dtype=np.float64).reshape(3)
+        self.voxel_size = np.asarray(self.voxel_size, dtype=np.float64).reshape(3)
+        if self.values.ndim != 3:
+            raise MapError(f"Map {self.path or '(in memory)'}: values must be 3-D (nz, ny, nx), "
+                           f"got shape {self.values.shape}.")
+        if not np.all(self.voxel_size > 0):
+            raise MapError(f"Map {self.path or '(in memory)'}: voxel size must be positive, "
+                           f"got {self.voxel_size.tolist()}.")
+
+    @property
+    def shape_xyz(self) -> tuple:
+        """Grid size as (nx, ny, nz)."""
+        nz, ny, nx = self.values.shape
+        return (nx, ny, nz)
+
+    @property
+    def extent(self) -> np.ndarray:
+        """(2, 3) array: lowest and highest grid-point positions in Å (x, y, z)."""
+        top = self.origin + (np.array(self.shape_xyz) - 1) * self.voxel_size
+        return np.vstack([self.origin, top])
+
+    def stats(self) -> MapStats:
+        """Mean, standard deviation (population), minimum and maximum over the whole map."""
+        v = self.values
+        mean = float(np.mean(v, dtype=np.float64))
+        sd = float(np.std(v, dtype=np.float64))
+        return MapStats(mean=mean, sd=sd, min=float(v.min()), max=float(v.max()))
+
+    def contains(self, coords: np.ndarray) -> np.ndarray:
+        """Whether each point of ``coords`` (n, 3) lies inside the grid box (bool array, shape (n,))."""
+        lo, hi = self.extent
+        c = np.asarray(coords, dtype=np.float64)
+        return np.all((c >= lo) & (c <= hi), axis=1)
+
+    def describe(self) -> dict:
+        nx, ny, nz = self.shape_xyz
+        return {"path": self.path, "grid": [nx, ny, nz], "voxel_size": self.voxel_size.tolist(),
+                "origin": self.origin.tolist(), "axis_order": list(self.axis_order)}
+
+
+def _check_path(path, suffixes, kind: str) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"{kind} file '{p}' does not exist; check the path.")
+    if p.is_dir():
+        raise InputFileError(f"{kind} file '{p}' is a folder; give the path of a file.")
+    name = p.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    if not name.endswith(tuple(suffixes)):
+        raise InputFileError(
+            f"{kind} file '{p}' has an unknown extension; expected one of "
+            f"{', '.join(suffixes)} (optionally .gz).")
+    if not os.access(p, os.R_OK):
+        raise InputFileError(f"{kind} file '{p}' cannot be read (permission denied).")
+    return p
+
+
+def read_map(path, *, permissive: bool = False) -> DensityMap:
+    """Read an MRC/CCP4 map (``.mrc``, ``.map``, ``.ccp4``, optionally ``.gz``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The map file.
+    permissive : bool
+        Accept integer-mode maps (read as real values, with a warning) instead of refusing them.
+
+    Returns
+    -------
+    DensityMap
+
+    Raises
+    ------
+    InputFileError
+        Missing, unreadable, truncated or corrupt file, or unknown extension.
+    MapError
+        Complex or (unless permissive) integer mode, non-90° cell, NaN values or zero variance.
+    """
+    import gemmi
+
+    p = _check_path(path, MAP_SUFFIXES, "Map")
+    try:
+        m = gemmi.read_ccp4_map(str(p))
+    except (RuntimeError, ValueError, OSError, MemoryError) as exc:
+        raise InputFileError(
+            f"Map file '{p}' could not be read as MRC/CCP4 ({exc}); the file is truncated, corrupt "
+            "or not a map. Re-download or re-export it.") from None
+
+    mode = m.header_i32(4)
+    if mode in _COMPLEX_MODES:
+        raise MapError(f"Map file '{p}' holds {_COMPLEX_MODES[mode]} values (MRC mode {mode}); "
+                       "Q-scores need a real-space density map. Convert it to mode 2 (float32).")
+    if mode in _INTEGER_MODES:
+        msg = (f"Map file '{p}' holds {_INTEGER_MODES[mode]} values (MRC mode {mode}), which is "
+               "usually a mask or segmentation rather than a density map.")
+        if not permissive:
+            raise MapError(msg + " Give the density map, or pass --permissive (permissive=True) "
+                           "to read it as real values.")
+        warnings.warn(msg + " Read as real values because permissive=True.", QScoreWarning,
+                      stacklevel=2)
+    elif mode not in _REAL_MODES:
+        raise MapError(f"Map file '{p}' has unknown MRC mode {mode}; expected 2 (float32).")
+
+    cell = m.grid.unit_cell
+    angles = (cell.alpha, cell.beta, cell.gamma)
+    if any(abs(a - 90.0) > 1e-3 for a in angles):
+        raise MapError(
+            f"Map file '{p}' has cell angles {angles}; cryo-EM maps have 90° angles and Q-scores "
+            "need an orthogonal grid. Resample the map onto an orthogonal grid first.")
+
+    n_crs = [m.header_i32(w) for w in (1, 2, 3)]
+    start_crs = [m.header_i32(w) for w in (5, 6, 7)]
+    sampling = np.array([m.header_i32(w) for w in (8, 9, 10)], dtype=np.float64)
+    axis_order = tuple(m.header_i32(w) for w in (17, 18, 19))
+    if sorted(axis_order) != [1, 2, 3]:
+        raise MapError(f"Map file '{p}' has invalid axis order MAPC/MAPR/MAPS = {axis_order}; "
+                       "expected a permutation of 1, 2, 3.")
+    n_xyz = np.zeros(3)
+    start_xyz = np.zeros(3)
+    for word, axis in enumerate(axis_order):
+        n_xyz[axis - 1] = n_crs[word]
+        start_xyz[axis - 1] = start_crs[word]
+    sampling = np.where(sampling > 0, sampling, n_xyz)
+    lengths = np.array([cell.a, cell.b, cell.c], dtype=np.float64)
+    if not np.all(lengths > 0):
+        raise MapError(f"Map file '{p}' has cell lengths {lengths.tolist()}; they must be positive.")
+    voxel = lengths / sampling
+
+    header_origin = np.array([m.header_float(w) for w in (50, 51, 52)], dtype=np.float64)
+    notes = []
+    nstart_origin = start_xyz * voxel
+    if np.any(header_origin != 0):
+        origin = header_origin
+        if np.any(start_xyz != 0) and not np.allclose(header_origin, nstart_origin, atol=1e-3):
+            msg = (f"Map file '{p}': ORIGIN {header_origin.round(4).tolist()} and NSTART × voxel "
+                   f"size {nstart_origin.round(4).tolist()} disagree; using ORIGIN, as Chimera and "
+                   "ChimeraX do.")
+            warnings.warn(msg, QScoreWarning, stacklevel=2)
+            notes.append(msg)
+    else:
+        origin = nstart_origin
+
+    # gemmi's grid is (NC, NR, NS) in file order; transposed, a C-ordered (NS, NR, NC) view.
+    file_order = np.asarray(m.grid).transpose(2, 1, 0)
+    # file axis k (0 = sections, 1 = rows, 2 = columns) holds Cartesian axis axis_order[2 - k]
+    cart_of_axis = [axis_order[2], axis_order[1], axis_order[0]]
+    perm = [cart_of_axis.index(c) for c in (3, 2, 1)]
+    values = np.ascontiguousarray(file_order.transpose(perm), dtype=np.float32)
+    if values.size == 0:
+        raise MapError(f"Map file '{p}' has an empty grid {n_crs}.")
+    if not np.all(np.isfinite(values)):
+        bad = int(np.count_nonzero(~np.isfinite(values)))
+        raise MapError(f"Map file '{p}' has {bad} NaN or infinite values; fill or mask them "
+                       "(e.g. set them to 0) before scoring.")
+    dmap = DensityMap(values=values, origin=origin, voxel_size=voxel, path=str(p),
+                      axis_order=axis_order, notes=notes)
+    if float(values.max()) == float(values.min()):
+        raise MapError(f"Map file '{p}' has the same value ({float(values.min())}) everywhere; "
+                       "a map of zero variance cannot be correlated. Check the file.")
+    return dmap
+
+
+def write_map(path, dmap: DensityMap, *, axis_order=(1, 2, 3), use_nstart: bool = False) -> None:
+    """Write a :class:`DensityMap` as an MRC file (mode 2), atomically.
+
+    Parameters
+    ----------
+    axis_order : tuple of int
+        MAPC, MAPR, MAPS to store the data in (a permutation of 1, 2, 3).
+    use_nstart : bool
+        Express the origin through NSTART (it must then be a whole number of voxels) instead of
+        the ORIGIN words.
+    """
+    import gemmi
+
+    from .writers import atomic_path
+
+    axis_order = tuple(int(a) for a in axis_order)
+    zyx = dmap.values  # index [z, y, x]
+    # file order array (NS, NR, NC): section axis is axis_order[2], etc.; zyx index of Cartesian c
+    # is 3 - c  (x -> 2, y -> 1, z -> 0)
+    perm = [3 - axis_order[2], 3 - axis_order[1], 3 - axis_order[0]]
+    file_order = np.ascontiguousarray(zyx.transpose(perm))
+    grid = gemmi.FloatGrid(np.ascontiguousarray(file_order.transpose(2, 1, 0)))
+    nx, ny, nz = dmap.shape_xyz
+    lengths = dmap.voxel_size * np.array([nx, ny, nz])
+    grid.unit_cell = gemmi.UnitCell(*lengths, 90, 90, 90)
+    m = gemmi.Ccp4Map()
+    m.grid = grid
+    m.update_ccp4_header(2)
+    for word, axis in enumerate(axis_order):
+        m.set_header_i32(17 + word, axis)
+    n_xyz = [nx, ny, nz]
+    for word, axis in enumerate(axis_order):
+        m.set_header_i32(1 + word, n_xyz[axis - 1])
+    for w, n in zip((8, 9, 10), n_xyz, strict=True):
+        m.set_header_i32(w, n)
+    if use_nstart:
+        start = dmap.origin / dmap.voxel_size
+        if not np.allclose(start, np.round(start), atol=1e-6):
+            raise MapError("write_map(use_nstart=True) needs an origin that is a whole number of voxels.")
+        for word, axis in enumerate(axis_order):
+            m.set_header_i32(5 + word, int(round(start[axis - 1])))
+        for w in (50, 51, 52):
+            m.set_header_float(w, 0.0)
+    else:
+        for word in range(3):
+            m.set_header_i32(5 + word, 0)
+        for w, o in zip((50, 51, 52), dmap.origin, strict=True):
+            m.set_header_float(w, float(o))
+    with atomic_path(path) as tmp:
+        m.write_ccp4_map(str(tmp))

@@ -1,0 +1,55 @@
+"""Write the files of a ``qscore score`` run: annotated model, per-atom table, JSON summary.
+
+Reads only a :class:`~qscore.api.QScoreResult`; every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .api import QScoreResult, output_stem
+from .errors import OutputError
+from .io.writers import write_json, write_mmcif_with_q, write_pdb_with_q, write_table
+
+
+def prepare_out_dir(out_dir, model_path) -> Path:
+    """The folder outputs go to (``out_dir``, or the model's folder), created and checked writable.
+
+    Raises OutputError before any computation when it cannot be written.
+    """
+    folder = Path(out_dir) if out_dir is not None else Path(model_path).resolve().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".qscore-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"Output folder '{folder}' cannot be written ({exc.strerror or exc}); "
+                          "choose another with --out.") from None
+    return folder
+
+
+def write_score_outputs(result: QScoreResult, folder, summary: dict | None = None) -> dict:
+    """Write the annotated model(s), the per-atom CSV and the JSON summary into ``folder``.
+
+    Returns {kind: path} of the files written.  ``summary`` defaults to ``result.summary()``.
+    """
+    folder = Path(folder)
+    stem = output_stem(result.model.path, result.dmap.path or "map")
+    paths = {"model_cif": folder / f"{stem}.cif", "atoms_csv": folder / f"{stem}_atoms.csv",
+             "summary_json": folder / f"{stem}_summary.json"}
+    if result.model.format == "pdb":
+        paths["model_pdb"] = folder / f"{stem}.pdb"
+    for p in paths.values():
+        if Path(result.model.path).resolve() == p.resolve() or Path(result.dmap.path or "").resolve() == p.resolve():
+            raise OutputError(f"Output '{p}' would overwrite an input; use --out to pick another folder.")
+    write_mmcif_with_q(paths["model_cif"], result.model, result.q)
+    if "model_pdb" in paths:
+        write_pdb_with_q(paths["model_pdb"], result.model, result.q)
+    write_table(paths["atoms_csv"], result.atom_table())
+    summary = dict(summary if summary is not None else result.summary())
+    summary["outputs"] = {k: str(v) for k, v in paths.items()}
+    write_json(paths["summary_json"], summary)
+    return {k: str(v) for k, v in paths.items()}
