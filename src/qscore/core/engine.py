@@ -6,7 +6,9 @@ Q-scores (and, on request, radial profiles).  No files are read here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -76,23 +78,28 @@ def emdb_compatible_map(dmap: DensityMap) -> DensityMap:
                       axis_order=dmap.axis_order, notes=list(dmap.notes))
 
 
-def set_threads(threads: int | None) -> int:
-    """Use ``threads`` numba threads (None or 0: all cores); returns the number in use."""
-    import numba
+_THREADS = [os.cpu_count() or 1]
 
-    top = numba.config.NUMBA_NUM_THREADS
+
+def set_threads(threads: int | None) -> int:
+    """Use ``threads`` threads for the kernels (None or 0: all cores); returns the number in use."""
     if threads is None or threads <= 0:
-        threads = top
-    if threads > top:
-        raise ParameterError(f"threads = {threads} exceeds the {top} this machine allows "
-                             "(NUMBA_NUM_THREADS); use fewer.")
-    numba.set_num_threads(int(threads))
+        threads = os.cpu_count() or 1
+    if threads > 1024:
+        raise ParameterError(f"threads = {threads} is not a sensible number of threads; use at most "
+                             f"the {os.cpu_count()} cores of this machine.")
+    _THREADS[0] = int(threads)
     return int(threads)
+
+
+def get_threads() -> int:
+    """The number of threads the kernels use."""
+    return _THREADS[0]
 
 
 def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.ndarray,
                     dmap: DensityMap, params: QParams = QParams(), *, profiles: bool = False,
-                    batch_size: int = 65536,
+                    chunk_size: int = 2048,
                     progress: Callable[[int, int], None] | None = None) -> dict:
     """Per-atom Q-scores.
 
@@ -105,7 +112,8 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
     dmap : DensityMap
     params : QParams
     profiles : bool — also return the radial profiles of the heavy atoms
-    batch_size : atoms per kernel call (the progress callback is called after each)
+    chunk_size : atoms per kernel call; chunks run on the threads set by :func:`set_threads`
+        (the progress callback is called as they complete)
     progress : callable(done, total) or None
 
     Returns
@@ -133,24 +141,36 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
     stats = dmap.stats()
     amp = stats.max_d - stats.min_d
     base = stats.min_d
-    q_heavy = np.empty(len(heavy))
     n_s = len(radii) + 1
+    q_heavy = np.empty(len(heavy))
     prof = np.full((len(heavy), n_s), np.nan) if profiles else None
     kept = np.zeros((len(heavy), n_s), dtype=np.int32) if profiles else None
-    targets = np.arange(len(heavy), dtype=np.int64)
-    done = 0
-    for b0 in range(0, len(heavy), batch_size):
-        t = targets[b0:b0 + batch_size]
+
+    def run(b0: int) -> int:
+        t = np.arange(b0, min(b0 + chunk_size, len(heavy)), dtype=np.int64)
         q, p, k = kernels.qscore_atoms(t, heavy_coords, dmap.values, dmap.origin, dmap.voxel_size,
                                        radii, dirs, dir_start, params.num_points, params.sigma,
                                        amp, base, lo, dims, start, order, cell, profiles)
-        q_heavy[b0:b0 + len(t)] = q
+        q_heavy[t[0]:t[-1] + 1] = q
         if profiles:
-            prof[b0:b0 + len(t)] = p
-            kept[b0:b0 + len(t)] = k
-        done += len(t)
-        if progress is not None:
-            progress(done, len(heavy))
+            prof[t[0]:t[-1] + 1] = p
+            kept[t[0]:t[-1] + 1] = k
+        return len(t)
+
+    starts = range(0, len(heavy), chunk_size)
+    n_threads = get_threads()
+    done = 0
+    if n_threads == 1 or len(starts) == 1:
+        for b0 in starts:
+            done += run(b0)
+            if progress is not None:
+                progress(done, len(heavy))
+    else:  # the kernel releases the GIL: chunks run truly in parallel
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            for n_done in pool.map(run, starts):
+                done += n_done
+                if progress is not None:
+                    progress(done, len(heavy))
 
     q_all = np.full(n, np.nan)
     q_all[heavy] = q_heavy

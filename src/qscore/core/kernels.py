@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 _CACHE = True
 
 
-@njit(cache=_CACHE, inline="always")
+@njit(cache=_CACHE, nogil=True)
 def interpolate(values, ox, oy, oz, sx, sy, sz, x, y, z):
     """Trilinear value of ``values`` (nz, ny, nx) at (x, y, z) Å; 0 outside the grid (as Chimera)."""
     nz, ny, nx = values.shape
@@ -60,12 +60,12 @@ def interpolate(values, ox, oy, oz, sx, sy, sz, x, y, z):
     return c0 * (1.0 - fz) + c1 * fz
 
 
-@njit(cache=_CACHE, parallel=True)
+@njit(cache=_CACHE, nogil=True)
 def interpolate_points(values, origin, voxel, points):
     """Trilinear values at points (n, 3) Å; 0 outside the grid. Returns (n,) float64."""
     n = points.shape[0]
     out = np.empty(n, dtype=np.float64)
-    for a in prange(n):
+    for a in range(n):
         out[a] = interpolate(values, origin[0], origin[1], origin[2], voxel[0], voxel[1], voxel[2],
                              points[a, 0], points[a, 1], points[a, 2])
     return out
@@ -114,7 +114,7 @@ def build_cells(coords, cell_size):
     return lo, dims, start, order
 
 
-@njit(cache=_CACHE, inline="always")
+@njit(cache=_CACHE, nogil=True)
 def _gather_neighbours(coords, a, cutoff, lo, dims, start, order, cell_size, out_idx, out_d2):
     """Indices (into coords) of points within ``cutoff`` of point a (a itself excluded), sorted by
     distance, written to the first entries of out_idx / out_d2; returns their count.  When the
@@ -156,7 +156,7 @@ def _gather_neighbours(coords, a, cutoff, lo, dims, start, order, cell_size, out
     return m
 
 
-@njit(cache=_CACHE, parallel=True)
+@njit(cache=_CACHE, nogil=True)
 def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start, num_points,
                  sigma, amp, base, lo, dims, start, order, cell_size, want_profile):
     """Q-score of the atoms ``coords[targets]`` against every atom of ``coords`` as neighbours.
@@ -197,134 +197,130 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
     reach_factor = 1.9
     ox, oy, oz = origin[0], origin[1], origin[2]
     sx, sy, sz = voxel[0], voxel[1], voxel[2]
-    n_chunks = min(m, 256 * 64)
-    for chunk in prange(n_chunks):
-        a0 = chunk * m // n_chunks
-        a1 = (chunk + 1) * m // n_chunks
-        cap = 64
-        nb_idx = np.empty(cap, dtype=np.int64)
-        nb_d2 = np.empty(cap)
-        sel = np.empty((cap, 3))
-        buf = np.empty(max_pts)
-        pts = np.empty((max_try, 3))
-        counts = np.zeros(n_shell + 1, dtype=np.int64)
-        for t in range(a0, a1):
-            a = targets[t]
-            nnb = _gather_neighbours(coords, a, cell_size, lo, dims, start, order, cell_size, nb_idx, nb_d2)
-            if nnb < 0:
-                cap = -nnb + 16
-                nb_idx = np.empty(cap, dtype=np.int64)
-                nb_d2 = np.empty(cap)
-                sel = np.empty((cap, 3))
-                nnb = _gather_neighbours(coords, a, cell_size, lo, dims, start, order, cell_size,
-                                         nb_idx, nb_d2)
-            px = coords[a, 0]
-            py = coords[a, 1]
-            pz = coords[a, 2]
-            v0 = interpolate(values, ox, oy, oz, sx, sy, sz, px, py, pz)
-            cnt = 0
-            for _ in range(num_points):
-                buf[cnt] = v0
-                cnt += 1
-            counts[0] = num_points
-            for s in range(n_shell):
-                R = radii[s]
-                out_rad = R * 0.9
-                out2 = out_rad * out_rad
-                reach = R * reach_factor + 1e-9
-                reach2 = reach * reach
-                nsel = 0
-                for b in range(nnb):
-                    if nb_d2[b] >= reach2:
-                        break
-                    j = nb_idx[b]
-                    sel[nsel, 0] = coords[j, 0]
-                    sel[nsel, 1] = coords[j, 1]
-                    sel[nsel, 2] = coords[j, 2]
-                    nsel += 1
-                counts[s + 1] = 0
-                for tr in range(tries):
-                    d0 = dir_start[tr]
-                    npts = dir_start[tr + 1] - d0
-                    allowed = npts - num_points  # rejections this try can afford
-                    rejected = 0
-                    nk = 0
-                    for k in range(npts):
-                        x = px + dirs[d0 + k, 0] * R
-                        y = py + dirs[d0 + k, 1] * R
-                        z = pz + dirs[d0 + k, 2] * R
-                        blocked = False
-                        for b in range(nsel):
-                            vx = x - sel[b, 0]
-                            vy = y - sel[b, 1]
-                            vz = z - sel[b, 2]
-                            if vx * vx + vy * vy + vz * vz < out2:
-                                blocked = True
-                                break
-                        if blocked:
-                            rejected += 1
-                            if rejected > allowed:
-                                break
-                        else:
-                            pts[nk, 0] = x
-                            pts[nk, 1] = y
-                            pts[nk, 2] = z
-                            nk += 1
-                    if rejected <= allowed and nk >= num_points:
-                        for k in range(nk):
-                            buf[cnt] = interpolate(values, ox, oy, oz, sx, sy, sz,
-                                                   pts[k, 0], pts[k, 1], pts[k, 2])
-                            cnt += 1
-                        counts[s + 1] = nk
-                        break
-            # Pearson correlation of buf against the per-shell reference values (two passes)
-            su = 0.0
-            umin = buf[0]
-            umax = buf[0]
-            for k in range(cnt):
-                u = buf[k]
-                su += u
-                if u < umin:
-                    umin = u
-                if u > umax:
-                    umax = u
-            mu = su / cnt
-            sg = 0.0
-            for s in range(n_shell + 1):
-                sg += counts[s] * g[s]
-            mg = sg / cnt
-            suv = 0.0
-            suu = 0.0
-            svv = 0.0
-            k = 0
-            for s in range(n_shell + 1):
-                dv = g[s] - mg
-                ssum = 0.0
-                for _ in range(counts[s]):
-                    du = buf[k] - mu
-                    ssum += buf[k]
-                    suv += du * dv
-                    suu += du * du
-                    svv += dv * dv
-                    k += 1
-                if want_profile:
-                    kept_out[t, s] = counts[s]
-                    if counts[s] > 0:
-                        profile[t, s] = ssum / counts[s]
-            if umax > umin and suu > 0.0 and svv > 0.0:
-                q[t] = suv / math.sqrt(suu * svv)
-            else:
-                q[t] = 0.0
+    cap = 64
+    nb_idx = np.empty(cap, dtype=np.int64)
+    nb_d2 = np.empty(cap)
+    sel = np.empty((cap, 3))
+    buf = np.empty(max_pts)
+    pts = np.empty((max_try, 3))
+    counts = np.zeros(n_shell + 1, dtype=np.int64)
+    for t in range(m):
+        a = targets[t]
+        nnb = _gather_neighbours(coords, a, cell_size, lo, dims, start, order, cell_size, nb_idx, nb_d2)
+        if nnb < 0:
+            cap = -nnb + 16
+            nb_idx = np.empty(cap, dtype=np.int64)
+            nb_d2 = np.empty(cap)
+            sel = np.empty((cap, 3))
+            nnb = _gather_neighbours(coords, a, cell_size, lo, dims, start, order, cell_size,
+                                     nb_idx, nb_d2)
+        px = coords[a, 0]
+        py = coords[a, 1]
+        pz = coords[a, 2]
+        v0 = interpolate(values, ox, oy, oz, sx, sy, sz, px, py, pz)
+        cnt = 0
+        for _ in range(num_points):
+            buf[cnt] = v0
+            cnt += 1
+        counts[0] = num_points
+        for s in range(n_shell):
+            R = radii[s]
+            out_rad = R * 0.9
+            out2 = out_rad * out_rad
+            reach = R * reach_factor + 1e-9
+            reach2 = reach * reach
+            nsel = 0
+            for b in range(nnb):
+                if nb_d2[b] >= reach2:
+                    break
+                j = nb_idx[b]
+                sel[nsel, 0] = coords[j, 0]
+                sel[nsel, 1] = coords[j, 1]
+                sel[nsel, 2] = coords[j, 2]
+                nsel += 1
+            counts[s + 1] = 0
+            for tr in range(tries):
+                d0 = dir_start[tr]
+                npts = dir_start[tr + 1] - d0
+                allowed = npts - num_points  # rejections this try can afford
+                rejected = 0
+                nk = 0
+                for k in range(npts):
+                    x = px + dirs[d0 + k, 0] * R
+                    y = py + dirs[d0 + k, 1] * R
+                    z = pz + dirs[d0 + k, 2] * R
+                    blocked = False
+                    for b in range(nsel):
+                        vx = x - sel[b, 0]
+                        vy = y - sel[b, 1]
+                        vz = z - sel[b, 2]
+                        if vx * vx + vy * vy + vz * vz < out2:
+                            blocked = True
+                            break
+                    if blocked:
+                        rejected += 1
+                        if rejected > allowed:
+                            break
+                    else:
+                        pts[nk, 0] = x
+                        pts[nk, 1] = y
+                        pts[nk, 2] = z
+                        nk += 1
+                if rejected <= allowed and nk >= num_points:
+                    for k in range(nk):
+                        buf[cnt] = interpolate(values, ox, oy, oz, sx, sy, sz,
+                                               pts[k, 0], pts[k, 1], pts[k, 2])
+                        cnt += 1
+                    counts[s + 1] = nk
+                    break
+        # Pearson correlation of buf against the per-shell reference values (two passes)
+        su = 0.0
+        umin = buf[0]
+        umax = buf[0]
+        for k in range(cnt):
+            u = buf[k]
+            su += u
+            if u < umin:
+                umin = u
+            if u > umax:
+                umax = u
+        mu = su / cnt
+        sg = 0.0
+        for s in range(n_shell + 1):
+            sg += counts[s] * g[s]
+        mg = sg / cnt
+        suv = 0.0
+        suu = 0.0
+        svv = 0.0
+        k = 0
+        for s in range(n_shell + 1):
+            dv = g[s] - mg
+            ssum = 0.0
+            for _ in range(counts[s]):
+                du = buf[k] - mu
+                ssum += buf[k]
+                suv += du * dv
+                suu += du * du
+                svv += dv * dv
+                k += 1
+            if want_profile:
+                kept_out[t, s] = counts[s]
+                if counts[s] > 0:
+                    profile[t, s] = ssum / counts[s]
+        if umax > umin and suu > 0.0 and svv > 0.0:
+            q[t] = suv / math.sqrt(suu * svv)
+        else:
+            q[t] = 0.0
     return q, profile, kept_out
 
 
-@njit(cache=_CACHE, parallel=True)
+@njit(cache=_CACHE, nogil=True)
 def shift_linear(values, offset_zyx):
     """Resample ``values`` (nz, ny, nx) at ``index + offset`` per axis by trilinear interpolation;
     grid points whose source lies outside the grid become 0.  Returns float32, same shape."""
     nz, ny, nx = values.shape
     out = np.empty((nz, ny, nx), dtype=np.float32)
-    for k in prange(nz):
+    for k in range(nz):
         for j in range(ny):
             for i in range(nx):
                 out[k, j, i] = interpolate(values, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0,
@@ -332,7 +328,7 @@ def shift_linear(values, offset_zyx):
     return out
 
 
-@njit(cache=_CACHE, parallel=True)
+@njit(cache=_CACHE, nogil=True)
 def nearest_heavy(h_coords, h_residue, heavy_coords, heavy_sorted_by_residue, residue_start,
                   max_dist):
     """For each hydrogen, the index (into heavy_coords) of the nearest heavy atom of the same
@@ -341,7 +337,7 @@ def nearest_heavy(h_coords, h_residue, heavy_coords, heavy_sorted_by_residue, re
     n = h_coords.shape[0]
     out = np.full(n, -1, dtype=np.int64)
     lim = max_dist * max_dist
-    for i in prange(n):
+    for i in range(n):
         r = h_residue[i]
         best = lim
         for t in range(residue_start[r], residue_start[r + 1]):
