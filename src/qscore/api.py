@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .core.engine import QParams, compute_qscores, emdb_compatible_map, set_threads
-from .errors import ParameterError
+from .errors import ModelError, ParameterError
 from .io.maps import DensityMap, MapStats, read_map
 from .io.models import MOLECULE_TYPES, Model, read_model
 
@@ -150,11 +150,20 @@ def score(model, map, *, sigma: float = 0.4, resolution: float | None = None,
     dmap = map if isinstance(map, DensityMap) else read_map(map, permissive=permissive)
     if not isinstance(mdl, Model) or not isinstance(dmap, DensityMap):
         raise ParameterError("score() takes a model path or Model and a map path or DensityMap.")
-    scored_map = emdb_compatible_map(dmap) if emdb_compat else dmap
     atoms = mdl.atoms
+    outside = ~dmap.contains(atoms.coords)
+    heavy = ~atoms.is_hydrogen
+    if outside[heavy].all():
+        lo, hi = dmap.extent
+        raise ModelError(
+            f"All {int(heavy.sum())} atoms of model '{mdl.path}' lie outside the box of map "
+            f"'{dmap.path or '(in memory)'}' (x {lo[0]:.1f}–{hi[0]:.1f}, y {lo[1]:.1f}–{hi[1]:.1f}, "
+            f"z {lo[2]:.1f}–{hi[2]:.1f} Å); model and map are not aligned. Check that they belong "
+            "together and that the map's origin is right.")
+    scored_map = emdb_compatible_map(dmap) if emdb_compat else dmap
     res = compute_qscores(atoms.coords, atoms.is_hydrogen, atoms.residue, scored_map, params,
                           profiles=profiles, progress=progress)
-    return QScoreResult(model=mdl, dmap=scored_map, q=res["q"], outside=~dmap.contains(atoms.coords),
+    return QScoreResult(model=mdl, dmap=scored_map, q=res["q"], outside=outside,
                         params=params, map_stats=dmap.stats(), resolution=resolution,
                         emdb_compat=emdb_compat, threads=n_threads,
                         elapsed=time.perf_counter() - t0, profile=res.get("profile"),

@@ -36,7 +36,6 @@ def helix_coordinates(n_residues: int) -> list:
     c = _place(np.array([0.0, 1.0, 0.0]), n, ca, 1.525, 111.2, -60.0)
     atoms = []
     for i in range(n_residues):
-        o = None
         nxt = _place(n, ca, c, 1.329, 116.2, psi)
         o = _place(nxt, ca, c, 1.231, 120.5, 180.0)
         cb = _place(c, n, ca, 1.530, 110.5, -122.6)
@@ -67,7 +66,7 @@ def build_demo(folder, *, n_residues: int = 24, resolution: float = 2.5, seed: i
     st = gemmi.Structure()
     st.cell = gemmi.UnitCell(*size, 90, 90, 90)
     st.spacegroup_hm = "P 1"
-    model = gemmi.Model(1) if hasattr(gemmi.Model, "__init__") else gemmi.Model("1")
+    model = gemmi.Model(1)
     chain = gemmi.Chain("A")
     for resnum in range(1, n_residues + 1):
         res = gemmi.Residue()

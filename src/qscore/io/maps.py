@@ -136,6 +136,24 @@ def _check_path(path, suffixes, kind: str) -> Path:
     return p
 
 
+def _header_mode(p: Path) -> int | None:
+    """The MRC mode word of the file's header (None if the header cannot be read)."""
+    import gzip
+    import struct
+
+    try:
+        opener = gzip.open if p.name.lower().endswith(".gz") else open
+        with opener(p, "rb") as f:
+            head = f.read(1024)
+    except (OSError, EOFError):
+        return None
+    if len(head) < 1024:
+        raise InputFileError(f"Map file '{p}' is shorter than an MRC header (1024 bytes); the file is "
+                             "truncated or not a map. Re-download or re-export it.")
+    big = head[212:214] == b"\x11\x11"  # machine stamp of big-endian files
+    return struct.unpack(">i" if big else "<i", head[12:16])[0]
+
+
 def read_map(path, *, permissive: bool = False) -> DensityMap:
     """Read an MRC/CCP4 map (``.mrc``, ``.map``, ``.ccp4``, optionally ``.gz``).
 
@@ -160,17 +178,18 @@ def read_map(path, *, permissive: bool = False) -> DensityMap:
     import gemmi
 
     p = _check_path(path, MAP_SUFFIXES, "Map")
+    mode = _header_mode(p)
+    if mode in _COMPLEX_MODES:
+        raise MapError(f"Map file '{p}' holds {_COMPLEX_MODES[mode]} values (MRC mode {mode}); "
+                       "Q-scores need a real-space density map. Convert it to mode 2 (float32).")
     try:
         m = gemmi.read_ccp4_map(str(p))
-    except (RuntimeError, ValueError, OSError, MemoryError) as exc:
+    except (RuntimeError, ValueError, OSError, MemoryError, EOFError) as exc:
         raise InputFileError(
             f"Map file '{p}' could not be read as MRC/CCP4 ({exc}); the file is truncated, corrupt "
             "or not a map. Re-download or re-export it.") from None
 
     mode = m.header_i32(4)
-    if mode in _COMPLEX_MODES:
-        raise MapError(f"Map file '{p}' holds {_COMPLEX_MODES[mode]} values (MRC mode {mode}); "
-                       "Q-scores need a real-space density map. Convert it to mode 2 (float32).")
     if mode in _INTEGER_MODES:
         msg = (f"Map file '{p}' holds {_INTEGER_MODES[mode]} values (MRC mode {mode}), which is "
                "usually a mask or segmentation rather than a density map.")

@@ -1,0 +1,63 @@
+"""Shared fixtures: where the real data lives, small synthetic maps and models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+CEC = DATA / "emd30342_7cec"
+APO = DATA / "emd20026_apoferritin"
+ACTIN = DATA / "emd5168_actin"
+
+
+def need(path: Path) -> Path:
+    """Skip the test unless ``path`` (in ../shared/data) exists."""
+    if not path.exists():
+        pytest.skip(f"real data not available: {path}")
+    return path
+
+
+@pytest.fixture
+def cec():
+    """Paths of the 7CEC chain A data (skips when ../shared/data is absent)."""
+    need(CEC)
+    return {"map": CEC / "390_emd_30342_A_z4.mrc", "model": CEC / "390_7cec_A.cif",
+            "model100": CEC / "390_7cec_A100.cif", "ref": CEC / "mapq_reference"}
+
+
+def gaussian_map(coords, *, shape=(40, 44, 48), voxel=(0.7, 0.8, 0.9), origin=(-2.0, -3.0, -1.0),
+                 width=1.0, noise=0.0, seed=0):
+    """A DensityMap (values zyx) that is a sum of Gaussians at ``coords`` plus optional noise."""
+    from qscore.io.maps import DensityMap
+
+    nz, ny, nx = shape
+    z, y, x = np.meshgrid(*(origin[i] + voxel[i] * np.arange(n) for i, n in ((2, nz), (1, ny), (0, nx))),
+                          indexing="ij")
+    values = np.zeros(shape)
+    for c in np.asarray(coords):
+        values += np.exp(-((x - c[0]) ** 2 + (y - c[1]) ** 2 + (z - c[2]) ** 2) / (2 * width ** 2))
+    values += np.random.default_rng(seed).normal(0, noise, shape)
+    return DensityMap(values=values.astype(np.float32), origin=origin, voxel_size=voxel)
+
+
+@pytest.fixture
+def small_system():
+    """A compact cluster of 40 atoms inside a Gaussian map (with noise), deterministic."""
+    rng = np.random.default_rng(7)
+    coords = rng.uniform(4.0, 20.0, size=(40, 3))
+    dmap = gaussian_map(coords, noise=0.05)
+    return coords, dmap
+
+
+def write_pdb(path, coords, *, element="C", name="CA", res_name="ALA", chain="A"):
+    """Write a minimal PDB file with one atom per residue."""
+    lines = []
+    for i, (x, y, z) in enumerate(np.asarray(coords), start=1):
+        lines.append(f"ATOM  {i:5d} {name:<4s} {res_name:3s} {chain}{i:4d}    "
+                     f"{x:8.3f}{y:8.3f}{z:8.3f}  1.00 20.00          {element:>2s}")
+    lines.append("END")
+    Path(path).write_text("\n".join(lines) + "\n")
+    return Path(path)

@@ -1,0 +1,168 @@
+"""Every bad input gets one clear message naming the file and the fix, exit code 2 from the CLI,
+an exception of the package's own type from the API, and no output file."""
+
+from __future__ import annotations
+
+import gzip
+
+import gemmi
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import gaussian_map, write_pdb
+
+import qscore
+from qscore.cli import main
+from qscore.errors import InputFileError, MapError, ModelError, OutputError, ParameterError, QScoreError
+from qscore.io.maps import write_map
+
+
+@pytest.fixture
+def good(tmp_path):
+    """A small valid model and map in tmp_path/in; outputs are expected in tmp_path/out."""
+    (tmp_path / "in").mkdir()
+    coords = np.array([[5.0, 5.0, 5.0], [6.4, 5.2, 5.1], [7.0, 6.5, 5.0]])
+    model = write_pdb(tmp_path / "in" / "model.pdb", coords)
+    mp = tmp_path / "in" / "map.mrc"
+    write_map(mp, gaussian_map(coords, shape=(14, 14, 14), voxel=(1.0, 1.0, 1.0), origin=(0, 0, 0), noise=0.01))
+    return {"model": model, "map": mp, "out": tmp_path / "out", "dir": tmp_path / "in"}
+
+
+def run_cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def assert_refused(good, model, mp, error_type, *phrases):
+    """CLI: exit 2, one 'Error:' line naming the problem, no traceback, no output files; API: error_type."""
+    res = run_cli("score", model, mp, "--out", good["out"])
+    assert res.exit_code == 2, res.output
+    out = res.output
+    assert out.startswith("Error: ") and "Traceback" not in out
+    for p in phrases:
+        assert p.lower() in out.lower(), (p, out)
+    assert not good["out"].exists() or not any(good["out"].iterdir())
+    with pytest.raises(error_type):
+        qscore.score(model, mp)
+
+
+def test_good_inputs_work(good):
+    res = run_cli("score", good["model"], good["map"], "--out", good["out"])
+    assert res.exit_code == 0, res.output
+    assert len(list(good["out"].iterdir())) == 4
+
+
+def test_missing_files(good):
+    assert_refused(good, good["dir"] / "nope.pdb", good["map"], InputFileError, "nope.pdb", "does not exist")
+    assert_refused(good, good["model"], good["dir"] / "nope.mrc", InputFileError, "nope.mrc", "does not exist")
+
+
+def test_unknown_extensions(good):
+    odd = good["dir"] / "model.xyz"
+    odd.write_text("1\n\nC 0 0 0\n")
+    assert_refused(good, odd, good["map"], InputFileError, "model.xyz", "unknown extension")
+    oddmap = good["dir"] / "map.tiff"
+    oddmap.write_bytes(b"\0" * 2000)
+    assert_refused(good, good["model"], oddmap, InputFileError, "map.tiff", "unknown extension")
+
+
+def test_truncated_and_corrupt_maps(good):
+    data = good["map"].read_bytes()
+    cut = good["dir"] / "cut.mrc"
+    cut.write_bytes(data[: len(data) // 2])
+    assert_refused(good, good["model"], cut, InputFileError, "cut.mrc", "truncated")
+    junk = good["dir"] / "junk.map"
+    junk.write_bytes(b"this is not a map" * 10)
+    assert_refused(good, good["model"], junk, InputFileError, "junk.map", "corrupt")
+    gz = good["dir"] / "bad.mrc.gz"
+    with gzip.open(gz, "wb") as f:
+        f.write(data[:1500])
+    assert_refused(good, good["model"], gz, InputFileError, "bad.mrc.gz")
+
+
+def _rewrite_header(src, dst, **words):
+    m = gemmi.read_ccp4_map(str(src))
+    for w, v in words.items():
+        idx = int(w[1:])
+        if isinstance(v, float):
+            m.set_header_float(idx, v)
+        else:
+            m.set_header_i32(idx, v)
+    m.write_ccp4_map(str(dst))
+
+
+def test_complex_and_integer_modes(good):
+    cplx = good["dir"] / "complex.mrc"
+    _rewrite_header(good["map"], cplx, w4=4)
+    assert_refused(good, good["model"], cplx, MapError, "complex.mrc", "complex")
+    m = gemmi.read_ccp4_map(str(good["map"]))
+    m.update_ccp4_header(0)  # int8
+    m.write_ccp4_map(str(good["dir"] / "int8.mrc"))
+    assert_refused(good, good["model"], good["dir"] / "int8.mrc", MapError, "int8.mrc", "int8", "--permissive")
+    res = run_cli("score", good["model"], good["dir"] / "int8.mrc", "--out", good["out"], "--permissive")
+    assert res.exit_code == 0 and "Warning" in res.output
+
+
+def test_skewed_cell(good):
+    skew = good["dir"] / "skew.mrc"
+    _rewrite_header(good["map"], skew, w14=90.0, w15=100.0, w16=90.0)
+    assert_refused(good, good["model"], skew, MapError, "skew.mrc", "angles", "orthogonal")
+
+
+def test_nan_and_constant_maps(good):
+    from qscore.io.maps import read_map
+
+    base = read_map(good["map"])
+    nan = base.values.copy()
+    nan[3, 3, 3] = np.nan
+    write_map(good["dir"] / "nan.mrc", type(base)(values=nan, origin=base.origin, voxel_size=base.voxel_size))
+    assert_refused(good, good["model"], good["dir"] / "nan.mrc", MapError, "nan.mrc", "NaN")
+    flat = np.full_like(base.values, 0.5)
+    write_map(good["dir"] / "flat.mrc", type(base)(values=flat, origin=base.origin, voxel_size=base.voxel_size))
+    assert_refused(good, good["model"], good["dir"] / "flat.mrc", MapError, "flat.mrc", "zero variance")
+
+
+def test_models_without_usable_atoms(good):
+    empty = good["dir"] / "empty.pdb"
+    empty.write_text("REMARK nothing here\nEND\n")
+    assert_refused(good, empty, good["map"], ModelError, "empty.pdb", "no atoms")
+    cif = good["dir"] / "empty.cif"
+    cif.write_text("data_x\n_cell.length_a 10\n")
+    assert_refused(good, cif, good["map"], ModelError, "empty.cif", "no atoms")
+    honly = write_pdb(good["dir"] / "h.pdb", [[5, 5, 5], [6, 6, 6]], element="H", name="H")
+    assert_refused(good, honly, good["map"], ModelError, "h.pdb", "only hydrogen")
+    broken = good["dir"] / "broken.cif"
+    broken.write_text("data_x\nloop_\n_atom_site.id\n_atom_site.Cartn_x\n_atom_site.Cartn_y\n"
+                      "_atom_site.Cartn_z\n1 1.0 abc 3.0\n")
+    assert_refused(good, broken, good["map"], ModelError, "broken.cif", "not numbers")
+    garbage = good["dir"] / "garbage.cif"
+    garbage.write_text("loop_ this is ' not cif\n")
+    assert_refused(good, garbage, good["map"], InputFileError, "garbage.cif")
+
+
+def test_model_outside_the_map(good):
+    far = write_pdb(good["dir"] / "far.pdb", [[100, 100, 100], [101, 100, 100]])
+    assert_refused(good, far, good["map"], ModelError, "far.pdb", "outside", "2 atoms")
+    partly = write_pdb(good["dir"] / "partly.pdb", [[5, 5, 5], [6.4, 5.2, 5.1], [100, 100, 100]])
+    res = run_cli("score", partly, good["map"], "--out", good["out"])
+    assert res.exit_code == 0
+    assert "1 of 3 atoms lie outside the map" in res.output
+    r = qscore.score(partly, good["map"])
+    assert r.summary()["counts"]["outside_map"] == 1 and r.q[2] == 0.0
+
+
+def test_unwritable_output_folder(good):
+    blocker = good["dir"] / "a_file"
+    blocker.write_text("x")
+    res = run_cli("score", good["model"], good["map"], "--out", blocker / "sub")
+    assert res.exit_code == 2 and "cannot be written" in res.output and "--out" in res.output
+    assert not (blocker / "sub").exists()
+
+
+def test_bad_parameters(good):
+    res = run_cli("score", good["model"], good["map"], "--out", good["out"], "--sigma", "-0.4")
+    assert res.exit_code == 2 and "sigma" in res.output
+    res = run_cli("score", good["model"], good["map"], "--out", good["out"], "--resolution", "0")
+    assert res.exit_code == 2 and "Resolution" in res.output
+    with pytest.raises(ParameterError):
+        qscore.score(good["model"], good["map"], resolution=80)
+    assert issubclass(OutputError, QScoreError)
