@@ -82,6 +82,70 @@ class QScoreResult:
             mask = mask & (self.atoms.mol_type == mol_type)
         return float(np.mean(self.q[mask])) if mask.any() else float("nan")
 
+    def expected_model(self, expected_model=None):
+        """The expected-Q curve for this result: ``expected_model`` if given (an ExpectedModel or a
+        JSON file written by ``ExpectedModel.to_json``), else the built-in one for the sigma.
+
+        Returns None when no curve exists for the sigma and no resolution was given; raises
+        ParameterError when a resolution was given but there is no curve, or when the given curve
+        was fitted for another sigma.
+        """
+        from .analysis.expected import BUILT_IN, ExpectedModel, model_for_sigma
+
+        sigma = self.params.sigma
+        if expected_model is not None:
+            model = expected_model if isinstance(expected_model, ExpectedModel) else ExpectedModel.from_json(
+                expected_model)
+            if abs(model.sigma - sigma) > 1e-9:
+                raise ParameterError(f"The expected-Q model '{model.source}' was fitted for sigma {model.sigma} Å "
+                                     f"but Q was computed with sigma {sigma} Å; use --sigma {model.sigma} or a "
+                                     "model fitted for this sigma.")
+            return model
+        if self.resolution is None and not any(abs(sigma - s) < 1e-9 for s in BUILT_IN):
+            return None
+        return model_for_sigma(sigma)
+
+    def analysis(self, *, archive=None, window: float | None = None, min_entries: int | None = None,
+                 expected_model=None, n_worst: int = 5) -> dict:
+        """Residue, chain and model tables with expected Q, flags, Q-resolution and percentiles.
+
+        Parameters
+        ----------
+        archive : DataFrame, str or Path, optional — archive of (resolution, Q) entries for the
+            percentiles (a table from :func:`read_archive`, or a CSV file)
+        window : float — percentile window w, Å (default 0.5, the paper's; the EMDB uses 1.0)
+        min_entries : int — fewest archive entries within ±w for Q_relative_resolution (default 10)
+        expected_model : ExpectedModel or JSON file, optional — instead of the built-in curve
+        n_worst : int — how many of the worst residues the summary lists
+
+        Returns
+        -------
+        dict with DataFrames 'residues', 'chains', 'model' and a JSON-ready 'summary'
+        (see :func:`qscore.analysis.groups.analyse`)
+        """
+        from .analysis.groups import analyse
+
+        if archive is not None and not isinstance(archive, pd.DataFrame):
+            archive = read_archive(archive)
+        if archive is not None and self.resolution is None:
+            raise ParameterError("Percentiles against an archive need the map's resolution: add --resolution "
+                                 "D (Å).")
+        return analyse(self.atoms, self.q, sigma=self.params.sigma, resolution=self.resolution,
+                       expected_model=self.expected_model(expected_model), archive=archive, window=window,
+                       min_entries=min_entries, n_worst=n_worst)
+
+    def residue_table(self, expected_model=None) -> pd.DataFrame:
+        """One row per residue: Q, its parts, MapQ's smoothed values; expected Q and flags with a resolution."""
+        return self.analysis(expected_model=expected_model)["residues"]
+
+    def chain_table(self, expected_model=None) -> pd.DataFrame:
+        """Per (chain, type) mean Q over atoms, residue counts, Q-resolution; expected Q with a resolution."""
+        return self.analysis(expected_model=expected_model)["chains"]
+
+    def model_table(self, expected_model=None) -> pd.DataFrame:
+        """Model-wide mean Q: all atoms, protein, nucleic, water, ion and each ligand type."""
+        return self.analysis(expected_model=expected_model)["model"]
+
     def summary(self) -> dict:
         """A JSON-ready summary: inputs, versions, parameters, map statistics, counts, mean Q."""
         a = self.atoms
@@ -168,6 +232,37 @@ def score(model, map, *, sigma: float = 0.4, resolution: float | None = None,
                         emdb_compat=emdb_compat, threads=n_threads,
                         elapsed=time.perf_counter() - t0, profile=res.get("profile"),
                         kept=res.get("kept"), radii=res["radii"])
+
+
+def read_archive(path, *, resolution_column: str | None = None, q_column: str | None = None) -> pd.DataFrame:
+    """Read an archive table of (resolution, Q) entries: CSV, TSV (``.tsv``/``.txt``) or ``.gz`` of either.
+
+    Columns are recognised by name, case-insensitively (resolution; qscore, Q-score, q_score, Q), or
+    named explicitly.  Returns a DataFrame with columns ``resolution`` (Å) and ``q``.
+
+    Raises
+    ------
+    InputFileError — missing or unreadable file
+    ParameterError — no recognisable resolution or Q column (the message lists the columns found)
+    """
+    from .analysis.relative import archive_from_table
+    from .errors import InputFileError
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"Archive file '{p}' does not exist; give a CSV of (resolution, Q-score) entries, "
+                             "e.g. from 'qscore archive download'.")
+    name = p.name.lower().removesuffix(".gz")
+    sep = "\t" if name.endswith((".tsv", ".txt", ".tab")) else ","
+    try:
+        table = pd.read_csv(p, sep=sep, comment=None, low_memory=False)
+    except (OSError, ValueError, UnicodeDecodeError, EOFError) as exc:
+        raise InputFileError(f"Archive file '{p}' could not be read as a table ({exc}); give a CSV with "
+                             "resolution and Q-score columns.") from None
+    try:
+        return archive_from_table(table, resolution_column=resolution_column, q_column=q_column)
+    except ParameterError as exc:
+        raise ParameterError(f"Archive file '{p}': {exc}") from None
 
 
 def output_stem(model_path, map_path) -> str:

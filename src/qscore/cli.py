@@ -14,6 +14,8 @@ import warnings
 import click
 
 from . import __version__
+from .commands.archive import archive
+from .commands.archive_download import download
 from .errors import QScoreError, QScoreWarning
 
 log = logging.getLogger("qscore")
@@ -135,7 +137,71 @@ def run_score(model, map_path, *, sigma, resolution, emdb_compat, threads, permi
     return result
 
 
-def print_summary(result, paths: dict) -> None:
+def _fmt(v, spec=".4f", none="–") -> str:
+    return none if v is None or (isinstance(v, float) and v != v) else format(v, spec)
+
+
+def _residue_id(r: dict) -> str:
+    return f"{r['chain']} {r['res_name']} {r['res_num']}{r.get('ins_code') or ''}"
+
+
+def print_analysis(a: dict, max_rows: int = 20) -> None:
+    """The expected-Q, Q-resolution, chain, worst-residue, ligand and percentile lines of a summary."""
+    e = a.get("expected")
+    overall = a["model"][0]
+    if e is not None:
+        click.echo(f"Expected Q at {a['resolution']:g} Å ({e['source']}): Q_mean {e['Q_mean']:.4f}, peak "
+                   f"{e['Q_peak']:.4f}, 95% band {e['Q_low95']:.4f} to {e['Q_high95']:.4f}; model "
+                   f"{overall['Q']:.4f}: {overall['Q_flag']}")
+    qr = a["q_resolution"]
+    lin = ", ".join(f"{t} {_fmt(v, '.2f')} Å" for t, v in qr.get("by_type_2020", {}).items() if v is not None)
+    if qr["value"] is not None:
+        click.echo(f"Q-resolution {qr['value']:.2f} Å (the curve inverted)" + (f"; 2020 relations: {lin}" if lin
+                                                                                else ""))
+    else:
+        click.echo(f"Q-resolution: none ({qr['note']})" + (f"; 2020 relations: {lin}" if lin else ""))
+    click.echo("Chains (mean over atoms):")
+    for c in a["chains"][:max_rows]:
+        line = (f"  {c['chain']:>4s} {c['type']:8s} {c['n_residues']:6d} res {c['n_atoms']:7d} atoms  "
+                f"Q {_fmt(c['Q'])}")
+        if e is not None:
+            line += f"  {c['Q_flag'] or '–'}"
+        if c.get("Q_resolution") is not None:
+            line += f"  Q-res {c['Q_resolution']:.2f} Å"
+        click.echo(line)
+    if len(a["chains"]) > max_rows:
+        click.echo(f"  … {len(a['chains']) - max_rows} more in the chains table")
+    fc = a.get("flag_counts")
+    if fc:
+        click.echo(f"Flags: {fc['residues_below']} of {fc['residues']} residues below Q_low95, "
+                   f"{fc['residues_above']} above Q_high95" + (
+                       f"; {fc['ligands_below']} of {fc['ligands']} ligands below, {fc['ligands_above']} above"
+                       if fc["ligands"] else ""))
+    if a["worst_residues"]:
+        click.echo("Worst residues: " + "; ".join(
+            f"{_residue_id(r)} {_fmt(r['Q_residue'], '.3f')}" for r in a["worst_residues"]))
+    if a["ligands"]:
+        shown = a["ligands"][:10]
+        click.echo("Ligands (worst first): " + "; ".join(
+            f"{_residue_id(r)} {_fmt(r['Q_residue'], '.3f')}" + (f" ({r['Q_flag']})" if r.get("Q_flag") else "")
+            for r in shown) + (f"; … {len(a['ligands']) - 10} more" if len(a["ligands"]) > 10 else ""))
+    rel = a.get("relative")
+    if rel is not None:
+        src = rel["archive"]
+        click.echo(f"Relative Q against {rel['n_archive']} archive entries: Q_relative_all "
+                   f"{_fmt(rel['Q_relative_all'], '.1f')}% ({rel['reading_all']})")
+        if rel["Q_relative_resolution"] is not None:
+            click.echo(f"  Q_relative_resolution {rel['Q_relative_resolution']:.1f}% of {rel['n_window']} entries "
+                       f"within ±{rel['window']:g} Å of {rel['resolution']:g} Å ({rel['reading_resolution']})")
+        else:
+            click.echo(f"  {rel['note']}")
+        if rel.get("sigma_note"):
+            click.echo(f"  Note: {rel['sigma_note']}")
+        if src.get("dropped"):
+            click.echo(f"  ({src['dropped']} archive rows without a resolution or Q were left out)")
+
+
+def print_summary(result, paths: dict, analysis: dict | None = None) -> None:
     s = result.summary()
     c = s["counts"]
     click.echo(f"Model  {s['inputs']['model']}  ({c['atoms']} atoms, {c['scored']} scored, "
@@ -152,8 +218,11 @@ def print_summary(result, paths: dict) -> None:
     if c["outside_map"]:
         click.echo(f"Warning: {c['outside_map']} of {c['scored']} atoms lie outside the map box; "
                    "their Q is near 0. Check that model and map are aligned.", err=True)
+    if analysis is not None:
+        print_analysis(analysis)
     if result.resolution is None:
-        click.echo("No resolution given: add --resolution D (Å) to record it.")
+        click.echo("No resolution given: add --resolution D (Å) for expected Q, flags, residue and chain "
+                   "tables and percentiles.")
     click.echo(f"Time   {s['elapsed_s']:.2f} s with {p['threads']} threads")
     click.echo("Wrote:")
     for path in paths.values():
@@ -167,21 +236,79 @@ def print_summary(result, paths: dict) -> None:
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: the model's folder).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@click.option("--archive", "archive_path", default=None, metavar="FILE",
+              help="CSV of archive entries (resolution, Q-score) for percentiles; 'emdb' for the table "
+                   "'qscore archive download' saved. Needs --resolution.")
+@click.option("--archive-resolution-column", default=None, metavar="NAME",
+              help="Column of the archive holding the resolution, Å (default: recognised by name).")
+@click.option("--archive-q-column", default=None, metavar="NAME",
+              help="Column of the archive holding the Q-score (default: recognised by name).")
+@click.option("--window", type=float, default=0.5,
+              help="Percentile window w, Å: entries with |d_i - d| <= w (paper 0.5; EMDB validation 1.0).")
+@click.option("--min-entries", type=int, default=10,
+              help="Fewest archive entries within the window for Q_relative_resolution to be given.")
+@click.option("--expected-model", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Expected-Q curve (JSON from 'qscore archive stats --save-model') instead of the built-in one.")
 @handle_errors
-def score(model, map_path, out_dir, quiet, **kw):
+def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_column, archive_q_column, window,
+          min_entries, expected_model, **kw):
     """Q-score every atom of MODEL (PDB/mmCIF, .gz ok) in MAP (MRC/CCP4, .gz ok).
 
     Writes <model>__Q__<map>.cif (a Q_score column after B_iso_or_equiv), for PDB input also
     <model>__Q__<map>.pdb (Q in the B-factor column), <model>__Q__<map>_atoms.csv (per atom) and
-    <model>__Q__<map>_summary.json.
+    <model>__Q__<map>_summary.json.  With --resolution also <model>__Q__<map>_residues.csv and
+    _chains.csv, and expected Q, flags (below/within/above the 95% band), Q-resolution and, with
+    --archive, percentiles in the summary.
     """
     from .outputs import prepare_out_dir, write_score_outputs
 
+    archive, curve = _analysis_inputs(kw["sigma"], kw["resolution"], archive_path, archive_resolution_column,
+                                      archive_q_column, window, min_entries, expected_model)
     folder = prepare_out_dir(out_dir, model)
     result = run_score(model, map_path, quiet=quiet, **kw)
-    paths = write_score_outputs(result, folder)
+    analysis = result.analysis(archive=archive, window=window, min_entries=min_entries, expected_model=curve)
+    summary = {**result.summary(), "analysis": analysis["summary"]}
+    tables = {"residues": analysis["residues"], "chains": analysis["chains"]} if result.resolution else None
+    paths = write_score_outputs(result, folder, summary=summary, tables=tables)
     if not quiet:
-        print_summary(result, paths)
+        print_summary(result, paths, analysis["summary"])
+
+
+def _analysis_inputs(sigma, resolution, archive_path, resolution_column, q_column, window, min_entries,
+                     expected_model):
+    """Check and read what the analysis needs before any Q is computed (bad input: nothing written)."""
+    from .analysis.expected import ExpectedModel, check_resolution, model_for_sigma
+    from .errors import ParameterError
+
+    if resolution is not None:
+        check_resolution(resolution)
+    if window is None or not window >= 0:
+        raise ParameterError(f"--window {window} Å must be ≥ 0 (the paper uses 0.5 Å, the EMDB 1.0 Å).")
+    if min_entries < 1:
+        raise ParameterError(f"--min-entries {min_entries} must be at least 1.")
+    curve = None
+    if expected_model is not None:
+        curve = ExpectedModel.from_json(expected_model)
+        if abs(curve.sigma - sigma) > 1e-9:
+            raise ParameterError(f"The expected-Q model '{expected_model}' was fitted for sigma {curve.sigma} Å "
+                                 f"but --sigma is {sigma} Å; use --sigma {curve.sigma} or a model for this sigma.")
+    elif resolution is not None:
+        model_for_sigma(sigma)  # refuses a sigma without a curve
+    archive = None
+    if archive_path is not None:
+        if resolution is None:
+            raise ParameterError("--archive needs the map's resolution for the percentiles: add --resolution D (Å).")
+        from .api import read_archive
+
+        if archive_path.lower() == "emdb":
+            from .commands.archive_download import cached_archive_path
+
+            archive_path = cached_archive_path()
+            if not archive_path.is_file():
+                raise ParameterError(f"No downloaded EMDB archive at '{archive_path}'; run 'qscore archive "
+                                     "download' first, or give a CSV file with --archive FILE.")
+        archive = read_archive(archive_path, resolution_column=resolution_column, q_column=q_column)
+    return archive, curve
 
 
 @main.command()
@@ -204,6 +331,10 @@ def demo(out_dir, threads):
                        shell_step=0.1, max_radius=2.0)
     paths = write_score_outputs(result, folder)
     print_summary(result, paths)
+
+
+main.add_command(archive)
+archive.add_command(download)
 
 
 if __name__ == "__main__":  # pragma: no cover

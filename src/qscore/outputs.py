@@ -31,10 +31,12 @@ def prepare_out_dir(out_dir, model_path) -> Path:
     return folder
 
 
-def write_score_outputs(result: QScoreResult, folder, summary: dict | None = None) -> dict:
+def write_score_outputs(result: QScoreResult, folder, summary: dict | None = None, tables: dict | None = None) -> dict:
     """Write the annotated model(s), the per-atom CSV and the JSON summary into ``folder``.
 
     Returns {kind: path} of the files written.  ``summary`` defaults to ``result.summary()``.
+    ``tables`` ({'residues': DataFrame, 'chains': DataFrame}, from ``result.analysis()``) adds
+    ``<stem>_residues.csv`` and ``<stem>_chains.csv``.
     """
     folder = Path(folder)
     stem = output_stem(result.model.path, result.dmap.path or "map")
@@ -42,6 +44,9 @@ def write_score_outputs(result: QScoreResult, folder, summary: dict | None = Non
              "summary_json": folder / f"{stem}_summary.json"}
     if result.model.format == "pdb":
         paths["model_pdb"] = folder / f"{stem}.pdb"
+    tables = {k: v for k, v in (tables or {}).items() if v is not None}
+    for kind in tables:
+        paths[f"{kind}_csv"] = folder / f"{stem}_{kind}.csv"
     for p in paths.values():
         if Path(result.model.path).resolve() == p.resolve() or Path(result.dmap.path or "").resolve() == p.resolve():
             raise OutputError(f"Output '{p}' would overwrite an input; use --out to pick another folder.")
@@ -49,6 +54,8 @@ def write_score_outputs(result: QScoreResult, folder, summary: dict | None = Non
     if "model_pdb" in paths:
         write_pdb_with_q(paths["model_pdb"], result.model, result.q)
     write_table(paths["atoms_csv"], result.atom_table())
+    for kind, table in tables.items():
+        write_table(paths[f"{kind}_csv"], table)
     summary = dict(summary if summary is not None else result.summary())
     summary["outputs"] = {k: str(v) for k, v in paths.items()}
     write_json(paths["summary_json"], summary)

@@ -88,6 +88,88 @@ def check_resolution(d) -> None:
                              "map's reported resolution in Å (e.g. 3.2).")
 
 
+#: 2020 paper (Nature Methods) and MapQ: linear expected Q per molecule type, (slope Å⁻¹, intercept),
+#: by sigma (Å).  MapQ uses the ion and water relations for both sigmas; ligands have none.
+LINEAR_2020 = {
+    0.6: {"protein": (-0.1775, 1.1192), "nucleic": (-0.1377, 0.9973), "ion": (-0.1103, 1.0795),
+          "water": (-0.0895, 1.0001)},
+    0.4: {"protein": (-0.1866, 1.1242), "nucleic": (-0.1465, 0.9436), "ion": (-0.1103, 1.0795),
+          "water": (-0.0895, 1.0001)},
+}
+
+#: resolutions (Å) over which an expected-Q curve is inverted to a Q-resolution
+Q_RESOLUTION_RANGE = (0.5, 20.0)
+
+
+def _linear_for_sigma(sigma: float) -> dict | None:
+    for s, rel in LINEAR_2020.items():
+        if abs(sigma - s) < 1e-9:
+            return rel
+    return None
+
+
+def linear_expected_q(d, mol_type: str, sigma: float) -> float:
+    """Expected Q of one molecule type at resolution d Å by the 2020 linear relations (SPEC §5).
+
+    Returns NaN where no relation exists (ligands, or a sigma other than 0.4 and 0.6 Å).
+    """
+    check_resolution(d)
+    rel = (_linear_for_sigma(sigma) or {}).get(mol_type)
+    return float("nan") if rel is None else float(rel[0] * float(d) + rel[1])
+
+
+def linear_q_resolution(q: float, mol_type: str, sigma: float) -> float:
+    """Invert the 2020 linear relation of ``mol_type``: the resolution (Å) at which Q is expected.
+
+    This is MapQ's "Est.Res." column; NaN where no relation exists or Q is not finite.
+    """
+    rel = (_linear_for_sigma(sigma) or {}).get(mol_type)
+    if rel is None or not np.isfinite(q):
+        return float("nan")
+    return float((q - rel[1]) / rel[0])
+
+
+def q_resolution(q: float, model: ExpectedModel, d_range=Q_RESOLUTION_RANGE) -> tuple:
+    """Invert the expected-Q curve: the resolution (Å) whose Q_mean equals ``q``.
+
+    Solved on ``d_range`` (default 0.5–20 Å).  Nothing is extrapolated: when ``q`` lies beyond
+    the curve's values on that range, or the curve is not single-valued there, no number is given.
+
+    Returns
+    -------
+    (float or None, str or None) — the Q-resolution in Å and, when there is none, why.
+    """
+    lo, hi = float(d_range[0]), float(d_range[1])
+    if not np.isfinite(q):
+        return None, "Q is not a number"
+    coeffs = np.array(model.coefficients, dtype=float)
+    q_lo, q_hi = float(np.polyval(coeffs, lo)), float(np.polyval(coeffs, hi))
+    shifted = coeffs.copy()
+    shifted[-1] -= q
+    roots = np.roots(shifted) if len(shifted) > 1 else np.array([])
+    real = np.sort(roots[np.abs(roots.imag) < 1e-9].real)
+    inside = real[(real >= lo - 1e-9) & (real <= hi + 1e-9)]
+    if len(inside) == 1:
+        return float(np.clip(inside[0], lo, hi)), None
+    if len(inside) > 1:
+        return None, (f"Q {q:.3f} is reached at several resolutions between {lo:g} and {hi:g} Å "
+                      f"({', '.join(f'{d:.2f}' for d in inside)}); the curve is not invertible there")
+    top, bottom = max(q_lo, q_hi), min(q_lo, q_hi)
+    if q > top:
+        return None, (f"Q {q:.3f} is above the curve's highest value {top:.3f} on {lo:g}–{hi:g} Å: "
+                      "better than any resolution the curve covers")
+    return None, (f"Q {q:.3f} is below the curve's lowest value {bottom:.3f} on {lo:g}–{hi:g} Å: "
+                  "worse than any resolution the curve covers")
+
+
+def flag_q(q, low, high):
+    """'below' (Q < Q_low95), 'within' or 'above' (Q > Q_high95) for each Q; '' where Q is NaN."""
+    q = np.asarray(q, dtype=float)
+    out = np.where(q < low, "below", np.where(q > high, "above", "within")).astype(object)
+    out[~np.isfinite(q)] = ""
+    return out
+
+
 def model_for_sigma(sigma: float) -> ExpectedModel:
     """The built-in expected-Q curve for sigma (0.4 or 0.6 Å); no curve is invented for others."""
     for s, model in BUILT_IN.items():

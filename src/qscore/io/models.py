@@ -155,6 +155,57 @@ def _residue_type(name: str, heavy_elements: list, chem_types: dict) -> str:
     return "ligand"
 
 
+#: (type, this residue's atom, neighbour's atom, bond cutoff Å) — peptide C–N and phosphodiester O3'–P
+_POLYMER_LINKS = (("protein", "N", "C", 1.75), ("nucleic", "P", "O3'", 1.9))
+
+
+def _type_by_linkage(res_type, residue, res_name, name, coords, chain, is_h, chem_types) -> None:
+    """Residues unknown to gemmi's table and to _chem_comp (modified residues in PDB files) that are
+    bonded into a protein or nucleic chain (C–N or O3'–P to the previous or next residue of the same
+    chain) take that chain's type; anything else unknown stays a ligand.  Edits ``res_type`` in place."""
+    import gemmi
+
+    ligands = np.flatnonzero(res_type == "ligand")
+    if len(ligands) == 0:
+        return
+    first = np.full(len(res_type), -1, dtype=np.int64)
+    first[residue[::-1]] = np.arange(len(residue))[::-1]
+    unknown: dict = {}
+    candidates = []
+    for r in ligands.tolist():
+        nm = res_name[first[r]]
+        if nm not in unknown:
+            info = gemmi.find_tabulated_residue(nm)
+            unknown[nm] = ((info is None or info.kind == gemmi.ResidueKind.UNKNOWN)
+                           and chem_types.get(nm, "").strip(".? ") == "")
+        if unknown[nm]:
+            candidates.append(r)
+    if not candidates:
+        return
+    names = np.char.replace(name.astype(str), "*", "'")
+    order = np.argsort(residue, kind="stable")
+    bounds = np.searchsorted(residue[order], np.arange(len(res_type) + 1))
+
+    def position(r, atom_name):
+        idx = order[bounds[r]:bounds[r + 1]]
+        idx = idx[(names[idx] == atom_name) & ~is_h[idx]]
+        return coords[idx[0]] if len(idx) else None
+
+    for r in candidates:
+        for kind, own, other, cutoff in _POLYMER_LINKS:
+            for nb, a, b in ((r - 1, own, other), (r + 1, other, own)):
+                if not (0 <= nb < len(res_type)) or first[nb] < 0 or res_type[nb] != kind:
+                    continue
+                if chain[first[nb]] != chain[first[r]]:
+                    continue
+                pa, pb = position(r, a), position(nb, b)
+                if pa is not None and pb is not None and np.linalg.norm(pa - pb) <= cutoff:
+                    res_type[r] = kind
+                    break
+            if res_type[r] == kind:
+                break
+
+
 def _atoms_from_block(block, path: str) -> Atoms:
     import gemmi
 
@@ -223,6 +274,7 @@ def _atoms_from_block(block, path: str) -> Atoms:
         if k not in cache:
             cache[k] = _residue_type(nm, elems, chem_types)
         res_type[r] = cache[k]
+    _type_by_linkage(res_type, residue, res_name, name, coords, chain, is_h, chem_types)
     mol_type = res_type[residue].astype(str)
 
     return Atoms(coords=np.ascontiguousarray(coords), element=element, name=name, altloc=altloc,

@@ -1,0 +1,368 @@
+"""Per-atom Q turned into what a structural biologist reads: residues, chains and the model (SPEC §4).
+
+Everything here takes plain arrays (an :class:`~qscore.io.models.Atoms` and its per-atom Q) and
+returns pandas tables; nothing reads files or prints.  Hydrogens never enter an average.
+
+Residue parts
+    Amino acids: backbone N, CA, C, O (and the terminal OXT/OT1/OT2), side chain every other
+    non-H atom (glycine has none → NaN).  Nucleotides: phosphate P, OP1, OP2, OP3, O1P, O2P, O3P,
+    O5', C5', O3'; sugar C1', C2', C3', C4', O4', O2'; base the rest.  ``*`` is read as ``'``.
+
+Smoothed values (MapQ's "Average over 3/5/7/11 residues")
+    Worked out from MapQ's own ``*_All.txt`` output and confirmed in its source: the residues of
+    one chain and polymer type are put in order of residue number (then insertion code); the
+    value of residue i averaged over ±k is the plain mean of the *residue values* of the
+    neighbours i−k … i+k in that list (by position, so gaps in the numbering are ignored),
+    truncated at the chain ends (fewer residues, not padded).  A residue that lacks the part
+    (e.g. glycine's side chain) enters its neighbours' averages as 0, and its own smoothed value
+    of that part is left empty — both exactly as MapQ does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from .expected import ExpectedModel, flag_q, linear_expected_q, linear_q_resolution, q_resolution
+
+#: half-widths k of the smoothing windows (±k residues); MapQ labels them by 2k+1 = 3, 5, 7, 11
+WINDOWS = (1, 2, 3, 5)
+POLYMER_TYPES = ("protein", "nucleic")
+PROTEIN_BACKBONE = frozenset({"N", "CA", "C", "O", "OXT", "OT1", "OT2"})
+NUCLEIC_PHOSPHATE = frozenset({"P", "OP1", "OP2", "OP3", "O1P", "O2P", "O3P", "O5'", "C5'", "O3'"})
+NUCLEIC_SUGAR = frozenset({"C1'", "C2'", "C3'", "C4'", "O4'", "O2'"})
+PROTEIN_PARTS = ("backbone", "sidechain")
+NUCLEIC_PARTS = ("phosphate", "sugar", "base")
+PARTS = PROTEIN_PARTS + NUCLEIC_PARTS
+#: chain-table type labels of the molecule types (ligands and ions are labelled by residue name)
+TYPE_LABELS = {"protein": "Protein", "nucleic": "Nucleic", "water": "Water"}
+FLAG_HELP = "below: Q < Q_low95; above: Q > Q_high95 (not commonly observed at this resolution)"
+
+
+def atom_parts(names, mol_types) -> np.ndarray:
+    """The part of its residue each atom belongs to.
+
+    Parameters
+    ----------
+    names : (n,) str — atom names (``*`` is accepted for ``'``)
+    mol_types : (n,) str — molecule type of each atom's residue
+
+    Returns
+    -------
+    (n,) object — 'backbone' or 'sidechain' (protein), 'phosphate', 'sugar' or 'base' (nucleic),
+    '' for other molecule types
+    """
+    names = np.char.replace(np.asarray(names, dtype=str), "*", "'")
+    mol_types = np.asarray(mol_types, dtype=str)
+    out = np.full(len(names), "", dtype=object)
+    prot = mol_types == "protein"
+    bb = np.isin(names, list(PROTEIN_BACKBONE))
+    out[prot & bb] = "backbone"
+    out[prot & ~bb] = "sidechain"
+    nuc = mol_types == "nucleic"
+    phos = np.isin(names, list(NUCLEIC_PHOSPHATE))
+    sugar = np.isin(names, list(NUCLEIC_SUGAR))
+    out[nuc & phos] = "phosphate"
+    out[nuc & sugar] = "sugar"
+    out[nuc & ~phos & ~sugar] = "base"
+    return out
+
+
+def window_label(k: int) -> str:
+    """Column suffix of the ±k window: ``avg3`` for k=1 (MapQ's 'Average over 3 residues')."""
+    return f"avg{2 * k + 1}"
+
+
+def _check(atoms, q) -> tuple:
+    q = np.asarray(q, dtype=np.float64)
+    if q.shape != (len(atoms),):
+        raise ParameterError(f"q has shape {q.shape}; expected one value per atom ({len(atoms)},)")
+    use = ~np.asarray(atoms.is_hydrogen, dtype=bool) & np.isfinite(q)
+    return q, use
+
+
+def _group_mean(index: np.ndarray, q: np.ndarray, mask: np.ndarray, n: int) -> tuple:
+    counts = np.bincount(index[mask], minlength=n)
+    sums = np.bincount(index[mask], weights=q[mask], minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan), counts
+
+
+def smooth_mapq(values: np.ndarray, k: int) -> np.ndarray:
+    """MapQ's ±k smoothing of per-residue values along one chain (see the module docstring).
+
+    Parameters
+    ----------
+    values : (m,) or (m, p) float — residue values in chain order; NaN where a residue lacks the part
+    k : int — half-width, residues
+
+    Returns
+    -------
+    same shape — the truncated-window means, NaN(s) where ``values`` is NaN
+    """
+    v = np.asarray(values, dtype=np.float64)
+    flat = v.ndim == 1
+    v2 = v[:, None] if flat else v
+    m = len(v2)
+    cs = np.vstack([np.zeros((1, v2.shape[1])), np.cumsum(np.nan_to_num(v2, nan=0.0), axis=0)])
+    i = np.arange(m)
+    lo = np.maximum(i - k, 0)
+    hi = np.minimum(i + k + 1, m)
+    out = (cs[hi] - cs[lo]) / (hi - lo)[:, None]
+    out[np.isnan(v2)] = np.nan
+    return out[:, 0] if flat else out
+
+
+def residue_table(atoms, q, *, windows=WINDOWS) -> pd.DataFrame:
+    """One row per residue (file order): identity, atom count, Q and its parts, smoothed values.
+
+    Parameters
+    ----------
+    atoms : qscore.io.models.Atoms
+    q : (n,) float — per-atom Q (hydrogens are ignored)
+    windows : half-widths k of the ±k smoothing windows (default 1, 2, 3, 5)
+
+    Returns
+    -------
+    DataFrame with columns chain, res_num, ins_code, res_name, mol_type, n_atoms (non-H), Q_residue,
+    Q_backbone, Q_sidechain (amino acids), Q_phosphate, Q_sugar, Q_base (nucleotides), and for
+    each window k the columns ``Q_<part>_avg<2k+1>`` for residue, backbone, side chain, phosphate,
+    sugar and base (polymer residues only).  Parts a residue lacks are NaN.
+    """
+    q, use = _check(atoms, q)
+    residue = np.asarray(atoms.residue, dtype=np.int64)
+    n_res = int(residue.max()) + 1 if len(residue) else 0
+    first = np.full(n_res, -1, dtype=np.int64)
+    first[residue[::-1]] = np.arange(len(residue))[::-1]
+    present = first >= 0
+    first = first[present]
+    parts = atom_parts(atoms.name, atoms.mol_type)
+
+    table = pd.DataFrame({
+        "chain": atoms.chain[first], "res_num": atoms.res_num[first], "ins_code": atoms.ins_code[first],
+        "res_name": atoms.res_name[first], "mol_type": atoms.mol_type[first],
+    })
+    q_res, counts = _group_mean(residue, q, use, n_res)
+    table["n_atoms"] = counts[present]
+    table["Q_residue"] = q_res[present]
+    for part in PARTS:
+        table[f"Q_{part}"] = _group_mean(residue, q, use & (parts == part), n_res)[0][present]
+
+    cols = ["Q_residue"] + [f"Q_{p}" for p in PARTS]
+    smoothed = {f"{c}_{window_label(k)}": np.full(len(table), np.nan) for k in windows for c in cols}
+    polymer = table["mol_type"].isin(POLYMER_TYPES).to_numpy()
+    if polymer.any():
+        sub = table[polymer]
+        for _, grp in sub.groupby(["chain", "mol_type"], sort=False):
+            order = grp.sort_values(["res_num", "ins_code"], kind="stable").index.to_numpy()
+            values = table.loc[order, cols].to_numpy(dtype=np.float64)
+            for k in windows:
+                avg = smooth_mapq(values, k)
+                for j, c in enumerate(cols):
+                    smoothed[f"{c}_{window_label(k)}"][order] = avg[:, j]
+    return pd.concat([table, pd.DataFrame(smoothed, index=table.index)], axis=1)
+
+
+def _type_labels(atoms) -> np.ndarray:
+    """Chain-table type of each atom: Protein, Nucleic, Water, or the residue name (ligand, ion)."""
+    mt = np.asarray(atoms.mol_type, dtype=str)
+    labels = np.asarray(atoms.res_name, dtype=object).copy()
+    for t, label in TYPE_LABELS.items():
+        labels[mt == t] = label
+    return labels
+
+
+def chain_table(atoms, q) -> pd.DataFrame:
+    """Per (chain, type) averages over atoms (SPEC §4): chains and, within each, types in order of appearance.
+
+    Returns
+    -------
+    DataFrame with columns chain, type ('Protein', 'Nucleic', 'Water', or the residue name of a
+    ligand or ion), mol_type, n_residues, n_atoms (non-H) and Q (mean over those atoms).
+    """
+    q, use = _check(atoms, q)
+    frame = pd.DataFrame({"chain": atoms.chain, "type": _type_labels(atoms), "mol_type": atoms.mol_type,
+                          "residue": atoms.residue, "q": q})[use]
+    grouped = frame.groupby(["chain", "type", "mol_type"], sort=False)
+    out = grouped.agg(n_residues=("residue", "nunique"), n_atoms=("q", "size"), Q=("q", "mean")).reset_index()
+    rank = {c: i for i, c in enumerate(pd.unique(frame["chain"]))}  # each chain's rows together
+    return out.sort_values("chain", key=lambda c: c.map(rank), kind="stable").reset_index(drop=True)
+
+
+def model_table(atoms, q) -> pd.DataFrame:
+    """Model-wide averages over atoms: all, protein, nucleic, water, ion, and each ligand type.
+
+    Returns
+    -------
+    DataFrame with columns group ('all', 'protein', 'nucleic', 'water', 'ion', or 'ligand <NAME>'),
+    mol_type ('' for all), res_name (ligand rows), n_residues, n_atoms (non-H) and Q.  Rows for
+    types absent from the model are left out; 'all' is always first.
+    """
+    q, use = _check(atoms, q)
+    residue = np.asarray(atoms.residue)
+    mt = np.asarray(atoms.mol_type, dtype=str)
+    rows = [{"group": "all", "mol_type": "", "res_name": "", "mask": use}]
+    for t in ("protein", "nucleic", "water", "ion"):
+        rows.append({"group": t, "mol_type": t, "res_name": "", "mask": use & (mt == t)})
+    lig = use & (mt == "ligand")
+    for name in pd.unique(np.asarray(atoms.res_name)[lig]):
+        rows.append({"group": f"ligand {name}", "mol_type": "ligand", "res_name": name,
+                     "mask": lig & (atoms.res_name == name)})
+    out = []
+    for r in rows:
+        m = r.pop("mask")
+        if r["group"] != "all" and not m.any():
+            continue
+        out.append({**r, "n_residues": int(len(np.unique(residue[m]))), "n_atoms": int(m.sum()),
+                    "Q": float(q[m].mean()) if m.any() else float("nan")})
+    return pd.DataFrame(out)
+
+
+def add_expected(table: pd.DataFrame, resolution: float, model: ExpectedModel, *, q_column: str = "Q",
+                 mol_type_column: str = "mol_type") -> pd.DataFrame:
+    """Add the expected Q at ``resolution`` and a flag to each row of a residue/chain/model table.
+
+    Adds Q_expected (the curve's Q_mean), Q_peak, Q_low95, Q_high95 (from ``model``), Q_flag
+    ('below', 'within' or 'above' the 95% band; '' where Q is NaN) and Q_expected_2020 (the 2020
+    linear relation for the row's molecule type at the model's sigma; NaN for ligands).
+
+    Parameters
+    ----------
+    table : DataFrame with a Q column and a molecule-type column
+    resolution : float — the map's resolution, Å (0 < d ≤ 50)
+    model : ExpectedModel — the curve (built-in for the sigma, or one read with --expected-model)
+    """
+    values = model.evaluate(resolution)
+    out = table.copy()
+    out["Q_expected"] = float(values["Q_mean"])
+    out["Q_peak"] = float(values["Q_peak"])
+    out["Q_low95"] = float(values["Q_low95"])
+    out["Q_high95"] = float(values["Q_high95"])
+    out["Q_flag"] = flag_q(out[q_column].to_numpy(dtype=float), float(values["Q_low95"]),
+                           float(values["Q_high95"]))
+    lin = {t: linear_expected_q(resolution, t, model.sigma) for t in pd.unique(out[mol_type_column])}
+    out["Q_expected_2020"] = out[mol_type_column].map(lin).astype(float)
+    return out
+
+
+def add_q_resolution(table: pd.DataFrame, model: ExpectedModel | None, sigma: float, *,
+                     q_column: str = "Q", mol_type_column: str = "mol_type") -> pd.DataFrame:
+    """Add Q-resolution estimates to a chain or model table.
+
+    Q_resolution inverts ``model``'s curve (0.5–20 Å; empty with Q_resolution_note saying why when
+    Q lies beyond it); Q_resolution_2020 inverts the 2020 linear relation of the row's molecule
+    type (MapQ's "Est.Res."; NaN for ligands and for the all-atom row).
+    """
+    out = table.copy()
+    qs = out[q_column].to_numpy(dtype=float)
+    if model is not None:
+        solved = [q_resolution(v, model) for v in qs]
+        out["Q_resolution"] = [np.nan if d is None else d for d, _ in solved]
+        out["Q_resolution_note"] = [note or "" for _, note in solved]
+    out["Q_resolution_2020"] = [linear_q_resolution(v, t, sigma)
+                                for v, t in zip(qs, out[mol_type_column], strict=True)]
+    return out
+
+
+def worst_residues(residues: pd.DataFrame, n: int = 5) -> pd.DataFrame:
+    """The ``n`` polymer residues with the lowest Q_residue (ties in table order)."""
+    poly = residues[residues["mol_type"].isin(POLYMER_TYPES) & residues["Q_residue"].notna()]
+    return poly.sort_values("Q_residue", kind="stable").head(n)
+
+
+def ligand_residues(residues: pd.DataFrame) -> pd.DataFrame:
+    """Every ligand residue (each copy of each ligand), lowest Q first."""
+    lig = residues[residues["mol_type"] == "ligand"]
+    return lig.sort_values("Q_residue", kind="stable")
+
+
+def _records(table: pd.DataFrame, columns) -> list:
+    cols = [c for c in columns if c in table.columns]
+    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+            for row in table[cols].to_dict(orient="records")]
+
+
+_RESIDUE_SUMMARY_COLUMNS = ("chain", "res_num", "ins_code", "res_name", "mol_type", "n_atoms", "Q_residue",
+                            "Q_backbone", "Q_sidechain", "Q_flag")
+
+
+def analyse(atoms, q, *, sigma: float, resolution: float | None = None, expected_model: ExpectedModel | None = None,
+            archive: pd.DataFrame | None = None, window: float | None = None, min_entries: int | None = None,
+            n_worst: int = 5) -> dict:
+    """Residue, chain and model tables with expected Q, flags, Q-resolution and percentiles.
+
+    Parameters
+    ----------
+    atoms : qscore.io.models.Atoms
+    q : (n,) float — per-atom Q
+    sigma : float — the reference-Gaussian width Q was computed with, Å
+    resolution : float, optional — the map's resolution, Å; without it no expected values or flags
+    expected_model : ExpectedModel, optional — the curve for expected Q and Q-resolution (None: no
+        curve; callers pass the built-in one for the sigma)
+    archive : DataFrame, optional — columns resolution (Å) and q (see relative.archive_from_table)
+    window, min_entries : percentile window w (Å) and fewest entries in it (defaults 0.5 Å, 10)
+    n_worst : how many of the worst residues to list
+
+    Returns
+    -------
+    dict with DataFrames ``residues``, ``chains``, ``model`` and a JSON-ready ``summary`` dict
+    """
+    from .relative import DEFAULT_MIN_ENTRIES, DEFAULT_WINDOW, describe_relative, relative_q
+
+    residues = residue_table(atoms, q)
+    chains = chain_table(atoms, q)
+    model = model_table(atoms, q)
+    summary: dict = {"sigma": float(sigma), "resolution": resolution, "expected": None, "relative": None}
+    if resolution is not None:
+        if expected_model is None:
+            raise ParameterError("Expected Q at a resolution needs an expected-Q curve for sigma "
+                                 f"{sigma} Å; pass one (ExpectedModel, or --expected-model FILE).")
+        residues = add_expected(residues, resolution, expected_model, q_column="Q_residue")
+        chains = add_expected(chains, resolution, expected_model)
+        model = add_expected(model, resolution, expected_model)
+        values = expected_model.evaluate(resolution)
+        summary["expected"] = {"source": expected_model.source, "sigma": expected_model.sigma,
+                               **{k: float(v) for k, v in values.items()}, "flags": FLAG_HELP}
+        poly = residues[residues["mol_type"].isin(POLYMER_TYPES)]
+        lig = residues[residues["mol_type"] == "ligand"]
+        summary["flag_counts"] = {
+            "residues_below": int((poly["Q_flag"] == "below").sum()),
+            "residues_above": int((poly["Q_flag"] == "above").sum()), "residues": int(len(poly)),
+            "ligands_below": int((lig["Q_flag"] == "below").sum()),
+            "ligands_above": int((lig["Q_flag"] == "above").sum()), "ligands": int(len(lig))}
+    else:
+        summary["note"] = ("No resolution given: expected Q, flags and percentiles need the map's resolution; "
+                           "add --resolution D (Å).")
+    chains = add_q_resolution(chains, expected_model, sigma)
+    model = add_q_resolution(model, expected_model, sigma)
+    if "Q_resolution" in model:  # the whole-entry curve is for the whole model only
+        model.loc[model["group"] != "all", ["Q_resolution", "Q_resolution_note"]] = [np.nan, ""]
+    overall = float(model["Q"].iloc[0])
+    qres = {"value": None, "note": "no expected-Q curve for this sigma", "curve": None}
+    if expected_model is not None:
+        d, note = q_resolution(overall, expected_model)
+        qres = {"value": d, "note": note, "curve": expected_model.source}
+    qres["by_type_2020"] = {r["group"]: (None if not np.isfinite(r["Q_resolution_2020"]) else r["Q_resolution_2020"])
+                            for _, r in model.iterrows() if r["group"] in TYPE_LABELS or r["group"] == "ion"}
+    summary["q_resolution"] = qres
+    if archive is not None:
+        rel = relative_q(overall, resolution, archive,
+                         window=DEFAULT_WINDOW if window is None else window,
+                         min_entries=DEFAULT_MIN_ENTRIES if min_entries is None else min_entries)
+        rel["reading_all"] = describe_relative(rel["Q_relative_all"])
+        rel["reading_resolution"] = describe_relative(rel["Q_relative_resolution"])
+        rel["archive"] = dict(archive.attrs)
+        if abs(sigma - 0.4) > 1e-9:
+            rel["sigma_note"] = (f"Q here uses sigma {sigma:g} Å; the EMDB's archive Q-scores use sigma 0.4 Å. "
+                                 "Compare like with like (--sigma 0.4).")
+        summary["relative"] = rel
+    summary["model"] = _records(model, model.columns)
+    summary["chains"] = _records(chains, chains.columns)
+    summary["worst_residues"] = _records(worst_residues(residues, n_worst), _RESIDUE_SUMMARY_COLUMNS)
+    summary["ligands"] = _records(ligand_residues(residues), _RESIDUE_SUMMARY_COLUMNS)
+    return {"residues": residues, "chains": chains, "model": model, "summary": summary}
+
+
+__all__ = ["WINDOWS", "atom_parts", "smooth_mapq", "residue_table", "chain_table", "model_table", "analyse",
+           "add_expected", "add_q_resolution", "worst_residues", "ligand_residues", "window_label"]

@@ -1,0 +1,166 @@
+"""``qscore archive download``: fetch the EMDB's current table of entries, resolutions and Q-scores.
+
+The table comes from the EMDB search API (``https://www.ebi.ac.uk/emdb/api/search/<query>``, Solr
+behind it) asked for the fields ``emdb_id``, ``resolution`` and the Q-score field as CSV, and is
+saved in the user's cache (``$XDG_CACHE_HOME/qscore`` or ``~/.cache/qscore``), where
+``qscore score … --archive emdb`` finds it.  The address can be changed with ``--url`` or the
+environment variable ``QSCORE_EMDB_SEARCH_URL`` (tests point it at an unroutable local address).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from ..errors import QScoreError
+
+DEFAULT_SEARCH_URL = "https://www.ebi.ac.uk/emdb/api/search/"
+URL_ENV = "QSCORE_EMDB_SEARCH_URL"
+DEFAULT_QUERY = 'current_status:"REL"'
+DEFAULT_Q_FIELD = "qscore"
+ARCHIVE_NAME = "emdb_qscores.csv"
+
+
+def cache_dir() -> Path:
+    """The user's cache folder for qscore (platformdirs' convention, without the dependency)."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg) / "qscore"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "qscore"
+    if sys.platform.startswith("win") and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "qscore" / "Cache"
+    return Path.home() / ".cache" / "qscore"
+
+
+def cached_archive_path() -> Path:
+    """Where ``qscore archive download`` saves the EMDB table (``--archive emdb`` reads it)."""
+    return cache_dir() / ARCHIVE_NAME
+
+
+def search_url(base: str, query: str, fields, rows: int) -> str:
+    """The search-API address asking for ``fields`` of up to ``rows`` entries matching ``query``, as CSV."""
+    params = urllib.parse.urlencode({"rows": rows, "fl": ",".join(fields), "wt": "csv", "download": "true"})
+    return f"{base.rstrip('/')}/{urllib.parse.quote(query, safe='')}?{params}"
+
+
+def fetch_text(url: str, timeout: float) -> str:
+    """GET ``url`` (Accept: text/csv) and return the body as text.
+
+    Raises
+    ------
+    QScoreError — unreachable server (offline, proxy, DNS), HTTP error, or a body that is not text
+    """
+    request = urllib.request.Request(url, headers={"Accept": "text/csv", "User-Agent": "qscore"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (https/http only)
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        raise QScoreError(f"The EMDB search API at '{url}' answered HTTP {exc.code} ({exc.reason}); try again "
+                          "later, or check --query and --q-field. Nothing was written.") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise QScoreError(f"Cannot reach the EMDB search API at '{url}' ({reason}): you seem to be offline or "
+                          "behind a proxy. Connect and retry, or give an archive table you already have with "
+                          "'qscore score … --archive FILE'. Nothing was written.") from None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise QScoreError(f"The EMDB search API at '{url}' returned something that is not CSV text; nothing "
+                          "was written.") from None
+
+
+def parse_archive_csv(text: str, q_field: str = DEFAULT_Q_FIELD):
+    """The search API's CSV as a table of emdb_id, resolution (Å) and qscore, usable entries only.
+
+    Returns
+    -------
+    (DataFrame, int) — the entries with a resolution > 0 and a Q-score, and how many rows were left out
+
+    Raises
+    ------
+    QScoreError — not a CSV with emdb_id, resolution and the Q-score field (the columns found are named)
+    """
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(io.StringIO(text))
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise QScoreError(f"The EMDB search API did not return a CSV table ({exc}); nothing was written.") from None
+    lower = {str(c).strip().lower(): c for c in table.columns}
+    missing = [f for f in ("emdb_id", "resolution", q_field.lower()) if f not in lower]
+    if missing:
+        raise QScoreError(f"The EMDB search API returned columns {', '.join(map(str, table.columns)) or 'none'} "
+                          f"but not {', '.join(missing)}; the Q-score field may have another name: pass it with "
+                          "--q-field. Nothing was written.")
+    out = pd.DataFrame({
+        "emdb_id": table[lower["emdb_id"]].astype(str),
+        "resolution": pd.to_numeric(table[lower["resolution"]], errors="coerce"),
+        "qscore": pd.to_numeric(table[lower[q_field.lower()]], errors="coerce"),
+    })
+    ok = out["resolution"].notna() & out["qscore"].notna() & (out["resolution"] > 0)
+    return out[ok].reset_index(drop=True), int((~ok).sum())
+
+
+def download_archive(*, url: str | None = None, query: str = DEFAULT_QUERY, q_field: str = DEFAULT_Q_FIELD,
+                     rows: int = 1_000_000, timeout: float = 60.0, out: Path | None = None) -> dict:
+    """Fetch the EMDB table and save it (atomically) as CSV; returns what was done.
+
+    Returns
+    -------
+    dict — path, url, entries (saved), left_out (rows without resolution or Q-score), downloaded (UTC ISO time)
+    """
+    from ..io.writers import write_json, write_table
+
+    base = url or os.environ.get(URL_ENV) or DEFAULT_SEARCH_URL
+    full = search_url(base, query, ["emdb_id", "resolution", q_field], rows)
+    table, left_out = parse_archive_csv(fetch_text(full, timeout), q_field)
+    if table.empty:
+        raise QScoreError(f"The EMDB search API returned no entry with both a resolution and a Q-score "
+                          f"('{q_field}') for the query {query!r}; nothing was written.")
+    path = Path(out) if out is not None else cached_archive_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_table(path, table)
+    info = {"path": str(path), "url": full, "entries": int(len(table)), "left_out": left_out,
+            "downloaded": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    write_json(path.with_suffix(".json"), {"kind": "qscore-emdb-archive", **info})
+    return info
+
+
+@click.command("download")
+@click.option("--url", default=None, metavar="URL",
+              help=f"EMDB search API address (default: ${URL_ENV} or {DEFAULT_SEARCH_URL}).")
+@click.option("--query", default=DEFAULT_QUERY, help="Search query (Solr syntax) selecting the entries.")
+@click.option("--q-field", default=DEFAULT_Q_FIELD, help="Name of the Q-score field in the search index.")
+@click.option("--rows", type=int, default=1_000_000, help="Most entries to fetch.")
+@click.option("--timeout", type=float, default=60.0, help="Seconds to wait for the server.")
+@click.option("--out", "-o", "out", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default: the cache, where '--archive emdb' finds it).")
+def download(url, query, q_field, rows, timeout, out):
+    """Download the EMDB's current table of entries, resolutions (Å) and average Q-scores.
+
+    Saved as CSV (emdb_id, resolution, qscore) in the user's cache ($XDG_CACHE_HOME/qscore or
+    ~/.cache/qscore) for 'qscore score … --resolution D --archive emdb'.
+    """
+    from ..cli import handle_errors
+
+    @handle_errors
+    def run():
+        info = download_archive(url=url, query=query, q_field=q_field, rows=rows, timeout=timeout,
+                                out=Path(out) if out else None)
+        click.echo(f"Saved {info['entries']} EMDB entries with a resolution and a Q-score to {info['path']}"
+                   + (f" ({info['left_out']} rows without one left out)" if info["left_out"] else ""))
+        click.echo("Use it with: qscore score MODEL MAP --resolution D --archive emdb")
+
+    run()
+
+
+__all__ = ["download", "download_archive", "cached_archive_path", "cache_dir", "parse_archive_csv", "search_url"]
