@@ -26,7 +26,7 @@ def spiral(n):
 def trilinear(values, origin, voxel, p):
     """Value at p (x, y, z); 0 outside the box spanned by the grid points."""
     nz, ny, nx = values.shape
-    g = (np.asarray(p) - origin) / voxel
+    g = (np.asarray(p) - origin) * (1.0 / voxel)  # Chimera's xyz-to-ijk transform
     idx = np.floor(g).astype(int)
     size = np.array([nx, ny, nz])
     for a in range(3):

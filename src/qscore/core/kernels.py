@@ -18,43 +18,46 @@ _CACHE = True
 
 
 @njit(cache=_CACHE, nogil=True)
-def interpolate(values, ox, oy, oz, sx, sy, sz, x, y, z):
-    """Trilinear value of ``values`` (nz, ny, nx) at (x, y, z) Å; 0 outside the grid (as Chimera)."""
-    nz, ny, nx = values.shape
-    gx = (x - ox) / sx
-    gy = (y - oy) / sy
-    gz = (z - oz) / sz
-    fxf = math.floor(gx)
-    fyf = math.floor(gy)
-    fzf = math.floor(gz)
-    if fxf < 0.0 or fyf < 0.0 or fzf < 0.0:
+def interpolate(flat, nx, ny, nz, ox, oy, oz, ix, iy, iz, x, y, z):
+    """Trilinear value at (x, y, z) Å of a map given as its flat C-ordered values (nz, ny, nx);
+    0 outside the grid (as Chimera).  ix, iy, iz are the reciprocal voxel sizes (Chimera's
+    xyz-to-ijk transform); indices are unsigned so that no wraparound checks are made."""
+    gx = (x - ox) * ix
+    gy = (y - oy) * iy
+    gz = (z - oz) * iz
+    if not (gx >= 0.0 and gy >= 0.0 and gz >= 0.0):
         return 0.0
-    i = int(fxf)
-    j = int(fyf)
-    k = int(fzf)
+    i = int(gx)
+    j = int(gy)
+    k = int(gz)
     # a point exactly on the last grid plane is inside (fraction 1 in the last cell)
     if i >= nx - 1:
-        if i == nx - 1 and gx == fxf and nx > 1:
+        if i == nx - 1 and gx == i and nx > 1:
             i = nx - 2
         else:
             return 0.0
     if j >= ny - 1:
-        if j == ny - 1 and gy == fyf and ny > 1:
+        if j == ny - 1 and gy == j and ny > 1:
             j = ny - 2
         else:
             return 0.0
     if k >= nz - 1:
-        if k == nz - 1 and gz == fzf and nz > 1:
+        if k == nz - 1 and gz == k and nz > 1:
             k = nz - 2
         else:
             return 0.0
     fx = gx - i
     fy = gy - j
     fz = gz - k
-    c00 = values[k, j, i] * (1.0 - fx) + values[k, j, i + 1] * fx
-    c10 = values[k, j + 1, i] * (1.0 - fx) + values[k, j + 1, i + 1] * fx
-    c01 = values[k + 1, j, i] * (1.0 - fx) + values[k + 1, j, i + 1] * fx
-    c11 = values[k + 1, j + 1, i] * (1.0 - fx) + values[k + 1, j + 1, i + 1] * fx
+    one = np.uint64(1)
+    b0 = np.uint64((k * ny + j) * nx + i)
+    b1 = b0 + np.uint64(nx)
+    b2 = b0 + np.uint64(nx * ny)
+    b3 = b2 + np.uint64(nx)
+    c00 = np.float64(flat[b0]) * (1.0 - fx) + np.float64(flat[b0 + one]) * fx
+    c10 = np.float64(flat[b1]) * (1.0 - fx) + np.float64(flat[b1 + one]) * fx
+    c01 = np.float64(flat[b2]) * (1.0 - fx) + np.float64(flat[b2 + one]) * fx
+    c11 = np.float64(flat[b3]) * (1.0 - fx) + np.float64(flat[b3 + one]) * fx
     c0 = c00 * (1.0 - fy) + c10 * fy
     c1 = c01 * (1.0 - fy) + c11 * fy
     return c0 * (1.0 - fz) + c1 * fz
@@ -64,10 +67,12 @@ def interpolate(values, ox, oy, oz, sx, sy, sz, x, y, z):
 def interpolate_points(values, origin, voxel, points):
     """Trilinear values at points (n, 3) Å; 0 outside the grid. Returns (n,) float64."""
     n = points.shape[0]
+    nz, ny, nx = values.shape
+    flat = values.reshape(-1)
     out = np.empty(n, dtype=np.float64)
     for a in range(n):
-        out[a] = interpolate(values, origin[0], origin[1], origin[2], voxel[0], voxel[1], voxel[2],
-                             points[a, 0], points[a, 1], points[a, 2])
+        out[a] = interpolate(flat, nx, ny, nz, origin[0], origin[1], origin[2], 1.0 / voxel[0],
+                             1.0 / voxel[1], 1.0 / voxel[2], points[a, 0], points[a, 1], points[a, 2])
     return out
 
 
@@ -156,8 +161,35 @@ def _gather_neighbours(coords, a, cutoff, lo, dims, start, order, cell_size, out
     return m
 
 
+@njit(cache=_CACHE, nogil=True, fastmath={"nnan", "nsz"})
+def _screen(dx, dy, dz, w32, nsel, worst):
+    """worst[k] = max over neighbours b < nsel of d_k·w_b - a_b, in float32.
+
+    dx, dy, dz : (n,) float32 contiguous direction components (slices: LLVM vectorises the loop
+    over k only for them); w32 : (≥nsel, 4) float32 rows (wx, wy, wz, a).  The kernel screens
+    several consecutive tries in one call so that the vectorised loop is long.
+    """
+    n = dx.shape[0]
+    for k in range(n):
+        worst[k] = np.float32(-3.0e38)
+    for b in range(nsel):
+        wx = w32[b, 0]
+        wy = w32[b, 1]
+        wz = w32[b, 2]
+        a = w32[b, 3]
+        for k in range(n):
+            v = dx[k] * wx + dy[k] * wy + dz[k] * wz - a
+            if v > worst[k]:
+                worst[k] = v
+
+
+#: Half-width (in Å, on the scale of d·w) of the band around the exclusion cutoff within which the
+#: float32 screen defers to the exact float64 test; float32 rounding stays below 2e-6 here.
+SCREEN_BAND = 1e-4
+
+
 @njit(cache=_CACHE, nogil=True)
-def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start, num_points,
+def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start, dirs32, try_groups, num_points,
                  sigma, amp, base, lo, dims, start, order, cell_size, want_profile):
     """Q-score of the atoms ``coords[targets]`` against every atom of ``coords`` as neighbours.
 
@@ -167,7 +199,9 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
     coords : (n, 3) float64 — every non-H atom (neighbours for the exclusion test), Å
     values : (nz, ny, nx) float32 — the map; origin, voxel : (3,) float64 Å
     radii : (s,) float64 — shell radii, Å
-    dirs, dir_start : spiral directions of each try (see ``spiral_table``)
+    dirs, dir_start : spiral directions of each try (see ``spiral_table``); dirs32 : the same as
+        (3, total) float32; try_groups : (g + 1,) int64 — tries screened together: group i holds
+        tries try_groups[i] .. try_groups[i + 1] - 1
     num_points : int — points required per shell (and weight of the centre value)
     sigma, amp, base : reference Gaussian amp·exp(-R²/2σ²) + base
     lo, dims, start, order, cell_size : the cell grid of coords (``build_cells``), with
@@ -180,6 +214,14 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
     profile : (m, s + 1) float64 — mean map value at the centre and on each shell (NaN where a
         shell kept no points); shape (0, s + 1) unless want_profile
     kept : (m, s + 1) int32 — number of values behind each profile entry
+
+    Notes
+    -----
+    A point x = p + R d is excluded when |x - c|² < (0.9 R)² for a neighbour c.  With w = c - p
+    that is d·w > a = (R² + |w|² - (0.9 R)²) / 2R.  Each try is first screened in float32 and
+    vectorised: m(d) = max over neighbours of d·w - a.  Points with m > SCREEN_BAND are excluded,
+    points with m < -SCREEN_BAND are kept, and the few in between get the exact test in float64
+    on absolute coordinates, as MapQ computes it — so the result is that of the exact test.
     """
     m = targets.shape[0]
     n_shell = radii.shape[0]
@@ -195,14 +237,22 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
     for s in range(n_shell):
         g[s + 1] = amp * math.exp(-0.5 * (radii[s] / sigma) ** 2) + base
     reach_factor = 1.9
+    band = np.float32(SCREEN_BAND)
     ox, oy, oz = origin[0], origin[1], origin[2]
-    sx, sy, sz = voxel[0], voxel[1], voxel[2]
+    sx, sy, sz = 1.0 / voxel[0], 1.0 / voxel[1], 1.0 / voxel[2]
+    nzm, nym, nxm = values.shape
+    flat = values.reshape(-1)
     cap = 64
     nb_idx = np.empty(cap, dtype=np.int64)
     nb_d2 = np.empty(cap)
     sel = np.empty((cap, 3))
+    w32 = np.empty((cap, 4), dtype=np.float32)
     buf = np.empty(max_pts)
     pts = np.empty((max_try, 3))
+    worst = np.empty(dirs.shape[0], dtype=np.float32)
+    dx32 = dirs32[0]
+    dy32 = dirs32[1]
+    dz32 = dirs32[2]
     counts = np.zeros(n_shell + 1, dtype=np.int64)
     for t in range(m):
         a = targets[t]
@@ -212,12 +262,13 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
             nb_idx = np.empty(cap, dtype=np.int64)
             nb_d2 = np.empty(cap)
             sel = np.empty((cap, 3))
+            w32 = np.empty((cap, 4), dtype=np.float32)
             nnb = _gather_neighbours(coords, a, cell_size, lo, dims, start, order, cell_size,
                                      nb_idx, nb_d2)
         px = coords[a, 0]
         py = coords[a, 1]
         pz = coords[a, 2]
-        v0 = interpolate(values, ox, oy, oz, sx, sy, sz, px, py, pz)
+        v0 = interpolate(flat, nxm, nym, nzm, ox, oy, oz, sx, sy, sz, px, py, pz)
         cnt = 0
         for _ in range(num_points):
             buf[cnt] = v0
@@ -237,41 +288,73 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
                 sel[nsel, 0] = coords[j, 0]
                 sel[nsel, 1] = coords[j, 1]
                 sel[nsel, 2] = coords[j, 2]
+                wx = coords[j, 0] - px
+                wy = coords[j, 1] - py
+                wz = coords[j, 2] - pz
+                w32[nsel, 0] = wx
+                w32[nsel, 1] = wy
+                w32[nsel, 2] = wz
+                w32[nsel, 3] = (R * R + nb_d2[b] - out2) / (2.0 * R)
                 nsel += 1
             counts[s + 1] = 0
-            for tr in range(tries):
-                d0 = dir_start[tr]
-                npts = dir_start[tr + 1] - d0
-                allowed = npts - num_points  # rejections this try can afford
-                rejected = 0
-                nk = 0
-                for k in range(npts):
-                    x = px + dirs[d0 + k, 0] * R
-                    y = py + dirs[d0 + k, 1] * R
-                    z = pz + dirs[d0 + k, 2] * R
-                    blocked = False
-                    for b in range(nsel):
-                        vx = x - sel[b, 0]
-                        vy = y - sel[b, 1]
-                        vz = z - sel[b, 2]
-                        if vx * vx + vy * vy + vz * vz < out2:
-                            blocked = True
-                            break
-                    if blocked:
-                        rejected += 1
-                        if rejected > allowed:
-                            break
+            found = False
+            for gi in range(try_groups.shape[0] - 1):
+                k_lo = dir_start[try_groups[gi]]
+                k_hi = dir_start[try_groups[gi + 1]]
+                if nsel > 0:
+                    _screen(dx32[k_lo:k_hi], dy32[k_lo:k_hi], dz32[k_lo:k_hi], w32, nsel, worst)
+                for tr in range(try_groups[gi], try_groups[gi + 1]):
+                    d0 = dir_start[tr]
+                    npts = dir_start[tr + 1] - d0
+                    off = d0 - k_lo
+                    if nsel == 0:
+                        nk = npts
+                        for k in range(npts):
+                            pts[k, 0] = px + dirs[d0 + k, 0] * R
+                            pts[k, 1] = py + dirs[d0 + k, 1] * R
+                            pts[k, 2] = pz + dirs[d0 + k, 2] * R
                     else:
-                        pts[nk, 0] = x
-                        pts[nk, 1] = y
-                        pts[nk, 2] = z
-                        nk += 1
-                if rejected <= allowed and nk >= num_points:
-                    for k in range(nk):
-                        buf[cnt] = interpolate(values, ox, oy, oz, sx, sy, sz,
-                                               pts[k, 0], pts[k, 1], pts[k, 2])
-                        cnt += 1
-                    counts[s + 1] = nk
+                        # count first (vectorised): most tries fail and need no points
+                        free = 0
+                        undecided = 0
+                        for k in range(npts):
+                            wk = worst[off + k]
+                            free += wk < -band
+                            undecided += wk <= band
+                        undecided -= free
+                        nk = 0
+                        if free + undecided >= num_points:
+                            for k in range(npts):
+                                wk = worst[off + k]
+                                if wk > band:
+                                    continue
+                                x = px + dirs[d0 + k, 0] * R
+                                y = py + dirs[d0 + k, 1] * R
+                                z = pz + dirs[d0 + k, 2] * R
+                                if wk >= -band:  # within float32 reach of the cutoff: exact test
+                                    blocked = False
+                                    for b in range(nsel):
+                                        vx = x - sel[b, 0]
+                                        vy = y - sel[b, 1]
+                                        vz = z - sel[b, 2]
+                                        if vx * vx + vy * vy + vz * vz < out2:
+                                            blocked = True
+                                            break
+                                    if blocked:
+                                        continue
+                                pts[nk, 0] = x
+                                pts[nk, 1] = y
+                                pts[nk, 2] = z
+                                nk += 1
+                    if nk >= num_points:
+                        for k in range(nk):
+                            buf[cnt] = interpolate(flat, nxm, nym, nzm, ox, oy, oz, sx, sy, sz,
+                                                   pts[k, 0], pts[k, 1], pts[k, 2])
+                            cnt += 1
+                        counts[s + 1] = nk
+                        found = True
+                        break
+                if found:
                     break
         # Pearson correlation of buf against the per-shell reference values (two passes)
         su = 0.0
@@ -319,11 +402,12 @@ def shift_linear(values, offset_zyx):
     """Resample ``values`` (nz, ny, nx) at ``index + offset`` per axis by trilinear interpolation;
     grid points whose source lies outside the grid become 0.  Returns float32, same shape."""
     nz, ny, nx = values.shape
+    flat = values.reshape(-1)
     out = np.empty((nz, ny, nx), dtype=np.float32)
     for k in range(nz):
         for j in range(ny):
             for i in range(nx):
-                out[k, j, i] = interpolate(values, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0,
+                out[k, j, i] = interpolate(flat, nx, ny, nz, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0,
                                            i + offset_zyx[2], j + offset_zyx[1], k + offset_zyx[0])
     return out
 
