@@ -9,9 +9,9 @@ import gemmi
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import gaussian_map, write_pdb
 
 import qscore
+from conftest import gaussian_map, write_pdb
 from qscore.cli import main
 from qscore.errors import InputFileError, MapError, ModelError, OutputError, ParameterError, QScoreError
 from qscore.io.maps import write_map

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import gaussian_map
-from slow_reference import qscore_slow, spiral, trilinear
 
+from conftest import gaussian_map
 from qscore.core import kernels
 from qscore.core.engine import QParams, assign_hydrogens, compute_qscores, emdb_compatible_map
 from qscore.core.spiral import spiral_directions, spiral_table
 from qscore.errors import ParameterError
+from slow_reference import qscore_slow, spiral, trilinear
 
 
 def test_spiral_matches_definition():

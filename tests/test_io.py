@@ -8,8 +8,8 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import gaussian_map, write_pdb
 
+from conftest import gaussian_map, write_pdb
 from qscore.errors import MapError, QScoreWarning
 from qscore.io.maps import DensityMap, read_map, write_map
 from qscore.io.models import read_model

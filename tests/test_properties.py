@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import gaussian_map
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import gaussian_map
 from qscore.core.engine import QParams, compute_qscores
 from qscore.io.maps import DensityMap, read_map, write_map
 
