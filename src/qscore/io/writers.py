@@ -31,6 +31,9 @@ def atomic_path(path):
         raise OutputError(f"Cannot write '{path}': {exc.strerror or exc}. Choose a writable "
                           "folder (e.g. with --out).") from None
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield Path(tmp)
         os.replace(tmp, path)
