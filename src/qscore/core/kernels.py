@@ -189,7 +189,7 @@ SCREEN_BAND = 1e-4
 
 
 @njit(cache=_CACHE, nogil=True)
-def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start, dirs32, try_groups, num_points,
+def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start, dirs32, num_points,
                  sigma, amp, base, lo, dims, start, order, cell_size, want_profile):
     """Q-score of the atoms ``coords[targets]`` against every atom of ``coords`` as neighbours.
 
@@ -200,8 +200,7 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
     values : (nz, ny, nx) float32 — the map; origin, voxel : (3,) float64 Å
     radii : (s,) float64 — shell radii, Å
     dirs, dir_start : spiral directions of each try (see ``spiral_table``); dirs32 : the same as
-        (3, total) float32; try_groups : (g + 1,) int64 — tries screened together: group i holds
-        tries try_groups[i] .. try_groups[i + 1] - 1
+        (3, total) float32
     num_points : int — points required per shell (and weight of the centre value)
     sigma, amp, base : reference Gaussian amp·exp(-R²/2σ²) + base
     lo, dims, start, order, cell_size : the cell grid of coords (``build_cells``), with
@@ -274,6 +273,7 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
             buf[cnt] = v0
             cnt += 1
         counts[0] = num_points
+        prev_try = 0
         for s in range(n_shell):
             R = radii[s]
             out_rad = R * 0.9
@@ -297,13 +297,19 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
                 w32[nsel, 3] = (R * R + nb_d2[b] - out2) / (2.0 * R)
                 nsel += 1
             counts[s + 1] = 0
+            # Screen consecutive tries in groups: the first group reaches the try that succeeded on the
+            # previous shell (the try needed grows with R, and every earlier try must be screened
+            # anyway); later groups grow by about 1.5x.
             found = False
-            for gi in range(try_groups.shape[0] - 1):
-                k_lo = dir_start[try_groups[gi]]
-                k_hi = dir_start[try_groups[gi + 1]]
+            t_lo = 0
+            t_hi = min(prev_try + 1, tries)
+            step = max(2, (prev_try + 1) // 2)
+            while t_lo < tries and not found:
+                k_lo = dir_start[t_lo]
+                k_hi = dir_start[t_hi]
                 if nsel > 0:
                     _screen(dx32[k_lo:k_hi], dy32[k_lo:k_hi], dz32[k_lo:k_hi], w32, nsel, worst)
-                for tr in range(try_groups[gi], try_groups[gi + 1]):
+                for tr in range(t_lo, t_hi):
                     d0 = dir_start[tr]
                     npts = dir_start[tr + 1] - d0
                     off = d0 - k_lo
@@ -353,9 +359,13 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
                             cnt += 1
                         counts[s + 1] = nk
                         found = True
+                        prev_try = tr
                         break
-                if found:
-                    break
+                t_lo = t_hi
+                t_hi = min(t_hi + step, tries)
+                step = (3 * step + 1) // 2
+            if not found:
+                prev_try = tries - 1
         # Pearson correlation of buf against the per-shell reference values (two passes)
         su = 0.0
         umin = buf[0]

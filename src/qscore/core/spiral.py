@@ -46,17 +46,3 @@ def spiral_table(num_points: int, tries: int) -> tuple:
     dirs.setflags(write=False)
     start.setflags(write=False)
     return dirs, start
-
-
-def try_groups(tries: int) -> np.ndarray:
-    """Boundaries of the groups of consecutive tries that the kernel screens in one pass.
-
-    The first try is alone (most shells need no other); later groups grow by about 1.5× so that
-    few tries past the successful one are screened in vain.  Returns (g + 1,) int64 from 0 to tries.
-    """
-    bounds = [0, 1]
-    step = 2
-    while bounds[-1] < tries:
-        bounds.append(min(bounds[-1] + step, tries))
-        step = (3 * step + 1) // 2
-    return np.array(bounds[: bounds.index(tries) + 1] if tries in bounds else bounds, dtype=np.int64)
