@@ -132,7 +132,7 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
     dirs, dir_start = spiral_table(params.num_points, params.tries)
     dirs32 = np.ascontiguousarray(dirs.T, dtype=np.float32)
     heavy_coords = np.ascontiguousarray(coords[heavy])
-    cell = float(radii[-1]) * 1.9 + 1e-6
+    cell = float(radii[-1]) * 1.9 + 1e-6  # one cell per neighbour reach: 27 cells (measured fastest)
     lo, dims, start, order = kernels.build_cells(heavy_coords, cell)
     ncells = int(np.prod(dims))
     while ncells > 8 * len(heavy_coords) + 1_000_000:  # very sparse model: coarser cells

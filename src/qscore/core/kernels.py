@@ -133,9 +133,10 @@ def _gather_neighbours(coords, a, cutoff, lo, dims, start, order, cell_size, out
     cut2 = cutoff * cutoff
     cap = out_idx.shape[0]
     m = 0
-    for iz in range(max(cz - 1, 0), min(cz + 2, dims[2])):
-        for iy in range(max(cy - 1, 0), min(cy + 2, dims[1])):
-            for ix in range(max(cx - 1, 0), min(cx + 2, dims[0])):
+    span = int(math.ceil(cutoff / cell_size - 1e-9))
+    for iz in range(max(cz - span, 0), min(cz + span + 1, dims[2])):
+        for iy in range(max(cy - span, 0), min(cy + span + 1, dims[1])):
+            for ix in range(max(cx - span, 0), min(cx + span + 1, dims[0])):
                 c = ix + dims[0] * (iy + dims[1] * iz)
                 for t in range(start[c], start[c + 1]):
                     b = order[t]
@@ -204,7 +205,7 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
     num_points : int — points required per shell (and weight of the centre value)
     sigma, amp, base : reference Gaussian amp·exp(-R²/2σ²) + base
     lo, dims, start, order, cell_size : the cell grid of coords (``build_cells``), with
-        cell_size ≥ radii[-1] + 0.9 radii[-1]
+        any cell size (neighbours within 1.9 radii[-1] are gathered from the cells in reach)
     want_profile : bool — fill the radial profile arrays
 
     Returns
@@ -236,6 +237,7 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
     for s in range(n_shell):
         g[s + 1] = amp * math.exp(-0.5 * (radii[s] / sigma) ** 2) + base
     reach_factor = 1.9
+    cutoff = radii[-1] * reach_factor + 1e-6
     band = np.float32(SCREEN_BAND)
     ox, oy, oz = origin[0], origin[1], origin[2]
     sx, sy, sz = 1.0 / voxel[0], 1.0 / voxel[1], 1.0 / voxel[2]
@@ -255,14 +257,14 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
     counts = np.zeros(n_shell + 1, dtype=np.int64)
     for t in range(m):
         a = targets[t]
-        nnb = _gather_neighbours(coords, a, cell_size, lo, dims, start, order, cell_size, nb_idx, nb_d2)
+        nnb = _gather_neighbours(coords, a, cutoff, lo, dims, start, order, cell_size, nb_idx, nb_d2)
         if nnb < 0:
             cap = -nnb + 16
             nb_idx = np.empty(cap, dtype=np.int64)
             nb_d2 = np.empty(cap)
             sel = np.empty((cap, 3))
             w32 = np.empty((cap, 4), dtype=np.float32)
-            nnb = _gather_neighbours(coords, a, cell_size, lo, dims, start, order, cell_size,
+            nnb = _gather_neighbours(coords, a, cutoff, lo, dims, start, order, cell_size,
                                      nb_idx, nb_d2)
         px = coords[a, 0]
         py = coords[a, 1]
