@@ -133,3 +133,58 @@ def test_permissive_integer_map_reads_with_warning(tmp_path):
             read_map(tmp_path / "i.mrc")
     with pytest.warns(QScoreWarning, match="permissive"):
         read_map(tmp_path / "i.mrc", permissive=True)
+
+
+def test_fast_mmcif_reader_agrees_with_gemmi(cec):
+    import gemmi
+
+    from qscore.io.models import _atoms_from_block
+
+    fast = read_model(cec["model"])
+    assert fast.doc is None and fast.text is not None  # the usual simple loop takes the fast path
+    slow = _atoms_from_block(gemmi.cif.read(str(cec["model"]))[0], "x")
+    for field in ("coords", "element", "name", "altloc", "res_name", "chain", "res_num", "ins_code",
+                  "residue", "mol_type", "is_hydrogen", "row", "b_iso"):
+        assert np.array_equal(getattr(fast.atoms, field), getattr(slow, field)), field
+
+
+def test_mmcif_with_quotes_and_text_fields_falls_back_to_gemmi(tmp_path):
+    text = """data_t
+loop_
+_atom_site.group_PDB
+_atom_site.id
+_atom_site.type_symbol
+_atom_site.label_atom_id
+_atom_site.label_comp_id
+_atom_site.label_asym_id
+_atom_site.label_seq_id
+_atom_site.Cartn_x
+_atom_site.Cartn_y
+_atom_site.Cartn_z
+_atom_site.B_iso_or_equiv
+ATOM 1 C 'C1 X' LIG A 1 1.0 2.0 3.0 10
+ATOM 2 O "O5'" LIG A 1 2.0 2.0 3.0 10
+"""
+    (tmp_path / "q.cif").write_text(text)
+    m = read_model(tmp_path / "q.cif")
+    assert m.doc is not None and m.atoms.name.tolist() == ["C1 X", "O5'"]
+
+
+def test_streaming_writer_keeps_everything_and_inserts_q(cec, tmp_path):
+    import gemmi
+
+    from qscore.io.writers import write_mmcif_with_q
+
+    m = read_model(cec["model"])
+    q = np.linspace(0, 1, len(m.atoms))
+    write_mmcif_with_q(tmp_path / "out.cif", m, q)
+    a = gemmi.cif.read(str(cec["model"]))[0]
+    b = gemmi.cif.read(str(tmp_path / "out.cif"))[0]
+    tags_a = list(a.find_values("_atom_site.Cartn_x").get_loop().tags)
+    tags_b = list(b.find_values("_atom_site.Cartn_x").get_loop().tags)
+    i = tags_a.index("_atom_site.B_iso_or_equiv") + 1
+    assert tags_b == tags_a[:i] + ["_atom_site.Q_score"] + tags_a[i:]
+    for tag in tags_a:
+        assert list(a.find_values(tag)) == list(b.find_values(tag)), tag
+    assert np.allclose([float(v) for v in b.find_values("_atom_site.Q_score")], q, atol=5e-4)
+    assert len(list(b)) == len(list(a))  # the other items and categories are kept

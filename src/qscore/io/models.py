@@ -8,6 +8,7 @@ skips them.  Each atom carries its residue identity and the molecule type of its
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,8 +82,10 @@ class Model:
     path: str
     format: str  # 'mmcif' or 'pdb'
     atoms: Atoms
-    doc: object = None  # gemmi.cif.Document for mmCIF input
+    doc: object = None  # gemmi.cif.Document for mmCIF input read by gemmi
     _structure: object = None  # gemmi.Structure for PDB input
+    text: str | None = None  # the file's text for mmCIF input read by the fast reader …
+    loop: object = None  # … and where its _atom_site loop lies (_AtomSiteLoop)
 
     def structure(self):
         """A gemmi Structure of the first model (for writing PDB)."""
@@ -90,7 +93,8 @@ class Model:
 
         if self._structure is not None:
             return self._structure.clone()
-        st = gemmi.make_structure_from_block(self.doc[0])
+        doc = self.doc if self.doc is not None else gemmi.cif.read_string(self.text)
+        st = gemmi.make_structure_from_block(doc[0])
         while len(st) > 1:
             del st[len(st) - 1]
         return st
@@ -109,17 +113,93 @@ def _unquote(values: list) -> np.ndarray:
     return arr.astype(str)
 
 
+def _map_unique(arr, func) -> np.ndarray:
+    """Apply ``func`` (array of distinct values → array) to the distinct values of arr (a str array
+    or a pandas Categorical) only; returns a str array."""
+    if isinstance(arr, pd.Categorical):
+        codes, uniq = arr.codes, arr.categories.astype(str)
+    else:
+        codes, uniq = pd.factorize(arr)
+    return np.asarray(func(np.asarray(uniq, dtype=str)), dtype=str)[codes]
+
+
 def _blank(arr: np.ndarray) -> np.ndarray:
-    out = arr.copy()
-    out[np.isin(out, ["?", "."])] = ""
-    return out
+    return _map_unique(arr, lambda u: np.where(np.isin(u, ["?", "."]), "", u))
 
 
-def _column(block, tag, n, default=None):
-    col = block.find_values("_atom_site." + tag)
-    if not col:
-        return None if default is None else np.full(n, default, dtype=object).astype(str)
-    return _unquote(list(col))
+def _block_columns(block):
+    """Column getter over a gemmi mmCIF block: tag → unquoted str array, or None."""
+    def get(tag):
+        col = block.find_values("_atom_site." + tag)
+        return _unquote(list(col)) if col else None
+
+    return get
+
+
+_ATOM_SITE_TAGS = re.compile(r"^loop_[ \t]*\r?\n((?:[ \t]*_atom_site\.\S+[ \t]*\r?\n)+)", re.M)
+
+
+@dataclass
+class _AtomSiteLoop:
+    """Where the _atom_site loop lies in an mmCIF text (for the streaming reader and writer)."""
+
+    tags: list
+    loop_start: int
+    tags_start: int
+    tags_end: int
+    rows_end: int
+
+
+def _find_atom_site(text: str) -> _AtomSiteLoop | None:
+    m = _ATOM_SITE_TAGS.search(text)
+    if m is None:
+        return None
+    tags = [t.strip()[len("_atom_site."):] for t in m.group(1).split("\n") if t.strip()]
+    # the rows end at the first line that starts a new item, loop, block or comment
+    ends = [text.find("\n" + k, m.end() - 1) for k in ("#", "loop_", "_", "data_", "save_")]
+    ends = [e + 1 for e in ends if e >= 0]
+    return _AtomSiteLoop(tags=tags, loop_start=m.start(), tags_start=m.start(1), tags_end=m.end(1),
+                         rows_end=min(ends) if ends else len(text))
+
+
+def _text_columns(text: str, path: str):
+    """Fast, lean reader of the _atom_site loop of an mmCIF text with pandas' C tokenizer.
+
+    Returns ``(get, n_rows, loop)`` or None when the loop is not in the simple form this reader
+    handles (text fields, single-quoted values, rows split across lines): the caller then falls
+    back to gemmi's full mmCIF parser.
+    """
+    import io
+
+    loop = _find_atom_site(text)
+    if loop is None:
+        return None
+    rows = text[loop.tags_end:loop.rows_end]
+    if rows.startswith(";") or "\n;" in rows or ("'" in rows and re.search(r"\s'", rows)):
+        return None
+    wanted = ["Cartn_x", "Cartn_y", "Cartn_z", "pdbx_PDB_model_num", "auth_atom_id", "label_atom_id",
+              "auth_comp_id", "label_comp_id", "auth_asym_id", "label_asym_id", "auth_seq_id",
+              "label_seq_id", "pdbx_PDB_ins_code", "label_alt_id", "type_symbol", "B_iso_or_equiv"]
+    use = [t for t in wanted if t in loop.tags]
+    dtypes = {t: "category" for t in use if not t.startswith("Cartn_")}
+    try:
+        table = pd.read_csv(io.StringIO(rows), sep=r"\s+", header=None, names=loop.tags, usecols=use,
+                            dtype=dtypes, quotechar='"', na_filter=False, engine="c", comment=None)
+        coords = {c: pd.to_numeric(table[c], errors="raise").to_numpy(np.float64)
+                  for c in ("Cartn_x", "Cartn_y", "Cartn_z") if c in table}
+    except (ValueError, pd.errors.ParserError):
+        return None
+    if len(coords) < 3 or any(np.isnan(v).any() for v in coords.values()):
+        return None  # ragged rows: let gemmi parse (and report) it
+
+    def get(tag):
+        if tag in coords:
+            return coords[tag]
+        if tag not in table:
+            return None
+        return table[tag].array  # a pandas Categorical
+
+    return get, len(table), loop
 
 
 def _chem_comp_types(block) -> dict:
@@ -206,33 +286,28 @@ def _type_by_linkage(res_type, residue, res_name, name, coords, chain, is_h, che
                 break
 
 
-def _atoms_from_block(block, path: str) -> Atoms:
+def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
+    """Atoms of the first model from a column getter (tag → str array of all rows, or None)."""
     import gemmi
 
-    xs = block.find_values("_atom_site.Cartn_x")
-    if not xs:
+    if n_all == 0 or get("Cartn_x") is None:
         raise ModelError(f"Model file '{path}' has no atoms (no _atom_site table); give a model "
                          "with coordinates.")
-    n_all = len(xs)
     rows = np.arange(n_all)
-    model_num = _column(block, "pdbx_PDB_model_num", n_all)
-    if model_num is not None and n_all:
+    model_num = get("pdbx_PDB_model_num")
+    if model_num is not None:
         rows = rows[model_num == model_num[0]]
     try:
-        coords = np.column_stack([
-            np.array(list(block.find_values("_atom_site.Cartn_" + c)), dtype=str).astype(np.float64)
-            for c in "xyz"])[rows]
-    except ValueError as exc:
+        coords = np.column_stack([np.asarray(get("Cartn_" + c)).astype(np.float64)[rows] for c in "xyz"])
+    except (ValueError, TypeError) as exc:
         raise ModelError(f"Model file '{path}' has coordinates that are not numbers ({exc}); "
                          "fix or regenerate the file.") from None
-    if len(rows) == 0:
-        raise ModelError(f"Model file '{path}' has no atoms; give a model with coordinates.")
     if not np.all(np.isfinite(coords)):
         raise ModelError(f"Model file '{path}' has non-finite coordinates; fix the file.")
 
     def col(*tags, default=""):
         for tag in tags:
-            c = _column(block, tag, n_all)
+            c = get(tag)
             if c is not None:
                 return _blank(c[rows])
         return np.full(len(rows), default, dtype=object).astype(str)
@@ -241,10 +316,11 @@ def _atoms_from_block(block, path: str) -> Atoms:
     res_name = col("auth_comp_id", "label_comp_id")
     chain = col("auth_asym_id", "label_asym_id")
     seq = col("auth_seq_id", "label_seq_id")
-    res_num = pd.to_numeric(pd.Series(seq), errors="coerce").fillna(0).to_numpy(np.int64)
+    res_num = _map_unique(seq, lambda u: pd.to_numeric(pd.Series(u), errors="coerce").fillna(0)
+                          .astype(np.int64).astype(str)).astype(np.int64)
     ins_code = col("pdbx_PDB_ins_code")
     altloc = col("label_alt_id")
-    element = np.char.upper(col("type_symbol"))
+    element = _map_unique(col("type_symbol"), np.char.upper)
     missing = element == ""
     if missing.any():  # element from the atom name, as PDB readers do
         element[missing] = [gemmi.Element(n.lstrip("0123456789")[:1] or "X").name.upper()
@@ -253,27 +329,28 @@ def _atoms_from_block(block, path: str) -> Atoms:
     b_iso = pd.to_numeric(pd.Series(b_col), errors="coerce").fillna(0.0).to_numpy(np.float64)
     is_h = np.isin(element, ["H", "D"])
 
-    key = pd.Series(chain).str.cat([pd.Series(seq), pd.Series(ins_code), pd.Series(res_name)], sep="\x1f")
-    residue, uniques = pd.factorize(key)
+    # residue: chain, number, insertion code, name — combined integer codes, order of appearance
+    key = np.zeros(len(rows), dtype=np.int64)
+    for part in (chain, seq, ins_code, res_name):
+        codes, uniq = pd.factorize(part)
+        key = key * len(uniq) + codes
+    residue, _ = pd.factorize(key)
     residue = residue.astype(np.int64)
+    n_res = int(residue.max()) + 1
 
-    # molecule type per residue
-    chem_types = _chem_comp_types(block)
-    first = np.full(len(uniques), -1, dtype=np.int64)
-    order = np.arange(len(rows))
-    first[residue[::-1]] = order[::-1]
-    heavy_elems: dict = {}
-    for r, e in zip(residue[~is_h].tolist(), element[~is_h].tolist(), strict=True):
-        heavy_elems.setdefault(r, []).append(e)
-    cache: dict = {}
-    res_type = np.empty(len(uniques), dtype=object)
-    for r in range(len(uniques)):
-        nm = res_name[first[r]]
-        elems = heavy_elems.get(r, [])
-        k = (nm, tuple(elems) if len(elems) <= 1 else len(elems))
-        if k not in cache:
-            cache[k] = _residue_type(nm, elems, chem_types)
-        res_type[r] = cache[k]
+    # molecule type per residue, decided once per (name, heavy-atom count, sole heavy element)
+    first = np.full(n_res, -1, dtype=np.int64)
+    first[residue[::-1]] = np.arange(len(rows))[::-1]
+    heavy = np.flatnonzero(~is_h)
+    n_heavy = np.bincount(residue[heavy], minlength=n_res)
+    sole = np.full(n_res, "", dtype=element.dtype)
+    sole[residue[heavy]] = element[heavy]
+    kinds = pd.DataFrame({"name": res_name[first], "n": np.minimum(n_heavy, 2), "sole": sole})
+    kinds.loc[kinds.n != 1, "sole"] = ""
+    distinct = kinds.drop_duplicates()
+    decided = {(r.name, r.n, r.sole): _residue_type(r.name, [r.sole] if r.n == 1 else [""] * r.n, chem_types)
+               for r in distinct.itertuples(index=False)}
+    res_type = np.array([decided[k] for k in zip(kinds.name, kinds.n, kinds.sole, strict=True)], dtype=object)
     _type_by_linkage(res_type, residue, res_name, name, coords, chain, is_h, chem_types)
     mol_type = res_type[residue].astype(str)
 
@@ -283,11 +360,44 @@ def _atoms_from_block(block, path: str) -> Atoms:
                  b_iso=b_iso)
 
 
+def _atoms_from_block(block, path: str) -> Atoms:
+    xs = block.find_values("_atom_site.Cartn_x")
+    return _atoms_from_columns(_block_columns(block), len(xs) if xs else 0, _chem_comp_types(block), path)
+
+
 def model_format(path) -> str:
     name = Path(path).name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
     return "pdb" if name.endswith((".pdb", ".ent")) else "mmcif"
+
+
+def _read_text(p: Path) -> str:
+    import gzip
+
+    if p.name.lower().endswith(".gz"):
+        with gzip.open(p, "rt", encoding="utf-8", errors="replace") as f:
+            return f.read()
+    return p.read_text(encoding="utf-8", errors="replace")
+
+
+def _read_mmcif(p: Path) -> Model:
+    """mmCIF: the fast _atom_site reader where the loop is in its usual simple form, else gemmi's."""
+    import gemmi
+
+    text = _read_text(p)
+    fast = _text_columns(text, str(p))
+    if fast is not None:
+        get, n_rows, loop = fast
+        rest = gemmi.cif.read_string(text[:loop.loop_start] + text[loop.rows_end:])
+        chem = _chem_comp_types(rest[0]) if len(rest) else {}
+        return Model(path=str(p), format="mmcif", atoms=_atoms_from_columns(get, n_rows, chem, str(p)),
+                     text=text, loop=loop)
+    del text
+    doc = gemmi.cif.read(str(p))
+    if len(doc) == 0:
+        raise ModelError(f"Model file '{p}' holds no data block; give an mmCIF model.")
+    return Model(path=str(p), format="mmcif", atoms=_atoms_from_block(doc[0], str(p)), doc=doc)
 
 
 def read_model(path) -> Model:
@@ -306,10 +416,7 @@ def read_model(path) -> Model:
     fmt = model_format(p)
     try:
         if fmt == "mmcif":
-            doc = gemmi.cif.read(str(p))
-            if len(doc) == 0:
-                raise ModelError(f"Model file '{p}' holds no data block; give an mmCIF model.")
-            model = Model(path=str(p), format=fmt, atoms=_atoms_from_block(doc[0], str(p)), doc=doc)
+            model = _read_mmcif(p)
         else:
             st = gemmi.read_structure(str(p), format=gemmi.CoorFormat.Pdb)
             if len(st) == 0:

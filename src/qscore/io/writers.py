@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -84,32 +85,91 @@ def _format_q(q: float, decimals: int) -> str:
 
 
 def write_mmcif_with_q(path, model, q: np.ndarray, *, decimals: int = 3) -> None:
-    """Write the model's mmCIF document with a ``_atom_site.Q_score`` column after B_iso_or_equiv.
+    """Write the model's mmCIF with a ``_atom_site.Q_score`` column right after B_iso_or_equiv.
 
     ``model`` is a :class:`qscore.io.models.Model`; ``q`` holds one value per atom of
-    ``model.atoms``. Rows of later models (not scored) get '?'. Everything else is kept as read.
+    ``model.atoms``.  Rows of later models (not scored) get '?'.  Everything else is kept as read:
+    a model read by the fast reader is rewritten line by line from its text (no full parse, little
+    memory); otherwise through gemmi's document.
     """
+    values = _q_by_row(model, q, decimals)
+    if model.text is not None and model.loop is not None:
+        text = _text_with_q_column(model.text, model.loop, values)
+        if text is not None:
+            write_text(path, text)
+            return
     import gemmi
 
-    doc = gemmi.cif.read_string(model.cif_text()) if model.doc is None else model.doc
+    if model.doc is not None:
+        doc = model.doc
+    elif model.text is not None:
+        doc = gemmi.cif.read_string(model.text)
+    else:
+        doc = gemmi.cif.read_string(model.cif_text())
     block = doc[0]
     column = block.find_values("_atom_site.Cartn_x")
     if not column:
         raise OutputError(f"Cannot add Q-scores to '{model.path}': it has no _atom_site table.")
     loop = column.get_loop()
-    tags = list(loop.tags)
     full = f"_atom_site.{Q_COLUMN}"
-    if full in tags:
+    if full in list(loop.tags):
         loop.remove_column(full)
-        tags = list(loop.tags)
+    tags = list(loop.tags)
     pos = tags.index("_atom_site.B_iso_or_equiv") + 1 if "_atom_site.B_iso_or_equiv" in tags else -1
     loop.add_columns([full], "?", pos)
-    values = block.find_values(full)
-    rows = model.atoms.row
-    for r, v in zip(rows.tolist(), np.asarray(q, dtype=np.float64).tolist(), strict=True):
-        values[r] = _format_q(v, decimals)
+    column = block.find_values(full)
+    for r, v in enumerate(values):
+        column[r] = v
     with atomic_path(path) as tmp:
         doc.write_file(str(tmp))
+
+
+def _q_by_row(model, q, decimals) -> list:
+    """The Q token of every _atom_site row ('?' for rows not scored)."""
+    rows = model.atoms.row
+    n_rows = int(rows.max()) + 1 if len(rows) else 0
+    if model.loop is not None and model.text is not None:
+        n_rows = max(n_rows, _count_rows(model.text, model.loop))
+    elif model.doc is not None:
+        n_rows = max(n_rows, len(model.doc[0].find_values("_atom_site.Cartn_x")))
+    values = ["?"] * n_rows
+    for r, v in zip(rows.tolist(), np.asarray(q, dtype=np.float64).tolist(), strict=True):
+        values[r] = _format_q(v, decimals)
+    return values
+
+
+def _count_rows(text, loop) -> int:
+    return sum(1 for line in text[loop.tags_end:loop.rows_end].splitlines() if line.strip())
+
+
+_TOKEN = re.compile(r'"[^"]*"|\S+')
+
+
+def _text_with_q_column(text: str, loop, values: list) -> str | None:
+    """The mmCIF text with a Q_score tag after B_iso_or_equiv and the value in every row, or None
+    when the loop's rows are not one per line (the caller then goes through gemmi)."""
+    tags = loop.tags
+    if Q_COLUMN in tags:
+        return None
+    after = tags.index("B_iso_or_equiv") if "B_iso_or_equiv" in tags else len(tags) - 1
+    tag_lines = text[loop.tags_start:loop.tags_end].splitlines(keepends=True)
+    tag_lines.insert(after + 1, f"_atom_site.{Q_COLUMN}\n")
+    out = [text[:loop.tags_start], "".join(tag_lines)]
+    row = 0
+    for line in text[loop.tags_end:loop.rows_end].splitlines(keepends=True):
+        if not line.strip():
+            out.append(line)
+            continue
+        tokens = list(_TOKEN.finditer(line))
+        if len(tokens) != len(tags) or row >= len(values):
+            return None
+        cut = tokens[after].end()
+        out.append(f"{line[:cut]} {values[row]}{line[cut:]}")
+        row += 1
+    if row != len(values):
+        return None
+    out.append(text[loop.rows_end:])
+    return "".join(out)
 
 
 def write_pdb_with_q(path, model, q: np.ndarray) -> None:
