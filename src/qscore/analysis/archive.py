@@ -471,7 +471,9 @@ def peak_offset(residuals, window: float = 0.01) -> float:
     first = int(np.argmax(counts))
     fewer = np.flatnonzero(counts[first:] != counts[first])
     last = first + (int(fewer[0]) if fewer.size else counts.size - first) - 1
-    return float(0.5 * (probes[first] + probes[last]))
+    # a shift beyond the extreme residuals never holds more entries than the extreme itself, so the
+    # clip keeps the count maximal while undoing the midpoint's rounding
+    return float(np.clip(0.5 * (probes[first] + probes[last]), r[0], r[-1]))
 
 
 def coverage_quantile(values, coverage: float = 0.95) -> float:
