@@ -141,7 +141,7 @@ def test_fast_mmcif_reader_agrees_with_gemmi(cec):
     from qscore.io.models import _atoms_from_block
 
     fast = read_model(cec["model"])
-    assert fast.doc is None and fast.text is not None  # the usual simple loop takes the fast path
+    assert fast.doc is None and fast.loop is not None  # the usual simple loop takes the fast path
     slow = _atoms_from_block(gemmi.cif.read(str(cec["model"]))[0], "x")
     for field in ("coords", "element", "name", "altloc", "res_name", "chain", "res_num", "ins_code",
                   "residue", "mol_type", "is_hydrogen", "row", "b_iso"):

@@ -75,6 +75,7 @@ class DensityMap:
     path: str = ""
     axis_order: tuple = (1, 2, 3)
     notes: list = field(default_factory=list)
+    _stats: MapStats | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         self.values = np.ascontiguousarray(self.values, dtype=np.float32)
@@ -100,11 +101,21 @@ class DensityMap:
         return np.vstack([self.origin, top])
 
     def stats(self) -> MapStats:
-        """Mean, standard deviation (population), minimum and maximum over the whole map."""
-        v = self.values
-        mean = float(np.mean(v, dtype=np.float64))
-        sd = float(np.std(v, dtype=np.float64))
-        return MapStats(mean=mean, sd=sd, min=float(v.min()), max=float(v.max()))
+        """Mean, standard deviation (population), minimum and maximum over the whole map.
+
+        Computed once, in float64, slab by slab (no full-size temporary), then cached.
+        """
+        if self._stats is None:
+            v = self.values
+            mean = float(np.sum(v, dtype=np.float64)) / v.size
+            step = max(1, (1 << 22) // max(1, v.shape[1] * v.shape[2]))
+            ss = 0.0
+            for k in range(0, v.shape[0], step):
+                d = v[k:k + step].astype(np.float64) - mean
+                ss += float(np.dot(d.ravel(), d.ravel()))
+            self._stats = MapStats(mean=mean, sd=float(np.sqrt(ss / v.size)), min=float(v.min()),
+                                   max=float(v.max()))
+        return self._stats
 
     def contains(self, coords: np.ndarray) -> np.ndarray:
         """Whether each point of ``coords`` (n, 3) lies inside the grid box (bool array, shape (n,))."""

@@ -84,8 +84,7 @@ class Model:
     atoms: Atoms
     doc: object = None  # gemmi.cif.Document for mmCIF input read by gemmi
     _structure: object = None  # gemmi.Structure for PDB input
-    text: str | None = None  # the file's text for mmCIF input read by the fast reader …
-    loop: object = None  # … and where its _atom_site loop lies (_AtomSiteLoop)
+    loop: object = None  # for mmCIF read by the fast reader: where its _atom_site loop lies
 
     def structure(self):
         """A gemmi Structure of the first model (for writing PDB)."""
@@ -93,7 +92,7 @@ class Model:
 
         if self._structure is not None:
             return self._structure.clone()
-        doc = self.doc if self.doc is not None else gemmi.cif.read_string(self.text)
+        doc = self.doc if self.doc is not None else gemmi.cif.read(self.path)
         st = gemmi.make_structure_from_block(doc[0])
         while len(st) > 1:
             del st[len(st) - 1]
@@ -136,7 +135,7 @@ def _block_columns(block):
     return get
 
 
-_ATOM_SITE_TAGS = re.compile(r"^loop_[ \t]*\r?\n((?:[ \t]*_atom_site\.\S+[ \t]*\r?\n)+)", re.M)
+_ATOM_SITE_TAGS = re.compile(rb"^loop_[ \t]*\r?\n((?:[ \t]*_atom_site\.\S+[ \t]*\r?\n)+)", re.M)
 
 
 @dataclass
@@ -150,32 +149,30 @@ class _AtomSiteLoop:
     rows_end: int
 
 
-def _find_atom_site(text: str) -> _AtomSiteLoop | None:
-    m = _ATOM_SITE_TAGS.search(text)
+def find_atom_site(data: bytes) -> _AtomSiteLoop | None:
+    """Where the _atom_site loop of an mmCIF file's bytes lies (offsets into ``data``), or None."""
+    m = _ATOM_SITE_TAGS.search(data)
     if m is None:
         return None
-    tags = [t.strip()[len("_atom_site."):] for t in m.group(1).split("\n") if t.strip()]
+    tags = [t.strip()[len("_atom_site."):].decode() for t in m.group(1).split(b"\n") if t.strip()]
     # the rows end at the first line that starts a new item, loop, block or comment
-    ends = [text.find("\n" + k, m.end() - 1) for k in ("#", "loop_", "_", "data_", "save_")]
+    ends = [data.find(b"\n" + k, m.end() - 1) for k in (b"#", b"loop_", b"_", b"data_", b"save_")]
     ends = [e + 1 for e in ends if e >= 0]
     return _AtomSiteLoop(tags=tags, loop_start=m.start(), tags_start=m.start(1), tags_end=m.end(1),
-                         rows_end=min(ends) if ends else len(text))
+                         rows_end=min(ends) if ends else len(data))
 
 
-def _text_columns(text: str, path: str):
-    """Fast, lean reader of the _atom_site loop of an mmCIF text with pandas' C tokenizer.
+def _fast_columns(data: bytes, loop: _AtomSiteLoop):
+    """Fast, lean reader of the rows of the _atom_site loop with pandas' C tokenizer.
 
-    Returns ``(get, n_rows, loop)`` or None when the loop is not in the simple form this reader
-    handles (text fields, single-quoted values, rows split across lines): the caller then falls
-    back to gemmi's full mmCIF parser.
+    Returns ``(get, n_rows)`` — get(tag) gives a float array (coordinates) or a pandas Categorical —
+    or None when the loop is not in the simple form this reader handles (text fields,
+    single-quoted values, rows split across lines): the caller then falls back to gemmi.
     """
     import io
 
-    loop = _find_atom_site(text)
-    if loop is None:
-        return None
-    rows = text[loop.tags_end:loop.rows_end]
-    if rows.startswith(";") or "\n;" in rows or ("'" in rows and re.search(r"\s'", rows)):
+    rows = data[loop.tags_end:loop.rows_end]
+    if rows.startswith(b";") or b"\n;" in rows or (b"'" in rows and re.search(rb"\s'", rows)):
         return None
     wanted = ["Cartn_x", "Cartn_y", "Cartn_z", "pdbx_PDB_model_num", "auth_atom_id", "label_atom_id",
               "auth_comp_id", "label_comp_id", "auth_asym_id", "label_asym_id", "auth_seq_id",
@@ -183,8 +180,10 @@ def _text_columns(text: str, path: str):
     use = [t for t in wanted if t in loop.tags]
     dtypes = {t: "category" for t in use if not t.startswith("Cartn_")}
     try:
-        table = pd.read_csv(io.StringIO(rows), sep=r"\s+", header=None, names=loop.tags, usecols=use,
-                            dtype=dtypes, quotechar='"', na_filter=False, engine="c", comment=None)
+        table = pd.read_csv(io.BytesIO(rows), sep=r"\s+", header=None, names=loop.tags, usecols=use,
+                            dtype=dtypes, quotechar='"', na_filter=False, engine="c", encoding="utf-8",
+                            encoding_errors="replace")
+        del rows
         coords = {c: pd.to_numeric(table[c], errors="raise").to_numpy(np.float64)
                   for c in ("Cartn_x", "Cartn_y", "Cartn_z") if c in table}
     except (ValueError, pd.errors.ParserError):
@@ -195,11 +194,9 @@ def _text_columns(text: str, path: str):
     def get(tag):
         if tag in coords:
             return coords[tag]
-        if tag not in table:
-            return None
-        return table[tag].array  # a pandas Categorical
+        return table[tag].array if tag in table else None  # a pandas Categorical
 
-    return get, len(table), loop
+    return get, len(table)
 
 
 def _chem_comp_types(block) -> dict:
@@ -372,28 +369,32 @@ def model_format(path) -> str:
     return "pdb" if name.endswith((".pdb", ".ent")) else "mmcif"
 
 
-def _read_text(p: Path) -> str:
+def read_bytes(p) -> bytes:
+    """The (decompressed) bytes of a file, gzipped or not."""
     import gzip
 
+    p = Path(p)
     if p.name.lower().endswith(".gz"):
-        with gzip.open(p, "rt", encoding="utf-8", errors="replace") as f:
+        with gzip.open(p, "rb") as f:
             return f.read()
-    return p.read_text(encoding="utf-8", errors="replace")
+    return p.read_bytes()
 
 
 def _read_mmcif(p: Path) -> Model:
     """mmCIF: the fast _atom_site reader where the loop is in its usual simple form, else gemmi's."""
     import gemmi
 
-    text = _read_text(p)
-    fast = _text_columns(text, str(p))
+    data = read_bytes(p)
+    loop = find_atom_site(data)
+    fast = _fast_columns(data, loop) if loop is not None else None
     if fast is not None:
-        get, n_rows, loop = fast
-        rest = gemmi.cif.read_string(text[:loop.loop_start] + text[loop.rows_end:])
+        get, n_rows = fast
+        rest = gemmi.cif.read_string((data[:loop.loop_start] + data[loop.rows_end:]).decode("utf-8", "replace"))
+        del data
         chem = _chem_comp_types(rest[0]) if len(rest) else {}
         return Model(path=str(p), format="mmcif", atoms=_atoms_from_columns(get, n_rows, chem, str(p)),
-                     text=text, loop=loop)
-    del text
+                     loop=loop)
+    del data
     doc = gemmi.cif.read(str(p))
     if len(doc) == 0:
         raise ModelError(f"Model file '{p}' holds no data block; give an mmCIF model.")

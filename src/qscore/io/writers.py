@@ -92,18 +92,23 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, decimals: int = 3) -> None
     a model read by the fast reader is rewritten line by line from its text (no full parse, little
     memory); otherwise through gemmi's document.
     """
-    values = _q_by_row(model, q, decimals)
-    if model.text is not None and model.loop is not None:
-        text = _text_with_q_column(model.text, model.loop, values)
-        if text is not None:
-            write_text(path, text)
-            return
     import gemmi
 
-    if model.doc is not None:
+    from .models import find_atom_site, read_bytes
+
+    if model.loop is not None:  # read by the fast reader: stream the file with the column added
+        data = read_bytes(model.path)
+        loop = find_atom_site(data)
+        if loop is None or loop.tags != model.loop.tags:
+            raise OutputError(f"Model file '{model.path}' changed since it was read; score it again.")
+        out = _bytes_with_q_column(data, loop, _q_by_row(model, q, decimals, _count_rows(data, loop)))
+        if out is not None:
+            with atomic_path(path) as tmp:
+                Path(tmp).write_bytes(out)
+            return
+        doc = gemmi.cif.read(model.path)
+    elif model.doc is not None:
         doc = model.doc
-    elif model.text is not None:
-        doc = gemmi.cif.read_string(model.text)
     else:
         doc = gemmi.cif.read_string(model.cif_text())
     block = doc[0]
@@ -118,45 +123,39 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, decimals: int = 3) -> None
     pos = tags.index("_atom_site.B_iso_or_equiv") + 1 if "_atom_site.B_iso_or_equiv" in tags else -1
     loop.add_columns([full], "?", pos)
     column = block.find_values(full)
-    for r, v in enumerate(values):
+    for r, v in enumerate(_q_by_row(model, q, decimals, len(column))):
         column[r] = v
     with atomic_path(path) as tmp:
         doc.write_file(str(tmp))
 
 
-def _q_by_row(model, q, decimals) -> list:
-    """The Q token of every _atom_site row ('?' for rows not scored)."""
-    rows = model.atoms.row
-    n_rows = int(rows.max()) + 1 if len(rows) else 0
-    if model.loop is not None and model.text is not None:
-        n_rows = max(n_rows, _count_rows(model.text, model.loop))
-    elif model.doc is not None:
-        n_rows = max(n_rows, len(model.doc[0].find_values("_atom_site.Cartn_x")))
+def _q_by_row(model, q, decimals: int, n_rows: int) -> list:
+    """The Q token of each of the n_rows _atom_site rows ('?' for rows not scored)."""
     values = ["?"] * n_rows
-    for r, v in zip(rows.tolist(), np.asarray(q, dtype=np.float64).tolist(), strict=True):
+    for r, v in zip(model.atoms.row.tolist(), np.asarray(q, dtype=np.float64).tolist(), strict=True):
         values[r] = _format_q(v, decimals)
     return values
 
 
-def _count_rows(text, loop) -> int:
-    return sum(1 for line in text[loop.tags_end:loop.rows_end].splitlines() if line.strip())
+def _count_rows(data: bytes, loop) -> int:
+    return sum(1 for line in data[loop.tags_end:loop.rows_end].splitlines() if line.strip())
 
 
-_TOKEN = re.compile(r'"[^"]*"|\S+')
+_TOKEN = re.compile(rb'"[^"]*"|\S+')
 
 
-def _text_with_q_column(text: str, loop, values: list) -> str | None:
-    """The mmCIF text with a Q_score tag after B_iso_or_equiv and the value in every row, or None
-    when the loop's rows are not one per line (the caller then goes through gemmi)."""
+def _bytes_with_q_column(data: bytes, loop, values: list) -> bytes | None:
+    """The mmCIF bytes with a Q_score tag after B_iso_or_equiv and the value in every row, or None
+    when the loop's rows are not one per line or it has a Q_score already (then gemmi does it)."""
     tags = loop.tags
     if Q_COLUMN in tags:
         return None
     after = tags.index("B_iso_or_equiv") if "B_iso_or_equiv" in tags else len(tags) - 1
-    tag_lines = text[loop.tags_start:loop.tags_end].splitlines(keepends=True)
-    tag_lines.insert(after + 1, f"_atom_site.{Q_COLUMN}\n")
-    out = [text[:loop.tags_start], "".join(tag_lines)]
+    tag_lines = data[loop.tags_start:loop.tags_end].splitlines(keepends=True)
+    tag_lines.insert(after + 1, f"_atom_site.{Q_COLUMN}\n".encode())
+    out = [data[:loop.tags_start], b"".join(tag_lines)]
     row = 0
-    for line in text[loop.tags_end:loop.rows_end].splitlines(keepends=True):
+    for line in data[loop.tags_end:loop.rows_end].splitlines(keepends=True):
         if not line.strip():
             out.append(line)
             continue
@@ -164,12 +163,12 @@ def _text_with_q_column(text: str, loop, values: list) -> str | None:
         if len(tokens) != len(tags) or row >= len(values):
             return None
         cut = tokens[after].end()
-        out.append(f"{line[:cut]} {values[row]}{line[cut:]}")
+        out.append(line[:cut] + b" " + values[row].encode() + line[cut:])
         row += 1
     if row != len(values):
         return None
-    out.append(text[loop.rows_end:])
-    return "".join(out)
+    out.append(data[loop.rows_end:])
+    return b"".join(out)
 
 
 def write_pdb_with_q(path, model, q: np.ndarray) -> None:
