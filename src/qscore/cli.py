@@ -249,16 +249,19 @@ def print_summary(result, paths: dict, analysis: dict | None = None) -> None:
               help="Fewest archive entries within the window for Q_relative_resolution to be given.")
 @click.option("--expected-model", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Expected-Q curve (JSON from 'qscore archive stats --save-model') instead of the built-in one.")
+@click.option("--mapq-files", is_flag=True,
+              help="Also write MapQ's per-residue table <model>__Q__<map>_All.txt (expected Q at --resolution, "
+                   "else MapQ's 3.0 Å), as mapq_cmd.py and qscore-mapq do.")
 @handle_errors
 def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_column, archive_q_column, window,
-          min_entries, expected_model, **kw):
+          min_entries, expected_model, mapq_files, **kw):
     """Q-score every atom of MODEL (PDB/mmCIF, .gz ok) in MAP (MRC/CCP4, .gz ok).
 
     Writes <model>__Q__<map>.cif (a Q_score column after B_iso_or_equiv), for PDB input also
     <model>__Q__<map>.pdb (Q in the B-factor column), <model>__Q__<map>_atoms.csv (per atom) and
     <model>__Q__<map>_summary.json.  With --resolution also <model>__Q__<map>_residues.csv and
     _chains.csv, and expected Q, flags (below/within/above the 95% band), Q-resolution and, with
-    --archive, percentiles in the summary.
+    --archive, percentiles in the summary.  With --mapq-files also MapQ's <model>__Q__<map>_All.txt.
     """
     from .outputs import prepare_out_dir, write_score_outputs
 
@@ -270,6 +273,10 @@ def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_colu
     summary = {**result.summary(), "analysis": analysis["summary"]}
     tables = {"residues": analysis["residues"], "chains": analysis["chains"]} if result.resolution else None
     paths = write_score_outputs(result, folder, summary=summary, tables=tables)
+    if mapq_files:
+        from .outputs import write_mapq_files
+
+        paths.update(write_mapq_files(result, folder))
     if not quiet:
         print_summary(result, paths, analysis["summary"])
 

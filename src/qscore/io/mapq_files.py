@@ -1,0 +1,395 @@
+"""MapQ's per-residue table, ``<model>__Q__<map>_All.txt``: written exactly as MapQ writes it, and read back.
+
+The layout is the one of the MapQ (``mapq_cmd.py``) outputs in ``../shared/data/emd30342_7cec/
+mapq_reference``, reproduced byte for byte from per-atom Q (tab-separated, the same headers, number
+formats, blank cells, gap rows and trailing blank lines):
+
+1. ``Chain  Q_chain  Est.Res.  ExpectedQ@<res>``, then one line per chain (sorted): the mean Q over
+   its non-H atoms (``%.2f``), the resolution at which the 2020 linear relation expects that Q
+   (``%.2f``), the relation as a formula, and the types of its residues, e.g. ``(Protein)``.
+2. ``Sigma: <sigma>`` and the four 2020 relations (protein, nucleic, ion, water).
+3. One section per chain: ``Protein - Chain X``, ``Nucleic Acid - Chain X`` or ``Molecule - Chain X``
+   (by the chain's first residue), a column header, one row per residue in order of residue number
+   with the Q of its parts, the residue Q, an expected Q, and the same averaged over ±1, ±2, ±3 and
+   ±5 residues ("Average over 3/5/7/11 residues").  Numbers missing in a protein chain's numbering
+   get gap rows holding only the expected Q.  Each section ends with two blank lines.
+
+MapQ's own quirks, kept on purpose so that scripts written against its files keep working:
+
+* **Two expected-Q relations.**  The header prints the 2020 relations for sigma 0.6 Å (protein
+  −0.1775·d + 1.1192, nucleic −0.1377·d + 0.9973, ion −0.1103·d + 1.0795, water −0.0895·d + 1.0001;
+  :data:`qscore.analysis.expected.LINEAR_2020`), and the chain line's formula and Est.Res. use them;
+  but the ExpectedQ columns of the residue rows use an older pair, protein −0.1794·d + 1.1244 and
+  nucleic −0.1574·d + 1.0673 (0.424740 at 3.9 Å, as in MapQ's file; ion and water rows use the 2020
+  relations).  Both are written whatever the sigma, as MapQ does; for sigma 0.4 Å use qscore's own
+  residue table (``qscore score --resolution``) for expected values that fit the sigma.
+* **Smoothing along the whole chain.**  The ±k averages run over every residue of the chain in
+  order of residue number (ligands and waters of that chain included), a missing part counting as 0
+  (e.g. glycine's side chain), truncated at the chain ends (:func:`qscore.analysis.groups.smooth_mapq`).
+* **Order of the sections.**  MapQ (Python 2) walks its chains in the order of a Python 2 ``dict``;
+  the sections follow that order (:func:`py2_dict_order`: for chains A, B, C it is A, C, B), while
+  the chain lines at the top are sorted.  The residue types of a chain line, e.g.
+  ``(Protein,Water)``, are in that order too.  This is the order of 64-bit Linux and macOS Chimera.
+
+What the reference files cannot show (they hold one protein chain) follows MapQ's source of the
+same generation: nucleotide rows give phosphate ("Q_backBone"), sugar, base and nucleotide Q (a part
+a nucleotide lacks is written 0.000000, as MapQ does); ions (MG, NA, CL, CA, ZN, MN, FE, CO, NI) and
+waters (HOH) give their Q and the 2020 ion/water expected Q, other residues their Q and ``?``.  A
+chain of only ligands, on which that MapQ stopped with an error, gets the formula ``?`` and Est.Res.
+0.00 (as later MapQ versions write).  Residue classes are qscore's molecule types (modified amino
+acids and nucleotides count as protein or nucleic acid).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..analysis.expected import LINEAR_2020
+from ..analysis.groups import residue_table, smooth_mapq
+from ..errors import InputFileError, ParameterError
+from .writers import write_text
+
+#: MapQ's default resolution (Å) when none is given (``res=3.0``)
+DEFAULT_RESOLUTION = 3.0
+#: residue names MapQ labels "Ion" (its ``chargedIons``)
+MAPQ_IONS = frozenset({"MG", "NA", "CL", "CA", "ZN", "MN", "FE", "CO", "NI"})
+#: the ±k windows and MapQ's labels 2k+1
+WINDOWS = (1, 2, 3, 5)
+#: the older relations (slope Å⁻¹, intercept) of MapQ's residue rows; the header prints LINEAR_2020[0.6]
+ROW_RELATIONS = {"protein": (-0.1794, 1.1244), "nucleic": (-0.1574, 1.0673),
+                 "ion": LINEAR_2020[0.6]["ion"], "water": LINEAR_2020[0.6]["water"]}
+#: chain-line types in the order MapQ tests them for the formula and Est.Res.
+_CHAIN_TYPES = (("Protein", "protein"), ("Nucleic", "nucleic"), ("Ion", "ion"), ("Water", "water"))
+#: MapQ's chain-line formula strings (``%.2f`` takes the resolution); the nucleic ones carry a space
+_CHAIN_FORMULAS = {"protein": "=-0.1775 * %.2f + 1.1192", "nucleic": "= -0.1377 * %.2f + 0.9973",
+                   "ion": "= -0.1103 * %.2f + 1.0795", "water": "= -0.0895 * %.2f + 1.0001"}
+_MASK64 = (1 << 64) - 1
+
+
+def _py2_str_hash(key: str) -> int:
+    """Python 2's ``hash(str)`` on a 64-bit build without hash randomisation, as an unsigned 64-bit value."""
+    data = key.encode("utf-8")
+    if not data:
+        return 0
+    x = (data[0] << 7) & _MASK64
+    for c in data:
+        x = ((1000003 * x) & _MASK64) ^ c
+    x ^= len(data)
+    return x - 1 if x == _MASK64 else x  # a hash of -1 becomes -2
+
+
+def py2_dict_order(keys) -> list:
+    """The order in which a Python 2.7 ``dict`` built by inserting ``keys`` (strings) lists them.
+
+    MapQ ran on Chimera's Python 2.7; where it loops over a ``dict`` its output follows this order.
+    Simulates CPython 2.7's open addressing (8-slot start, probing ``i = 5i + perturb + 1``,
+    ``perturb >>= 5``, growth to the smallest power of two above 4 × used when two thirds full).
+
+    Parameters
+    ----------
+    keys : iterable of str — in order of insertion (repeats are ignored, as in a dict)
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> py2_dict_order(["a", "b", "c"])
+    ['a', 'c', 'b']
+    """
+    def place(table, key, h):
+        mask = len(table) - 1
+        i, perturb = h & mask, h
+        while table[i & mask] is not None:
+            i = (5 * i + perturb + 1) & _MASK64
+            perturb >>= 5
+        table[i & mask] = (key, h)
+
+    table: list = [None] * 8
+    seen: set = set()
+    for key in keys:
+        if key in seen:
+            continue
+        seen.add(key)
+        place(table, key, _py2_str_hash(key))
+        used = len(seen)
+        if used * 3 >= len(table) * 2:
+            size = 8
+            while size <= 4 * used:
+                size <<= 1
+            old, table = table, [None] * size
+            for entry in old:
+                if entry is not None:
+                    place(table, *entry)
+    return [entry[0] for entry in table if entry is not None]
+
+
+def _label(mol_type: str, res_name: str) -> str:
+    if mol_type == "protein":
+        return "Protein"
+    if mol_type == "nucleic":
+        return "Nucleic"
+    if res_name.upper() in MAPQ_IONS:
+        return "Ion"
+    if res_name.upper() == "HOH":
+        return "Water"
+    return "Other"
+
+
+def _f(v: float) -> str:
+    return "%f" % v  # noqa: UP031 — MapQ's format, 'nan' included
+
+
+def _chain_line(chain: str, q_chain: float, labels: list, resolution: float) -> str:
+    types = ",".join(labels)
+    for label, kind in _CHAIN_TYPES:
+        if label in types:
+            slope, intercept = LINEAR_2020[0.6][kind]
+            return "%s\t%.2f\t%.2f\t%s\t(%s)\n" % (chain, q_chain, (q_chain - intercept) / slope,  # noqa: UP031
+                                                   _CHAIN_FORMULAS[kind] % resolution, types)
+    return "%s\t%.2f\t%.2f\t?\t(%s)\n" % (chain, q_chain, 0.0, types)  # noqa: UP031
+
+
+def _section_header(kind: str, chain: str, resolution: float) -> str:
+    exp = "ExpectedQ@%.2f" % resolution  # noqa: UP031
+    if kind == "protein":
+        parts, unit, lead = ("Q_backBone", "Q_sideChain", "Q_residue"), "residues", "Protein - Chain %s" + "\t" * 8
+    elif kind == "nucleic":
+        parts, unit, lead = (("Q_backBone", "Q_sugar", "Q_base", "Q_nucleotide"), "nucleotides",
+                             "Nucleic Acid - Chain %s" + "\t" * 9)
+    else:
+        return "Molecule - Chain %s\n\nChain\tMolecule\tMol #\t\t\tQ_molecule\t%s\n" % (chain, exp)  # noqa: UP031
+    gap = "\t" * (len(parts) + 2)
+    title = (lead % chain) + gap.join(f"Average over {2 * k + 1} {unit}" for k in WINDOWS) + "\n\n"
+    blocks = ["\t".join(("Chain", "Res", "Res #") + parts + (exp,))]
+    blocks += ["\t".join(tuple(f"{p}(avg-{2 * k + 1})" for p in parts) + (exp,)) for k in WINDOWS]
+    return title + "\t\t".join(blocks) + "\t\n"
+
+
+def _gap_row(kind: str, chain: str, number: int, expected: float) -> str:
+    e = _f(expected)
+    if kind == "nucleic":
+        return f"{chain}\t\t{number}\t" + f"\t\t\t\t{e}\t\t" * 4 + f"\t\t\t\t{e}\n"
+    return f"{chain}\t\t{number}\t\t\t\t{e}\t\t" + f"\t\t\t{e}\t\t" * 3 + f"\t\t\t{e}\n"
+
+
+def format_mapq_all(atoms, q, *, resolution: float = DEFAULT_RESOLUTION, sigma: float = 0.6) -> str:
+    """The text of MapQ's ``<model>__Q__<map>_All.txt`` for per-atom Q (layout: module docstring).
+
+    Parameters
+    ----------
+    atoms : qscore.io.models.Atoms
+    q : (n,) float — per-atom Q (hydrogens are ignored)
+    resolution : float — the map's resolution, Å (MapQ's ``res=``, default 3.0); sets the expected Q
+    sigma : float — the sigma Q was computed with, Å (printed on the ``Sigma:`` line only)
+
+    Returns
+    -------
+    str
+    """
+    resolution = float(resolution)
+    if not (np.isfinite(resolution) and resolution > 0):
+        raise ParameterError(f"Resolution {resolution} Å must be a positive number (MapQ's res=, e.g. 3.2).")
+    q = np.asarray(q, dtype=np.float64)
+    res = residue_table(atoms, q)  # file order; validates q's shape
+    use = ~np.asarray(atoms.is_hydrogen, dtype=bool) & np.isfinite(q)
+    chain_of_atom = np.asarray(atoms.chain, dtype=str)
+
+    kinds = res["mol_type"].to_numpy(dtype=str)
+    names = res["res_name"].to_numpy(dtype=str)
+    labels = np.array([_label(k, n) for k, n in zip(kinds, names, strict=True)], dtype=object)
+    row_kind = np.where(labels == "Protein", "protein", np.where(labels == "Nucleic", "nucleic", np.where(
+        labels == "Ion", "ion", np.where(labels == "Water", "water", "other"))))
+    expected = {k: a * resolution + b for k, (a, b) in ROW_RELATIONS.items()}
+    # MapQ's parts per residue: [backbone, side chain, residue, sugar]; a part a residue lacks is 0
+    prot, nuc = kinds == "protein", kinds == "nucleic"
+    parts = np.column_stack([
+        np.where(prot, res["Q_backbone"], np.where(nuc, res["Q_phosphate"], np.nan)),
+        np.where(prot, res["Q_sidechain"], np.where(nuc, res["Q_base"], np.nan)),
+        res["Q_residue"].to_numpy(dtype=float),
+        np.where(nuc, res["Q_sugar"], np.nan),
+    ])
+
+    chains_in_order = list(pd.unique(res["chain"]))
+    out = ["Chain\tQ_chain\tEst.Res.\tExpectedQ@%.2f\n" % resolution]  # noqa: UP031
+    for chain in sorted(chains_in_order):
+        rows = np.flatnonzero(res["chain"].to_numpy() == chain)
+        q_chain = float(q[use & (chain_of_atom == chain)].mean()) if (use & (chain_of_atom == chain)).any() \
+            else float("nan")
+        out.append(_chain_line(chain, q_chain, py2_dict_order(labels[rows].tolist()), resolution))
+    out.append("\nSigma: %g\n\n" % sigma)  # noqa: UP031
+    lin = LINEAR_2020[0.6]
+    for title, kind in (("Protein", "protein"), ("Nucleic", "nucleic"), ("Ion", "ion"), ("Water", "water")):
+        out.append(f"{title}: expectedQ = {lin[kind][0]:.4f} * RES + {lin[kind][1]:.4f}\n")
+    out.append("\n")
+
+    for chain in py2_dict_order(chains_in_order):
+        rows = np.flatnonzero(res["chain"].to_numpy() == chain)
+        rows = rows[np.lexsort((res["ins_code"].to_numpy()[rows], res["res_num"].to_numpy()[rows]))]
+        kind = row_kind[rows[0]] if row_kind[rows[0]] in ("protein", "nucleic") else "molecule"
+        out.append(_section_header(kind, chain, resolution))
+        values = np.nan_to_num(parts[rows], nan=0.0)
+        smooth = {k: smooth_mapq(values, k) for k in WINDOWS}
+        last = None
+        for i, r in enumerate(rows.tolist()):
+            rk, number, name = row_kind[r], int(res["res_num"].iat[r]), names[r]
+            bb, sc, qr, sugar = values[i]
+            if rk in ("protein", "nucleic") and last is not None:
+                for gap in range(last + 1, number):
+                    out.append(_gap_row(rk, chain, gap, expected[rk]))
+            qres = _f(res["Q_residue"].iat[r])  # its own Q as MapQ prints it (nan without heavy atoms)
+            if rk == "nucleic":
+                e = _f(expected["nucleic"])
+                line = f"{chain}\t{name}\t{number}\t" + "\t".join(map(_f, (bb, sugar, sc))) + f"\t{qres}\t{e}\t\t"
+                line += "\t\t".join("\t".join(_f(smooth[k][i, j]) for j in (0, 3, 1, 2)) + f"\t{e}"
+                                    for k in WINDOWS) + "\n"
+            elif rk == "protein":
+                e = _f(expected["protein"])
+                has_sc = not np.isnan(parts[r, 1])  # glycine: blank side-chain cells
+                cols = (0, 1, 2) if has_sc else (0, None, 2)
+                line = f"{chain}\t{name}\t{number}\t{_f(bb)}\t{_f(sc) if has_sc else ''}\t{qres}\t{e}\t\t"
+                line += "\t\t".join("\t".join("" if j is None else _f(smooth[k][i, j]) for j in cols) + f"\t{e}"
+                                    for k in WINDOWS) + "\n"
+            elif rk in ("ion", "water"):
+                line = f"{chain}\t{name}\t{number}\t\t\t{qres}\t{_f(expected[rk])}\n"
+            else:
+                line = f"{chain}\t{name}\t{number}\t\t\t{qres}\t?\n"
+            out.append(line)
+            last = number
+        out.append("\n\n")
+    return "".join(out)
+
+
+def write_mapq_all(path, atoms, q, *, resolution: float = DEFAULT_RESOLUTION, sigma: float = 0.6) -> None:
+    """Write MapQ's ``_All.txt`` table (see :func:`format_mapq_all`) to ``path``, atomically."""
+    write_text(path, format_mapq_all(atoms, q, resolution=resolution, sigma=sigma))
+
+
+@dataclass
+class MapQSection:
+    """One per-chain section of an ``_All.txt`` file.
+
+    kind : 'protein', 'nucleic' or 'molecule'; chain : the chain id;
+    columns : the column header as written (blank and repeated names included);
+    table : one row per line (gap rows too, with an empty Res), blank header columns dropped, repeated
+        ExpectedQ columns named after their block (``ExpectedQ@3.90(avg-3)``), numbers as floats
+        (NaN for blank cells and ``?``), Chain/Res/Molecule as text, Res #/Mol # as integers
+    """
+
+    kind: str
+    chain: str
+    columns: list
+    table: pd.DataFrame
+
+
+@dataclass
+class MapQAll:
+    """An ``_All.txt`` file read back: the resolution and sigma it was written for, the chain lines
+    (DataFrame chain, Q_chain, est_res, formula, types), the expected-Q formulas of the header
+    ({'Protein': '-0.1775 * RES + 1.1192', …}) and the per-chain sections in file order."""
+
+    resolution: float
+    sigma: float | None
+    chains: pd.DataFrame
+    formulas: dict = field(default_factory=dict)
+    sections: list = field(default_factory=list)
+
+    def section(self, chain: str) -> MapQSection:
+        """The section of ``chain`` (KeyError if the file has none)."""
+        for s in self.sections:
+            if s.chain == chain:
+                return s
+        raise KeyError(chain)
+
+
+_SECTION_TITLES = (("Protein - Chain ", "protein"), ("Nucleic Acid - Chain ", "nucleic"),
+                   ("Molecule - Chain ", "molecule"))
+_TEXT_COLUMNS = ("Chain", "Res", "Molecule")
+_INT_COLUMNS = ("Res #", "Mol #")
+
+
+def _cell(text: str) -> float:
+    text = text.strip()
+    return float("nan") if text in ("", "?") else float(text)
+
+
+def _section_table(columns: list, rows: list) -> pd.DataFrame:
+    names, block = [], ""
+    for j, name in enumerate(columns):
+        if not name:
+            continue
+        if "(avg-" in name:
+            block = name[name.index("(avg-"):]
+        names.append((j, name + block if name.startswith("ExpectedQ") else name))
+    data = {}
+    for j, name in names:
+        cells = [r[j] if j < len(r) else "" for r in rows]
+        if name in _TEXT_COLUMNS:
+            data[name] = cells
+        elif name in _INT_COLUMNS:
+            data[name] = [int(c) for c in cells]
+        else:
+            data[name] = [_cell(c) for c in cells]
+    return pd.DataFrame(data)
+
+
+def read_mapq_all(path) -> MapQAll:
+    """Read a MapQ ``_All.txt`` table (MapQ's own or one qscore wrote) into tables.
+
+    A plain reader of the layout described in this module's docstring: tab-separated fields, the
+    chain lines up to the first blank line, ``Sigma:``, the ``expectedQ`` formulas, then sections.
+
+    Raises
+    ------
+    InputFileError — missing file, or text that is not in MapQ's layout (the message says where)
+    """
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"MapQ table '{p}' cannot be read ({exc}).") from None
+    head = lines[0].split("\t") if lines else []
+    if len(head) != 4 or head[:3] != ["Chain", "Q_chain", "Est.Res."] or not head[3].startswith("ExpectedQ@"):
+        raise InputFileError(f"'{p}' is not a MapQ _All.txt table: line 1 should be 'Chain, Q_chain, Est.Res., "
+                             "ExpectedQ@<res>' (tab-separated).")
+    resolution = float(head[3][len("ExpectedQ@"):])
+    i, chains = 1, []
+    try:
+        while i < len(lines) and lines[i]:
+            f = lines[i].split("\t")
+            chains.append({"chain": f[0], "Q_chain": _cell(f[1]), "est_res": _cell(f[2]), "formula": f[3],
+                           "types": f[4].strip("()").split(",")})
+            i += 1
+        sigma, formulas, sections = None, {}, []
+        while i < len(lines):
+            line = lines[i]
+            if line.startswith("Sigma:"):
+                sigma = float(line.split(":", 1)[1])
+            elif ": expectedQ = " in line:
+                name, formula = line.split(": expectedQ = ", 1)
+                formulas[name] = formula
+            else:
+                title = next(((t, k) for t, k in _SECTION_TITLES if line.startswith(t)), None)
+                if title is not None:
+                    chain = line[len(title[0]):].split("\t", 1)[0]
+                    columns = lines[i + 2].split("\t")
+                    i += 3
+                    rows = []
+                    while i < len(lines) and lines[i]:
+                        rows.append(lines[i].split("\t"))
+                        i += 1
+                    sections.append(MapQSection(title[1], chain, columns, _section_table(columns, rows)))
+            i += 1
+    except (IndexError, ValueError) as exc:
+        raise InputFileError(f"'{p}' is not in MapQ's _All.txt layout near line {i + 1} ({exc}).") from None
+    return MapQAll(resolution=resolution, sigma=sigma, chains=pd.DataFrame(chains), formulas=formulas,
+                   sections=sections)
+
+
+__all__ = ["DEFAULT_RESOLUTION", "MAPQ_IONS", "ROW_RELATIONS", "py2_dict_order", "format_mapq_all",
+           "write_mapq_all", "read_mapq_all", "MapQAll", "MapQSection"]
