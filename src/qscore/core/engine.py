@@ -128,6 +128,8 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
     is_hydrogen = np.asarray(is_hydrogen, dtype=bool)
     n = len(coords)
     heavy = np.flatnonzero(~is_hydrogen)
+    if len(heavy) == 0:
+        raise ParameterError("No non-hydrogen atoms to score; Q-scores need heavy atoms.")
     radii = params.radii()
     dirs, dir_start = spiral_table(params.num_points, params.tries)
     dirs32 = np.ascontiguousarray(dirs.T, dtype=np.float32)

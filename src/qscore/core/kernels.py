@@ -76,7 +76,16 @@ def interpolate_points(values, origin, voxel, points):
     return out
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, nogil=True)
+def _cell_of(coords, a, lo, dims, cell_size):
+    """Linear index of the cell holding point a."""
+    ix = min(int((coords[a, 0] - lo[0]) / cell_size), dims[0] - 1)
+    iy = min(int((coords[a, 1] - lo[1]) / cell_size), dims[1] - 1)
+    iz = min(int((coords[a, 2] - lo[2]) / cell_size), dims[2] - 1)
+    return ix + dims[0] * (iy + dims[1] * iz)
+
+
+@njit(cache=_CACHE, nogil=True)
 def build_cells(coords, cell_size):
     """Sort points into a uniform grid of cubic cells of edge ``cell_size`` Å.
 
@@ -100,22 +109,20 @@ def build_cells(coords, cell_size):
     for d in range(3):
         dims[d] = int((hi[d] - lo[d]) / cell_size) + 1
     ncell = dims[0] * dims[1] * dims[2]
-    key = np.empty(n, dtype=np.int64)
-    counts = np.zeros(ncell + 1, dtype=np.int64)
+    # int32 indices: half the memory (a million-atom model needs a few million cells)
+    start = np.zeros(ncell + 1, dtype=np.int32)
     for a in range(n):
-        ix = min(int((coords[a, 0] - lo[0]) / cell_size), dims[0] - 1)
-        iy = min(int((coords[a, 1] - lo[1]) / cell_size), dims[1] - 1)
-        iz = min(int((coords[a, 2] - lo[2]) / cell_size), dims[2] - 1)
-        c = ix + dims[0] * (iy + dims[1] * iz)
-        key[a] = c
-        counts[c + 1] += 1
-    start = np.cumsum(counts)
-    fill = start[:-1].copy()
-    order = np.empty(n, dtype=np.int64)
-    for a in range(n):
-        c = key[a]
-        order[fill[c]] = a
-        fill[c] += 1
+        start[_cell_of(coords, a, lo, dims, cell_size) + 1] += 1
+    for c in range(ncell):
+        start[c + 1] += start[c]
+    order = np.empty(n, dtype=np.int32)
+    for a in range(n):  # fill each cell from its end, counting down its fill pointer start[c + 1]
+        c = _cell_of(coords, a, lo, dims, cell_size)
+        start[c + 1] -= 1
+        order[start[c + 1]] = a
+    for c in range(ncell):  # start[c + 1] now holds where cell c begins: shift into place
+        start[c] = start[c + 1]
+    start[ncell] = n
     return lo, dims, start, order
 
 

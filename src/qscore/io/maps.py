@@ -108,7 +108,7 @@ class DensityMap:
         if self._stats is None:
             v = self.values
             mean = float(np.sum(v, dtype=np.float64)) / v.size
-            step = max(1, (1 << 22) // max(1, v.shape[1] * v.shape[2]))
+            step = max(1, (1 << 20) // max(1, v.shape[1] * v.shape[2]))
             ss = 0.0
             for k in range(0, v.shape[0], step):
                 d = v[k:k + step].astype(np.float64) - mean
@@ -259,8 +259,8 @@ def read_map(path, *, permissive: bool = False) -> DensityMap:
     values = np.ascontiguousarray(file_order.transpose(perm), dtype=np.float32)
     if values.size == 0:
         raise MapError(f"Map file '{p}' has an empty grid {n_crs}.")
-    if not np.all(np.isfinite(values)):
-        bad = int(np.count_nonzero(~np.isfinite(values)))
+    bad = sum(int(np.count_nonzero(~np.isfinite(values[k:k + 16]))) for k in range(0, values.shape[0], 16))
+    if bad:
         raise MapError(f"Map file '{p}' has {bad} NaN or infinite values; fill or mask them "
                        "(e.g. set them to 0) before scoring.")
     dmap = DensityMap(values=values, origin=origin, voxel_size=voxel, path=str(p),
