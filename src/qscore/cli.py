@@ -16,6 +16,7 @@ import click
 from . import __version__
 from .commands.archive import archive
 from .commands.archive_download import download
+from .commands.profile import bfactors, cc, profile
 from .errors import QScoreError, QScoreWarning
 
 log = logging.getLogger("qscore")
@@ -116,20 +117,22 @@ def score_options(func):
 
 
 def run_score(model, map_path, *, sigma, resolution, emdb_compat, threads, permissive, num_points,
-              shell_step, max_radius, quiet=False):
-    """Score with the CLI's progress bar and warnings; returns the result."""
+              shell_step, max_radius, quiet=False, profiles=False):
+    """Score with the CLI's progress bar and warnings; returns the result.
+
+    ``model`` is a path or a Model already read; ``profiles`` keeps the atoms' radial profiles."""
     from .api import score
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", QScoreWarning)
-        from .io.models import read_model
+        from .io.models import Model, read_model
 
-        mdl = read_model(model)
+        mdl = model if isinstance(model, Model) else read_model(model)
         progress, close = _progress_bar(len(mdl.atoms), enabled=not quiet and len(mdl.atoms) > 20000)
         try:
             result = score(mdl, map_path, sigma=sigma, resolution=resolution, emdb_compat=emdb_compat,
                            threads=threads or None, permissive=permissive, num_points=num_points,
-                           shell_step=shell_step, max_radius=max_radius, progress=progress)
+                           shell_step=shell_step, max_radius=max_radius, profiles=profiles, progress=progress)
         finally:
             close()
     for w in caught:
@@ -342,6 +345,9 @@ def demo(out_dir, threads):
 
 main.add_command(archive)
 archive.add_command(download)
+main.add_command(profile)
+main.add_command(cc)
+main.add_command(bfactors)
 
 
 if __name__ == "__main__":  # pragma: no cover
