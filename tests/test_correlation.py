@@ -215,8 +215,10 @@ def test_too_large_for_the_memory_allowed_fails_early_with_the_need(helix):
     with pytest.raises(ParameterError, match=r"needs about .* GiB .* more than the 0\.00 GiB allowed"):
         EModel(coords, elements, dmap, 3.0, max_memory=1000)
     atoms = atoms_from_arrays(coords, elements)
-    out = map_model_correlation(atoms, dmap, 3.0, max_memory=1000, skip_too_large=True)
+    out = map_model_correlation(atoms, dmap, 3.0, max_memory=1000, lenient=True)
     assert "skipped" in out["emodel"] and np.isfinite(out["molmap"]["cc"])
+    out = map_model_correlation(atoms, dmap, 1.0, lenient=True)  # finer than twice the voxel size
+    assert "finer than twice" in out["molmap"]["skipped"] and "finer than twice" in out["emodel"]["skipped"]
 
 
 def test_model_outside_the_map_is_refused(helix):
@@ -254,6 +256,29 @@ def test_cli_cc(cec, tmp_path):
     assert data["resolution"] == 3.9 and data["molmap"]["n_points"] > 10000 and data["emodel"]["cc_mean"] > 0.5
     res = CliRunner().invoke(main, ["cc", str(cec["model"]), str(cec["map"]), "-r", "3.9", "--no-emodel"])
     assert res.exit_code == 0 and "electron" not in res.output
+
+
+def test_score_summary_holds_the_correlation_unless_no_cc(cec, tmp_path):
+    stem = tmp_path / "390_7cec_A__Q__390_emd_30342_A_z4_summary.json"
+    res = CliRunner().invoke(main, ["score", str(cec["model"]), str(cec["map"]), "-r", "3.9", "-o", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    corr = json.loads(stem.read_text())["correlation"]
+    assert corr["molmap"]["cc_mean"] == pytest.approx(0.6226, abs=1e-3) and corr["emodel"]["cc_mean"] > 0.7
+    assert "Map–model correlation at 3.9 Å" in res.output
+    res = CliRunner().invoke(main, ["score", str(cec["model"]), str(cec["map"]), "-r", "3.9", "--no-cc", "-q",
+                                    "-o", str(tmp_path)])
+    assert res.exit_code == 0 and "correlation" not in json.loads(stem.read_text())
+
+
+def test_score_with_a_resolution_the_map_cannot_hold_still_scores(tmp_path):
+    from qscore.demo import build_demo
+
+    inputs = build_demo(tmp_path, n_residues=4)  # 0.8 Å voxels: 1.2 Å is finer than twice that
+    res = CliRunner().invoke(main, ["score", inputs["model"], inputs["map"], "-r", "1.2", "-o", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    corr = json.loads((tmp_path / "demo_helix__Q__demo_map_summary.json").read_text())["correlation"]
+    assert "finer than twice the voxel size" in corr["molmap"]["skipped"] and "skipped" in corr["emodel"]
+    assert "molmap (Gaussians ∝ Z): skipped" in res.output
 
 
 @pytest.mark.parametrize("args, word", [(["-r", "1.5"], "finer than twice the voxel size"),

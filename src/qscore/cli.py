@@ -255,16 +255,20 @@ def print_summary(result, paths: dict, analysis: dict | None = None) -> None:
 @click.option("--mapq-files", is_flag=True,
               help="Also write MapQ's per-residue table <model>__Q__<map>_All.txt (expected Q at --resolution, "
                    "else MapQ's 3.0 Å), as mapq_cmd.py and qscore-mapq do.")
+@click.option("--no-cc", is_flag=True,
+              help="Leave the map-model correlation (CC and CC-mean with model maps at --resolution, as 'qscore cc') "
+                   "out of the summary; it is slow for huge maps.")
 @handle_errors
 def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_column, archive_q_column, window,
-          min_entries, expected_model, mapq_files, **kw):
+          min_entries, expected_model, mapq_files, no_cc, **kw):
     """Q-score every atom of MODEL (PDB/mmCIF, .gz ok) in MAP (MRC/CCP4, .gz ok).
 
     Writes <model>__Q__<map>.cif (a Q_score column after B_iso_or_equiv), for PDB input also
     <model>__Q__<map>.pdb (Q in the B-factor column), <model>__Q__<map>_atoms.csv (per atom) and
     <model>__Q__<map>_summary.json.  With --resolution also <model>__Q__<map>_residues.csv and
     _chains.csv, and expected Q, flags (below/within/above the 95% band), Q-resolution and, with
-    --archive, percentiles in the summary.  With --mapq-files also MapQ's <model>__Q__<map>_All.txt.
+    --archive, percentiles in the summary, and (unless --no-cc) the map-model CC and CC-mean.  With
+    --mapq-files also MapQ's <model>__Q__<map>_All.txt.
     """
     from .outputs import prepare_out_dir, write_score_outputs
 
@@ -274,6 +278,11 @@ def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_colu
     result = run_score(model, map_path, quiet=quiet, **kw)
     analysis = result.analysis(archive=archive, window=window, min_entries=min_entries, expected_model=curve)
     summary = {**result.summary(), "analysis": analysis["summary"]}
+    if result.resolution is not None and not no_cc:
+        from .analysis.correlation import map_model_correlation
+
+        summary["correlation"] = analysis["correlation"] = map_model_correlation(
+            result.atoms, result.dmap, result.resolution, lenient=True)
     tables = {"residues": analysis["residues"], "chains": analysis["chains"]} if result.resolution else None
     paths = write_score_outputs(result, folder, summary=summary, tables=tables)
     if mapq_files:
@@ -282,6 +291,10 @@ def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_colu
         paths.update(write_mapq_files(result, folder))
     if not quiet:
         print_summary(result, paths, analysis["summary"])
+        if "correlation" in analysis:
+            from .commands.profile import correlation_lines
+
+            click.echo("\n".join(correlation_lines(analysis["correlation"])))
 
 
 def _analysis_inputs(sigma, resolution, archive_path, resolution_column, q_column, window, min_entries,

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -43,9 +42,10 @@ THRESHOLD = 0.01
 CUTOFF_RANGE = 5.0
 #: grid points per molmap slab (bounds the memory of each thread: about 40 bytes a point)
 BLOCK_POINTS = 1 << 21
-#: bytes per grid point of an electron-scattering model map (gemmi grid, float64 copy, half-complex
-#: transform, reciprocal-space multiplier, real result)
-EMODEL_BYTES_PER_POINT = 36
+#: bytes per grid point of an electron-scattering model map at its peak (gemmi grid 4, float64 copy 8,
+#: half-complex transform 8, reciprocal-space multiplier 4, real result 8; the sub-box's map values and
+#: model values, 16, bounded by the cell)
+EMODEL_BYTES_PER_POINT = 48
 
 
 def default_max_memory() -> int:
@@ -320,11 +320,10 @@ def molmap_correlation(coords, elements, dmap, resolution: float, *, weights=Non
     Returns
     -------
     dict with ``cc``, ``cc_mean`` (NaN when a vector has no spread), ``n_points``, ``grid``
-    ([nx, ny, nz]), ``step`` and ``sigma`` (Å), ``threshold``, ``atoms`` used, ``elapsed_s``.
+    ([nx, ny, nz]), ``step`` and ``sigma`` (Å), ``threshold`` and ``atoms`` used.
     """
     from ..core.engine import get_threads
 
-    t0 = time.perf_counter()
     z = atomic_numbers(elements)
     w = np.ones(len(z)) if weights is None else np.asarray(weights, dtype=np.float64)
     if not (z > 0).any():
@@ -351,7 +350,7 @@ def molmap_correlation(coords, elements, dmap, resolution: float, *, weights=Non
             parts = list(pool.map(run, slabs))
     out = _correlations(_pool(parts))
     out.update({"grid": [nx, ny, nz], "step": grid.step, "sigma": grid.sigma, "threshold": threshold,
-                "atoms": int((z > 0).sum()), "elapsed_s": round(time.perf_counter() - t0, 3)})
+                "atoms": int((z > 0).sum())})
     return out
 
 
@@ -531,9 +530,8 @@ def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weig
     counted in ``b_clamped``.
 
     Returns a dict with ``cc``, ``cc_mean``, ``n_points``, ``threshold``, ``atoms`` used,
-    ``b_clamped``, ``grid`` ([nx, ny, nz] of the periodic cell), ``memory_bytes`` and ``elapsed_s``.
+    ``b_clamped``, ``grid`` ([nx, ny, nz] of the periodic cell) and ``memory_bytes``.
     """
-    t0 = time.perf_counter()
     b = np.asarray(b_iso, dtype=np.float64)
     bad = ~(b >= 0)
     b = np.where(bad, 0.0, b)
@@ -541,13 +539,12 @@ def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weig
                 max_memory=max_memory)
     out = em.correlation(b, threshold)
     out.update({"threshold": threshold, "atoms": em.used_atoms, "b_clamped": int(bad.sum()),
-                "grid": list(em.cell_shape), "memory_bytes": em.memory_bytes,
-                "elapsed_s": round(time.perf_counter() - t0, 3)})
+                "grid": list(em.cell_shape), "memory_bytes": em.memory_bytes})
     return out
 
 
 def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = THRESHOLD, molmap: bool = True,
-                          emodel: bool = True, max_memory: int | None = None, skip_too_large: bool = False) -> dict:
+                          emodel: bool = True, max_memory: int | None = None, lenient: bool = False) -> dict:
     """Both correlations of SPEC §8 for the atoms of a model (:class:`~qscore.io.models.Atoms`).
 
     Parameters
@@ -556,8 +553,9 @@ def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = 
     dmap : DensityMap; resolution : float — d, Å (checked against the map's voxel size and box)
     molmap, emodel : bool — which model maps to use
     max_memory : int, optional — bytes the electron-scattering map may take
-    skip_too_large : bool — record a note instead of raising when the electron-scattering map would
-        need more memory than allowed
+    lenient : bool — instead of raising, record ``{'skipped': reason}`` for a resolution that does not
+        suit the map (then for both) or an electron-scattering map that would need more memory than
+        allowed (as ``qscore score`` does, whose Q-scores should not fail for want of a correlation)
 
     Returns
     -------
@@ -565,7 +563,14 @@ def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = 
     :func:`molmap_correlation`, :func:`emodel_correlation`); a section left out is absent, a skipped
     one holds ``{'skipped': reason}``.
     """
-    check_model_resolution(resolution, dmap)
+    try:
+        check_model_resolution(resolution, dmap)
+    except ParameterError as exc:
+        if not lenient:
+            raise
+        skipped = {"skipped": str(exc)}
+        return {"resolution": float(resolution), "threshold": threshold,
+                **({"molmap": skipped} if molmap else {}), **({"emodel": skipped} if emodel else {})}
     if not np.any(dmap.contains(atoms.coords)):
         raise ModelError(f"All {len(atoms)} atoms lie outside the box of map '{dmap.path or '(in memory)'}'; "
                          "model and map are not aligned.")
@@ -578,8 +583,9 @@ def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = 
         limit = default_max_memory() if max_memory is None else int(max_memory)
         b_max = float(np.nanmax(atoms.b_iso)) if len(atoms) else 0.0
         need = emodel_geometry(atoms.coords, atoms.element, dmap, resolution, b_max=b_max)["memory_bytes"]
-        if skip_too_large and need > limit:
-            out["emodel"] = {"skipped": f"needs about {_gib(need)}, more than the {_gib(limit)} allowed"}
+        if lenient and need > limit:
+            out["emodel"] = {"skipped": f"needs about {_gib(need)}, more than the {_gib(limit)} allowed "
+                                        "('qscore cc --max-memory GIB' allows more)"}
         else:
             out["emodel"] = emodel_correlation(atoms.coords, atoms.element, atoms.b_iso, dmap, resolution,
                                                weights=weights, threshold=threshold, max_memory=limit)

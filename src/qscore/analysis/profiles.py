@@ -24,7 +24,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError, QScoreError
+from ..errors import ParameterError
 
 #: profiles are fitted over radii 0 … FIT_MAX_RADIUS Å
 FIT_MAX_RADIUS = 2.0
@@ -89,9 +89,9 @@ def select_atoms(atoms, selection: str) -> np.ndarray:
 
     Raises
     ------
-    ParameterError — a malformed selection (the message shows the syntax)
-    QScoreError — an item that matches no atom; the message lists the chains (with residue ranges),
-        or the atom names of the residue when only the names are wrong
+    ParameterError (a QScoreError) — a malformed selection (the message shows the syntax), or an item
+        that matches no atom (the message lists the chains with their residue ranges,
+        or the atom names of the residue when only the names are wrong)
     """
     if not isinstance(selection, str) or not selection.strip():
         raise ParameterError(f"Empty atom selection; write {_SYNTAX}.")
@@ -106,9 +106,9 @@ def select_atoms(atoms, selection: str) -> np.ndarray:
                 residue = _item_mask(atoms, ":".join(parts[:2]))
                 if residue.any():
                     names = ", ".join(dict.fromkeys(atoms.name[residue].tolist()))
-                    raise QScoreError(f"Selection item '{item}' matches no atom: residue {':'.join(parts[:2])} has "
+                    raise ParameterError(f"Selection item '{item}' matches no atom: residue {':'.join(parts[:2])} has "
                                       f"atoms {names}.")
-            raise QScoreError(f"Selection item '{item}' matches no atom. Chains of the model: "
+            raise ParameterError(f"Selection item '{item}' matches no atom. Chains of the model: "
                               f"{_chains_summary(atoms)}.")
         mask |= hit
     return mask

@@ -117,7 +117,7 @@ def correlation_lines(corr: dict) -> list:
         if c is None:
             continue
         if "skipped" in c:
-            lines.append(f"  {name}: skipped ({c['skipped']}); use 'qscore cc --max-memory' to compute it")
+            lines.append(f"  {name}: skipped: {c['skipped']}")
             continue
         lines.append(f"  {name}: CC {c['cc']:.4f}, CC-mean {c['cc_mean']:.4f} over {c['n_points']} points "
                      f"≥ {c['threshold']:g}")
