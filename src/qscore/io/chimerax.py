@@ -1,0 +1,277 @@
+"""ChimeraX files that colour a model by Q-score: an attribute-assignment file and a command script.
+
+``<stem>.defattr`` follows ChimeraX's attribute-assignment format (documented at
+https://www.cgl.ucsf.edu/chimerax/docs/user/formats/defattr.html and read by ChimeraX's ``open``)::
+
+    attribute: qscore
+    match mode: 1-to-1
+    recipient: atoms
+    <tab>/A:26@CD2<tab>0.5120
+
+one line per atom, UTF-8.  ``match mode: 1-to-1`` makes ChimeraX check that every line names exactly
+one atom.  Atom specifications are written in ChimeraX's own grammar:
+
+- ``/chain:number[insertion code]@name``; residue numbers may be negative (``/A:-3@CA``).
+- Wildcard characters of atom names and chain IDs are escaped as one-character classes (an old
+  ``O5*`` is written ``O5[*]``), since ChimeraX matches names with ``fnmatch``.
+- Names the grammar cannot spell (non-ASCII chain IDs, atom names with ``+`` …) are matched by
+  attribute tests instead: ``:26::chain_id="é"@@name="N+"``.  A blank chain ID is left out.
+
+Alternate locations.  ChimeraX holds the alternate locations of an atom as *one* atom with several
+positions, of which one is used at a time, so an attribute is per atom, not per location; writing a
+line per location would assign twice (and the second value would win).  Each atom therefore gets
+the Q of the location ChimeraX uses when it opens the file: ChimeraX picks, for each set of atoms
+with alternate locations, the location with the highest mean occupancy, then the lowest mean B,
+then the first ID alphabetically; here the same rule is applied per residue.  The Q of every
+location stays in the per-atom CSV.
+
+Hydrogens are not scored; those that took the Q of their heavy atom carry it here too, so that the
+whole model is coloured; a hydrogen without a heavy atom within 1.3 Å has no value and is left out.
+
+``<stem>.cxc`` is a ChimeraX command script: it starts a new session, opens the model (first model
+only) and the map if there is one, reads the attribute file and colours atoms and cartoon with
+``color byattribute a:qscore`` on a palette anchored at the expected Q_low95, Q_peak and 1 for the
+map's resolution (vermillion, white, blue: the Okabe–Ito colours, safe for colour-blind readers).
+Paths in the script are relative to its folder (ChimeraX runs a script from its own folder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import OutputError
+from .writers import write_text
+
+ATTRIBUTE = "qscore"
+#: palette colours below, at and above the expected Q: Okabe–Ito vermillion, white, blue
+PALETTE_COLOURS = ("#D55E00", "white", "#0072B2")
+NO_VALUE_COLOUR = "#999999"
+
+
+def _spell(text: str) -> str | None:
+    """``text`` (chain ID or atom name) as literal ChimeraX spec characters; None when it cannot be spelt."""
+    out = []
+    for ch in text:
+        if ch.isascii() and (ch.isalnum() or ch in "_'"):
+            out.append(ch)
+        elif ch in "*?[":
+            out.append(f"[{ch}]")  # fnmatch one-character class: the character itself
+        else:
+            return None
+    return "".join(out)
+
+
+def _quoted(value: str) -> str:
+    """A spec attribute value in quotes ChimeraX's grammar accepts (no tab or newline inside)."""
+    if any(c in value for c in "\t\r\n") or ('"' in value and "'" in value):
+        raise OutputError(f"The name {value!r} cannot be written in a ChimeraX atom specification.")
+    return f"'{value}'" if '"' in value else f'"{value}"'
+
+
+def atom_spec(chain: str, res_num: int, ins_code: str, name: str) -> str:
+    """ChimeraX atom specification of one atom, e.g. ``/A:26@CD2`` (see the module docstring).
+
+    Parameters
+    ----------
+    chain : author chain ID ('' when blank)
+    res_num : author residue number
+    ins_code : insertion code ('' when none)
+    name : atom name
+
+    Returns
+    -------
+    str — a specification with no tab or newline
+    """
+    chain, ins_code, name = str(chain), str(ins_code).strip(), str(name)
+    res_attrs = []
+    chain_part = ""
+    if chain.strip():
+        spelt = _spell(chain)
+        if spelt is None:
+            res_attrs.append(f"chain_id={_quoted(chain)}")
+        else:
+            chain_part = f"/{spelt}"
+    if ins_code and not (len(ins_code) == 1 and ins_code.isascii() and ins_code.isalpha()):
+        res_attrs.insert(0, f"number={int(res_num)}")
+        res_attrs.insert(1, f"insertion_code={_quoted(ins_code)}")
+        residue = "::" + ",".join(res_attrs)
+    else:
+        residue = f":{int(res_num)}{ins_code}" + ("::" + ",".join(res_attrs) if res_attrs else "")
+    spelt_name = _spell(name)
+    atom = f"@{spelt_name}" if spelt_name else f"@@name={_quoted(name)}"
+    return f"{chain_part}{residue}{atom}"
+
+
+def _occupancies(model, index: np.ndarray) -> np.ndarray:
+    """Occupancy of the atoms ``index`` of ``model`` (1 where the file gives none)."""
+    atoms = model.atoms
+    occ = {}
+    st = model.structure()
+    for ch in st[0]:
+        for res in ch:
+            for at in res:
+                occ[(ch.name, res.seqid.num, res.seqid.icode.strip(), res.name, at.name, at.altloc.strip("\x00 "))] = (
+                    at.occ)
+    return np.array([occ.get((atoms.chain[i], int(atoms.res_num[i]), atoms.ins_code[i].strip(), atoms.res_name[i],
+                              atoms.name[i], atoms.altloc[i].strip()), 1.0) for i in index.tolist()], dtype=float)
+
+
+def chimerax_atoms(result) -> pd.DataFrame:
+    """The atoms the ``.defattr`` file names: one row per ChimeraX atom, file order.
+
+    Parameters
+    ----------
+    result : qscore.api.QScoreResult
+
+    Returns
+    -------
+    DataFrame with columns ``index`` (the atom's row in ``result.atoms``), ``spec`` and ``Q``;
+    atoms without a Q (hydrogens with no heavy atom near) are left out and each atom with
+    alternate locations appears once, with the Q of the location ChimeraX shows (module docstring).
+    """
+    a = result.atoms
+    q = np.asarray(result.q, dtype=float)
+    keep = np.flatnonzero(np.isfinite(q))
+    altloc = np.asarray(a.altloc, dtype=str)[keep]
+    if np.any(altloc != ""):
+        keep = _choose_altlocs(result.model, keep)
+    specs = [atom_spec(c, n, i, m) for c, n, i, m in zip(a.chain[keep].tolist(), a.res_num[keep].tolist(),
+                                                         a.ins_code[keep].tolist(), a.name[keep].tolist(),
+                                                         strict=True)]
+    return pd.DataFrame({"index": keep, "spec": specs, "Q": q[keep]})
+
+
+def _choose_altlocs(model, index: np.ndarray) -> np.ndarray:
+    """Of ``index``, keep one entry per (chain, residue, atom name): the location ChimeraX shows."""
+    a = model.atoms
+    t = pd.DataFrame({"index": index, "residue": a.residue[index], "altloc": np.asarray(a.altloc, dtype=str)[index],
+                      "name": np.asarray(a.name, dtype=str)[index], "b": a.b_iso[index],
+                      "chain": np.asarray(a.chain, dtype=str)[index], "num": a.res_num[index],
+                      "ins": np.asarray(a.ins_code, dtype=str)[index]})
+    alt = t["altloc"] != ""
+    t["occ"] = 1.0
+    t.loc[alt, "occ"] = _occupancies(model, t.loc[alt, "index"].to_numpy())
+    # per residue and location: mean occupancy (higher first), mean B (lower first), ID (alphabetical)
+    locs = t[alt].groupby(["residue", "altloc"], sort=False).agg(occ=("occ", "mean"), b=("b", "mean")).reset_index()
+    locs = locs.sort_values(["residue", "occ", "b", "altloc"], ascending=[True, False, True, True], kind="stable")
+    locs["rank"] = locs.groupby("residue").cumcount()
+    rank = t.merge(locs[["residue", "altloc", "rank"]], on=["residue", "altloc"], how="left")["rank"]
+    t["rank"] = rank.fillna(-1).to_numpy()  # atoms without a location come first
+    t["order"] = np.arange(len(t))
+    best = t.sort_values(["rank", "order"], kind="stable").drop_duplicates(["chain", "num", "ins", "name"])
+    return np.sort(best["index"].to_numpy())
+
+
+def write_defattr(path, result, *, decimals: int = 4) -> int:
+    """Write the ChimeraX attribute-assignment file of ``result``'s per-atom Q (module docstring).
+
+    Parameters
+    ----------
+    path : str or Path — the ``.defattr`` file (written atomically, UTF-8)
+    result : qscore.api.QScoreResult
+    decimals : int — decimals of each value
+
+    Returns
+    -------
+    int — the number of atoms assigned
+    """
+    from .. import __version__
+
+    rows = chimerax_atoms(result)
+    n_alt = int((np.asarray(result.atoms.altloc, dtype=str) != "").sum())
+    lines = [f"# Per-atom Q-scores (sigma {result.params.sigma:g} Å) written by qscore {__version__}",
+             f"# model: {result.model.path}", f"# map: {result.dmap.path or '(in memory)'}",
+             "# Open in ChimeraX after the model:  open THIS_FILE  (or run the .cxc script beside it)"]
+    if n_alt:
+        lines.append("# Atoms with alternate locations carry the Q of the location ChimeraX shows on opening "
+                     "(highest mean occupancy, then lowest mean B, then first ID, per residue).")
+    lines += [f"attribute: {ATTRIBUTE}", "match mode: 1-to-1", "recipient: atoms"]
+    lines += [f"\t{s}\t{v:.{decimals}f}" for s, v in zip(rows["spec"], rows["Q"], strict=True)]
+    write_text(path, "\n".join(lines) + "\n")
+    return len(rows)
+
+
+def palette(expected: dict | None) -> tuple:
+    """The ``color byattribute`` palette and a sentence describing it.
+
+    Parameters
+    ----------
+    expected : dict with Q_low95 and Q_peak at the map's resolution, or None (no resolution)
+
+    Returns
+    -------
+    (str, str) — e.g. ``'0.233,#D55E00:0.383,white:1,#0072B2'`` and its description
+    """
+    low, mid, high = PALETTE_COLOURS
+    if expected is None:
+        return (f"0,{low}:0.5,{mid}:1,{high}",
+                "no resolution given: the palette runs 0 (vermillion), 0.5 (white), 1 (blue); give the map's "
+                "resolution to anchor it at the expected Q")
+    q_low, q_peak = float(expected["Q_low95"]), float(expected["Q_peak"])
+    if not q_low < q_peak < 1:
+        raise OutputError(f"Cannot anchor a palette at Q_low95 {q_low:.3f}, Q_peak {q_peak:.3f} and 1; the "
+                          "expected values must increase.")
+    return (f"{q_low:.3f},{low}:{q_peak:.3f},{mid}:1,{high}",
+            f"vermillion at or below the expected Q_low95 {q_low:.3f}, white at Q_peak {q_peak:.3f}, blue at 1")
+
+
+def _script_path(target, folder: Path) -> str:
+    """``target`` relative to ``folder`` when it lies inside it (else absolute), quoted for a ChimeraX command."""
+    target = Path(target).resolve()
+    try:
+        text = target.relative_to(folder.resolve()).as_posix()
+    except ValueError:  # elsewhere: an absolute path
+        text = target.as_posix()
+    return _quoted(text)
+
+
+def write_cxc(path, *, model_path, defattr_path, map_path=None, expected: dict | None = None,
+              resolution: float | None = None, sigma: float = 0.4) -> None:
+    """Write a ChimeraX script that opens the model (and map) and colours it by Q (module docstring).
+
+    Parameters
+    ----------
+    path : str or Path — the ``.cxc`` file (written atomically)
+    model_path, defattr_path : the model to open and the attribute file written by :func:`write_defattr`
+    map_path : the map to open, optional
+    expected : dict with Q_low95 and Q_peak at the map's resolution (None: a 0–1 palette)
+    resolution : float, optional — the map's resolution, Å (for the script's comment)
+    sigma : float — the sigma Q was computed with, Å (for the comment)
+    """
+    from .. import __version__
+
+    folder = Path(path).resolve().parent
+    spec, description = palette(expected)
+    at = f" at {resolution:g} Å" if resolution is not None else ""
+    lines = [f"# Colour a model by per-atom Q-score (sigma {sigma:g} Å); written by qscore {__version__}.",
+             f"# Palette{at}: {description}; atoms without a value grey.",
+             "# Run in ChimeraX with:  open THIS_FILE   (it starts a new session; paths are relative to this file)",
+             "close session",
+             f"open {_script_path(model_path, folder)} maxModels 1"]
+    if map_path:
+        lines += [f"open {_script_path(map_path, folder)}", "volume #2 style mesh"]
+    lines += [f"open {_script_path(defattr_path, folder)} format defattr models #1",
+              f"color byattribute a:{ATTRIBUTE} #1 target ac palette {spec} noValueColor {NO_VALUE_COLOUR} key true"]
+    write_text(path, "\n".join(lines) + "\n")
+
+
+def write_chimerax(result, folder, stem: str, *, model_path=None, map_path=None, expected: dict | None = None) -> dict:
+    """Write ``<stem>.defattr`` and ``<stem>.cxc`` into ``folder``; returns {'defattr': path, 'cxc': path}.
+
+    ``model_path`` defaults to the scored model's file, ``map_path`` to the map's (none for a map
+    built in memory); ``expected`` (Q_low95, Q_peak at the resolution) anchors the palette.
+    """
+    folder = Path(folder)
+    paths = {"defattr": folder / f"{stem}.defattr", "cxc": folder / f"{stem}.cxc"}
+    write_defattr(paths["defattr"], result)
+    if map_path is None:
+        map_path = result.dmap.path or None
+    write_cxc(paths["cxc"], model_path=model_path or result.model.path, defattr_path=paths["defattr"],
+              map_path=map_path, expected=expected, resolution=result.resolution, sigma=result.params.sigma)
+    return {k: str(v) for k, v in paths.items()}
+
+
+__all__ = ["atom_spec", "chimerax_atoms", "write_defattr", "write_cxc", "write_chimerax", "palette", "ATTRIBUTE"]

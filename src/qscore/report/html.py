@@ -1,0 +1,454 @@
+"""One self-contained HTML report of a scored model: summary, figures, tables, parameters, files.
+
+:func:`write_report` draws the figures of :mod:`qscore.report.plots` (saved as PNG and SVG into
+``<stem>_figures/``), writes the ChimeraX files (:mod:`qscore.io.chimerax`) and the report
+``<stem>_report.html``.  The page opens offline: figures are embedded as SVG data URIs, the style
+sheet and the small vanilla-JavaScript table code (``assets/``) are inlined, and nothing is fetched.
+
+Tables (chains, polymer residues, ligands and ions) are embedded as JSON and drawn by the script:
+sortable by any column, filterable by text and by flag, paginated — so a model with thousands of
+chains or residues stays usable.  Residues and ligands outside the expected 95% band are
+highlighted (and marked ▼/▲, not by colour alone).  Reads results only.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["write_report", "render_report", "table_spec"]
+
+#: descriptions of the output files a report links to, by kind
+FILE_KINDS = {
+    "model_cif": "the model with a Q_score column (mmCIF)",
+    "model_pdb": "the model with Q in the B-factor column (PDB)",
+    "atoms_csv": "per-atom table: identity, coordinates, Q, outside_map",
+    "residues_csv": "per-residue table: Q, its parts, smoothed values, expected Q and flags",
+    "chains_csv": "per-chain table",
+    "summary_json": "summary: inputs, parameters, versions, counts, analysis",
+    "mapq_all_txt": "MapQ's per-residue table",
+    "defattr": "ChimeraX attribute file (atom attribute qscore)",
+    "cxc": "ChimeraX script: opens model and map, colours by Q",
+}
+PAGE_SIZE = 50
+
+
+def _asset(name: str) -> str:
+    return resources.files("qscore.report").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _num(value, digits: int = 3, none: str = "–") -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return none
+    return none if not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _json_value(v):
+    if v is None:
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return None if not math.isfinite(float(v)) else round(float(v), 6)
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    return v if isinstance(v, (int, str)) else str(v)
+
+
+def table_spec(table: pd.DataFrame, columns, *, flag: str | None = None, page_size: int = PAGE_SIZE) -> dict:
+    """The JSON the report's table script draws: column descriptions and rows.
+
+    Parameters
+    ----------
+    table : DataFrame
+    columns : list of (key, label, type, digits, searchable) — type 'num' or 'str'; columns the
+        table lacks are skipped
+    flag : str, optional — the column holding 'below'/'within'/'above' (highlighted, filterable)
+    page_size : int — rows per page at first
+
+    Returns
+    -------
+    dict with ``columns``, ``rows`` (lists, NaN as null), ``flag`` (column index or None), ``pageSize``
+    """
+    cols = [c for c in columns if c[0] in table.columns]
+    spec_cols = [{"key": k, "label": lab, "type": typ, **({"digits": d} if d is not None else {}),
+                  "search": bool(s)} for k, lab, typ, d, s in cols]
+    data = table[[c[0] for c in cols]]
+    rows = [[_json_value(v) for v in row] for row in data.itertuples(index=False, name=None)]
+    keys = [c[0] for c in cols]
+    return {"columns": spec_cols, "rows": rows, "flag": keys.index(flag) if flag in keys else None,
+            "pageSize": page_size}
+
+
+def _json_script(target: str, spec: dict) -> str:
+    text = json.dumps(spec, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f'<script type="application/json" class="qs-table-data" data-target="{_e(target)}">{text}</script>'
+
+
+def _table_block(target: str, spec: dict, empty: str) -> str:
+    if not spec["rows"]:
+        return f'<p class="note">{_e(empty)}</p>'
+    return (f'<div id="{_e(target)}" class="qs-table-block"></div>{_json_script(target, spec)}'
+            '<noscript><p class="note">The tables need JavaScript; the CSV files hold the same data.</p></noscript>')
+
+
+_RESIDUE_COLUMNS = [("chain", "Chain", "str", None, True), ("res_num", "Number", "num", None, True),
+                    ("ins_code", "Ins.", "str", None, False), ("res_name", "Residue", "str", None, True),
+                    ("mol_type", "Type", "str", None, True), ("n_atoms", "Atoms", "num", None, False),
+                    ("Q_residue", "Q", "num", 3, False), ("Q_backbone", "Q backbone", "num", 3, False),
+                    ("Q_sidechain", "Q side chain", "num", 3, False), ("Q_phosphate", "Q phosphate", "num", 3, False),
+                    ("Q_sugar", "Q sugar", "num", 3, False), ("Q_base", "Q base", "num", 3, False),
+                    ("Q_residue_avg5", "Q ±2 residues", "num", 3, False), ("Q_flag", "Flag", "str", None, True)]
+_LIGAND_COLUMNS = [("chain", "Chain", "str", None, True), ("res_num", "Number", "num", None, True),
+                   ("ins_code", "Ins.", "str", None, False), ("res_name", "Name", "str", None, True),
+                   ("mol_type", "Type", "str", None, True), ("n_atoms", "Atoms", "num", None, False),
+                   ("Q_residue", "Q", "num", 3, False), ("Q_expected_2020", "Expected (2020)", "num", 3, False),
+                   ("Q_flag", "Flag", "str", None, True)]
+_CHAIN_COLUMNS = [("chain", "Chain", "str", None, True), ("type", "Type", "str", None, True),
+                  ("n_residues", "Residues", "num", None, False), ("n_atoms", "Atoms", "num", None, False),
+                  ("Q", "Q", "num", 3, False), ("Q_flag", "Flag", "str", None, True),
+                  ("Q_resolution_2020", "Q-resolution 2020 (Å)", "num", 2, False)]
+
+
+def _drop_empty(table: pd.DataFrame, columns) -> list:
+    """Columns of ``columns`` that hold at least one value in ``table`` (no all-empty part columns)."""
+    out = []
+    for c in columns:
+        if c[0] not in table.columns:
+            continue
+        col = table[c[0]]
+        if col.isna().all() or (c[2] == "str" and (col.astype(str).str.strip() == "").all()):
+            continue
+        out.append(c)
+    return out
+
+
+def _summary_cards(result, s: dict, analysis: dict) -> str:
+    a = analysis["summary"]
+    c = s["counts"]
+    heavy = result.scored & np.isfinite(result.q)
+    q = result.q[heavy]
+    cards = []
+    by_type = ", ".join(f"{t} {_num(v['mean_q'])}" for t, v in s["mean_q_by_type"].items())
+    cards.append(("Mean Q", f'<div class="big" id="mean-q">{_num(s["mean_q"])}</div>'
+                            f'<p>over {c["scored"]:,} scored atoms (σ {result.params.sigma:g} Å'
+                            f'{", EMDB-compatible" if result.emdb_compat else ""})</p><p>{_e(by_type)}</p>'))
+    e = a.get("expected")
+    overall = analysis["model"].iloc[0]
+    if e is not None:
+        flag = str(overall.get("Q_flag", ""))
+        words = {"below": "below the 95% band", "above": "above the 95% band", "within": "within the 95% band"}
+        cards.append((f"Expected at {result.resolution:g} Å",
+                      f'<div class="big">{_num(e["Q_peak"])}</div><p>Q_peak; 95% of entries '
+                      f'{_num(e["Q_low95"])}–{_num(e["Q_high95"])}</p>'
+                      f'<p class="verdict-{_e(flag)}">Model: {_e(words.get(flag, flag))}</p>'))
+    else:
+        cards.append(("Expected Q", '<p class="verdict-none">Needs the map\'s resolution: give '
+                                    '<code>--resolution D</code> (Å).</p>'))
+    qr = a["q_resolution"]
+    lin = ", ".join(f"{t} {_num(v, 2)} Å" for t, v in qr.get("by_type_2020", {}).items() if v is not None)
+    if qr["value"] is not None:
+        body = f'<div class="big">{_num(qr["value"], 2)} Å</div><p>the expected-Q curve inverted</p>'
+    else:
+        body = f'<p>none: {_e(qr["note"])}</p>'
+    cards.append(("Q-resolution", body + (f"<p>2020 relations: {_e(lin)}</p>" if lin else "")))
+    rel = a.get("relative")
+    if rel is not None:
+        body = (f'<div class="big">{_num(rel["Q_relative_all"], 1)}%</div><p>of {rel["n_archive"]:,} archive '
+                f'entries have a lower Q ({_e(rel["reading_all"])})</p>')
+        if rel["Q_relative_resolution"] is not None:
+            body += (f'<p><strong>{_num(rel["Q_relative_resolution"], 1)}%</strong> of the {rel["n_window"]:,} within '
+                     f'±{rel["window"]:g} Å ({_e(rel["reading_resolution"])})</p>')
+        elif rel.get("note"):
+            body += f"<p>{_e(rel['note'])}</p>"
+        cards.append(("Percentile in the archive", body))
+    else:
+        cards.append(("Percentile in the archive", "<p>No archive given: add <code>--archive FILE</code> (with "
+                                                   "<code>--resolution</code>) for Q_relative.</p>"))
+    corr = analysis.get("correlation")
+    if corr:
+        names = {"molmap": "molmap", "emodel": "electron scattering"}
+        lines = []
+        for key, name in names.items():
+            cc = corr.get(key)
+            if cc and "skipped" not in cc:
+                lines.append(f"<p>{name}: CC {_num(cc['cc'])}, CC-mean <strong>{_num(cc['cc_mean'])}</strong></p>")
+            elif cc:
+                lines.append(f"<p>{name}: skipped ({_e(cc['skipped'])})</p>")
+        cards.append((f"Map–model correlation at {corr['resolution']:g} Å", "".join(lines)))
+    if len(q):
+        p = np.percentile(q, [5, 25, 50, 75, 95])
+        cards.append(("Atom Q percentiles", "<p>5% {} · 25% {} · <strong>50% {}</strong> · 75% {} · 95% {}</p>"
+                      .format(*(_num(v) for v in p)) + f"<p>range {_num(q.min())} to {_num(q.max())}</p>"))
+    out = c["outside_map"]
+    cards.append(("Atoms outside the map", f'<div class="big{" verdict-below" if out else ""}" id="outside-map">'
+                                           f'{out:,}</div><p>of {c["scored"]:,} scored atoms'
+                                           + (" — their Q is near 0: check that model and map are aligned"
+                                              if out else "") + "</p>"))
+    fc = a.get("flag_counts")
+    if fc:
+        body = (f'<p><span class="verdict-below">▼ {fc["residues_below"]:,}</span> below and '
+                f'<span class="verdict-above">▲ {fc["residues_above"]:,}</span> above, of {fc["residues"]:,} '
+                "residues</p>")
+        if fc["ligands"]:
+            body += (f'<p>ligands: {fc["ligands_below"]:,} below, {fc["ligands_above"]:,} above, of '
+                     f'{fc["ligands"]:,}</p>')
+        cards.append(("Outside the 95% band", body))
+    cards.append(("Model", f'<p>{_count(c["atoms"], "atom")} ({c["hydrogens"]:,} H), '
+                           f'{_count(c["residues"], "residue")}, {_count(c["chains"], "chain")}</p>'))
+    return '<div class="cards">' + "".join(f'<div class="card"><h3>{_e(t)}</h3>{b}</div>' for t, b in cards) + "</div>"
+
+
+def _model_table(analysis: dict) -> str:
+    m = analysis["model"]
+    cols = [("group", "Group", None), ("n_residues", "Residues", 0), ("n_atoms", "Atoms", 0), ("Q", "Q", 3),
+            ("Q_flag", "Flag", None), ("Q_expected_2020", "Expected (2020)", 3),
+            ("Q_resolution_2020", "Q-resolution 2020 (Å)", 2)]
+    cols = [c for c in cols if c[0] in m.columns and not (c[2] is not None and m[c[0]].isna().all())]
+    head = "".join(f'<th{" class=num" if d is not None else ""}>{_e(lab)}</th>' for _, lab, d in cols)
+    body = []
+    for _, row in m.iterrows():
+        cells = []
+        for key, _, d in cols:
+            v = row[key]
+            cells.append(f"<td class=num>{_num(v, d) if d else f'{int(v):,}'}</td>" if d is not None
+                         else f"<td>{_e(v if v == v else '')}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table class="plain"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _relative_href(path, folder: Path) -> str:
+    p = Path(path).resolve()
+    try:
+        rel = p.relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return p.as_uri()
+    return quote(rel)
+
+
+def _params_block(s: dict, analysis: dict, archive_info: dict | None) -> str:
+    rows = [("Model", s["inputs"]["model"]), ("Map", s["inputs"]["map"]), ("Command", s["command"])]
+    rows += [(f"parameter: {k}", v) for k, v in s["parameters"].items()]
+    mp = s["map"]
+    rows += [("map grid (x, y, z)", ", ".join(str(v) for v in mp.get("grid", []))),
+             ("voxel size (Å)", ", ".join(f"{v:.4g}" for v in mp.get("voxel_size", []))),
+             ("origin (Å)", ", ".join(f"{v:.4g}" for v in mp.get("origin", [])))]
+    stats = mp.get("stats", {})
+    rows += [(f"map {k}", _num(v, 5)) for k, v in stats.items()]
+    for note in mp.get("notes") or []:
+        rows.append(("map note", note))
+    e = analysis["summary"].get("expected")
+    if e is not None:
+        rows.append(("expected-Q curve", e["source"]))
+    if archive_info:
+        rows += [(f"archive: {k}", v) for k, v in archive_info.items()]
+    rows += [(f"version: {k}", v) for k, v in s["versions"].items()]
+    rows.append(("run time (s)", s["elapsed_s"]))
+    return '<dl class="params">' + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows) + "</dl>"
+
+
+def render_report(result, analysis: dict, *, figures: list, outputs: dict, folder, archive_info: dict | None = None,
+                  page_size: int = PAGE_SIZE) -> str:
+    """The report's HTML text.
+
+    Parameters
+    ----------
+    result : qscore.api.QScoreResult
+    analysis : dict — ``result.analysis(...)``
+    figures : list of dict — each with key, title, caption and either ``data_uri``, ``png`` and ``svg``
+        (a drawn figure) or ``note`` (why it is not drawn)
+    outputs : dict {kind: path} — files to link to (paths relative to ``folder`` become relative links)
+    folder : str or Path — where the report is written
+    archive_info : dict, optional — where the archive came from (shown with the parameters)
+    page_size : int — table rows per page at first
+    """
+    folder = Path(folder)
+    s = result.summary()
+    model_name, map_name = Path(s["inputs"]["model"]).name, Path(s["inputs"]["map"] or "(in memory)").name
+    res_text = f" at {result.resolution:g} Å" if result.resolution is not None else ""
+    title = f"Q-score report: {model_name} in {map_name}"
+    notes = []
+    if result.resolution is None:
+        notes.append('<p class="warn" id="no-resolution">No resolution given: the expected Q, the 95% band, the flags '
+                     'and the archive percentiles need the map\'s resolution. Run again with '
+                     '<code>--resolution D</code> (Å).</p>')
+    if s["counts"]["outside_map"]:
+        notes.append(f'<p class="warn">{s["counts"]["outside_map"]:,} of {s["counts"]["scored"]:,} scored atoms lie '
+                     "outside the map box; their Q is near 0. Check that model and map are aligned.</p>")
+    for note in s["map"].get("notes") or []:
+        notes.append(f'<p class="note">Map: {_e(note)}</p>')
+
+    fig_html = []
+    for f in figures:
+        if f.get("data_uri"):
+            links = " ".join(f'<a href="{_relative_href(f[k], folder)}">{k.upper()}</a>' for k in ("png", "svg")
+                             if f.get(k))
+            fig_html.append(f'<figure id="fig-{_e(f["key"])}"><h3>{_e(f["title"])}</h3>'
+                            f'<img src="{f["data_uri"]}" alt="{_e(f["title"])}">'
+                            f'<figcaption>{_e(f["caption"])} {links}</figcaption></figure>')
+        else:
+            fig_html.append(f'<div class="note figure-note" id="fig-{_e(f["key"])}"><strong>{_e(f["title"])}:'
+                            f"</strong> {_e(f['note'])}</div>")
+
+    residues = analysis["residues"]
+    poly = residues[residues["mol_type"].isin(["protein", "nucleic"])]
+    ligands = residues[residues["mol_type"].isin(["ligand", "ion"])].sort_values("Q_residue", kind="stable")
+    waters = residues[residues["mol_type"] == "water"]
+    flag = "Q_flag" if "Q_flag" in residues.columns else None
+    res_spec = table_spec(poly, _drop_empty(poly, _RESIDUE_COLUMNS), flag=flag, page_size=page_size)
+    lig_spec = table_spec(ligands, _drop_empty(ligands, _LIGAND_COLUMNS), flag=flag, page_size=page_size)
+    chains = analysis["chains"]
+    chain_spec = table_spec(chains, _drop_empty(chains, _CHAIN_COLUMNS),
+                            flag="Q_flag" if "Q_flag" in chains.columns else None, page_size=page_size)
+    water_note = ""
+    if len(waters):
+        wq = result.mean_q("water")
+        water_note = (f'<p class="note">{len(waters):,} waters (mean Q {_num(wq)}) are left out of these tables; '
+                      "the per-atom CSV has them.</p>")
+    flag_legend = ""
+    if flag:
+        flag_legend = ('<p>Rows outside the expected 95% band are highlighted: <span class="legend-swatch" '
+                       'style="background:var(--below-bg)"></span>▼ below Q_low95 <span class="legend-swatch" '
+                       'style="background:var(--above-bg)"></span>▲ above Q_high95. Click a column header to sort; '
+                       "type in the box to filter.</p>")
+    else:
+        flag_legend = "<p>Click a column header to sort; type in the box to filter.</p>"
+
+    files = []
+    for kind, path in outputs.items():
+        files.append(f'<li><a href="{_relative_href(path, folder)}">{_e(Path(path).name)}</a> — '
+                     f"{_e(FILE_KINDS.get(kind, kind.replace('_', ' ')))}</li>")
+    for f in figures:
+        if f.get("png"):
+            files.append(f'<li><a href="{_relative_href(f["png"], folder)}">{_e(Path(f["png"]).name)}</a>, '
+                         f'<a href="{_relative_href(f["svg"], folder)}">{_e(Path(f["svg"]).name)}</a> — figure: '
+                         f'{_e(f["title"])}</li>')
+    from .. import __version__
+
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    body = f"""<header>
+<h1>Q-score report</h1>
+<p class="sub"><strong>{_e(model_name)}</strong> in <strong>{_e(map_name)}</strong>{_e(res_text)} ·
+σ {result.params.sigma:g} Å · qscore {_e(__version__)} · {_e(stamp)}</p>
+<nav><a href="#summary">Summary</a><a href="#figures">Figures</a><a href="#chains">Chains</a>
+<a href="#residues">Residues</a><a href="#ligands">Ligands</a><a href="#parameters">Parameters</a>
+<a href="#files">Files</a></nav>
+</header>
+<main>
+<section id="summary"><h2>Summary</h2>{"".join(notes)}{_summary_cards(result, s, analysis)}
+<h3>By molecule type</h3>{_model_table(analysis)}</section>
+<section id="figures"><h2>Figures</h2>{"".join(fig_html)}</section>
+<section id="chains"><h2>Chains</h2>{flag_legend}
+{_table_block("table-chains", chain_spec, "No chains.")}</section>
+<section id="residues"><h2>Residues (protein and nucleic acid)</h2>
+{_table_block("table-residues", res_spec, "The model has no protein or nucleic-acid residues.")}</section>
+<section id="ligands"><h2>Ligands and ions</h2>{water_note}
+{_table_block("table-ligands", lig_spec, "The model has no ligands or ions.")}</section>
+<section id="parameters"><h2>Parameters and versions</h2>{_params_block(s, analysis, archive_info)}</section>
+<section id="files"><h2>Files</h2><p>Links are relative to this report's folder.</p>
+<ul class="files">{"".join(files)}</ul></section>
+</main>
+<footer>Q-score: Pintilie et al., Nature Methods 17, 328–334 (2020); Acta Cryst. D (2025). Computed as MapQ does.
+</footer>"""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title>
+<link rel="icon" href="data:,">
+<style>{_asset("report.css")}</style>
+</head>
+<body>
+{body}
+<script>{_asset("report.js")}</script>
+</body>
+</html>
+"""
+
+
+def write_report(result, folder, *, analysis: dict | None = None, archive: pd.DataFrame | None = None,
+                 window: float | None = None, min_entries: int | None = None, expected_model=None,
+                 outputs: dict | None = None, profile_atoms=None, max_chain_plots: int = 12,
+                 chimerax: bool = True, map_path=None) -> dict:
+    """Write the figures, the ChimeraX files and the HTML report of ``result`` into ``folder``.
+
+    Parameters
+    ----------
+    result : qscore.api.QScoreResult — radial-profile figure only when scored with ``profiles=True``
+    folder : str or Path — existing, writable folder
+    analysis : dict, optional — ``result.analysis(...)``; computed (with ``archive``, ``window``,
+        ``min_entries``, ``expected_model``) when not given
+    archive : DataFrame, optional — archive (resolution, q) for the percentile figure
+    window, min_entries, expected_model : as for :meth:`QScoreResult.analysis`
+    outputs : dict, optional — {kind: path} of files already written (linked from the report)
+    profile_atoms : list of str, optional — atoms for the profile figure, ``CHAIN:NUMBER:ATOM``
+    max_chain_plots : int — residue plots for at most this many chains
+    chimerax : bool — also write ``<stem>.defattr`` and ``<stem>.cxc``
+    map_path : the map file the ChimeraX script opens (default: the scored map's file)
+
+    Returns
+    -------
+    dict {kind: path} of the files written: ``report_html``, ``defattr``, ``cxc``, ``figures``
+    (the folder) and ``<figure key>_png`` / ``_svg``
+    """
+    from ..api import output_stem
+    from ..io.chimerax import write_chimerax
+    from ..io.writers import write_text
+    from .plots import report_figures, save_figure
+
+    folder = Path(folder)
+    if analysis is None:
+        analysis = result.analysis(archive=archive, window=window, min_entries=min_entries,
+                                   expected_model=expected_model)
+    curve = result.expected_model(expected_model)
+    stem = output_stem(result.model.path, result.dmap.path or "map")
+    fig_dir = folder / f"{stem}_figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    written: dict = {}
+    figures = []
+    rel = analysis["summary"].get("relative")
+    for f in report_figures(result, analysis, archive=archive, expected_model=curve, profile_atoms=profile_atoms,
+                            max_chain_plots=max_chain_plots, window=rel["window"] if rel else window):
+        entry = {"key": f.key, "title": f.title, "caption": f.caption, "note": f.note, "meta": f.meta}
+        if f.figure is not None:
+            paths = save_figure(f.figure, fig_dir / f.key)
+            f.figure.clear()
+            svg = Path(paths["svg"]).read_bytes()
+            entry.update(png=str(paths["png"]), svg=str(paths["svg"]),
+                         data_uri="data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"))
+            written[f"{f.key}_png"], written[f"{f.key}_svg"] = str(paths["png"]), str(paths["svg"])
+        figures.append(entry)
+    links = dict(outputs or {})
+    if chimerax:
+        cx = write_chimerax(result, folder, stem, model_path=links.get("model_cif"), map_path=map_path,
+                            expected=analysis["summary"].get("expected"))
+        written.update(cx)
+        links.update(cx)
+    report = folder / f"{stem}_report.html"
+    archive_info = dict(archive.attrs) if archive is not None else None
+    if archive_info is not None and rel:
+        archive_info.update(window=rel["window"], min_entries=rel["min_entries"])
+    write_text(report, render_report(result, analysis, figures=figures, outputs=links, folder=folder,
+                                     archive_info=archive_info))
+    return {"report_html": str(report), **written, "figures": str(fig_dir)}
