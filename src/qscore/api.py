@@ -265,6 +265,63 @@ def read_archive(path, *, resolution_column: str | None = None, q_column: str | 
         raise ParameterError(f"Archive file '{p}': {exc}") from None
 
 
+def analysis_inputs(sigma: float, resolution: float | None, archive_path=None, resolution_column: str | None = None,
+                    q_column: str | None = None, window: float = 0.5, min_entries: int = 10, expected_model=None):
+    """Check and read what :meth:`QScoreResult.analysis` needs, before any Q is computed.
+
+    ``qscore score`` and ``qscore batch`` (for each entry) call it, so bad input fails before anything is
+    written.
+
+    Parameters
+    ----------
+    sigma : float — the reference-Gaussian width Q will be computed with, Å
+    resolution : float or None — the map's resolution, Å
+    archive_path : str or Path, optional — archive CSV for percentiles; ``'emdb'`` for the table that
+        ``qscore archive download`` saved
+    resolution_column, q_column : str, optional — the archive's columns (default: recognised by name)
+    window : float — percentile window w, Å
+    min_entries : int — fewest archive entries within ±w for Q_relative_resolution
+    expected_model : str or Path, optional — JSON curve from ``qscore archive stats --save-model``
+
+    Returns
+    -------
+    (archive, curve) — the archive table (or None) and the ExpectedModel (or None: the built-in one)
+
+    Raises
+    ------
+    ParameterError, InputFileError — on any bad value or file (the message names the option)
+    """
+    from .analysis.expected import ExpectedModel, check_resolution, model_for_sigma
+
+    if resolution is not None:
+        check_resolution(resolution)
+    if window is None or not window >= 0:
+        raise ParameterError(f"--window {window} Å must be ≥ 0 (the paper uses 0.5 Å, the EMDB 1.0 Å).")
+    if min_entries < 1:
+        raise ParameterError(f"--min-entries {min_entries} must be at least 1.")
+    curve = None
+    if expected_model is not None:
+        curve = ExpectedModel.from_json(expected_model)
+        if abs(curve.sigma - sigma) > 1e-9:
+            raise ParameterError(f"The expected-Q model '{expected_model}' was fitted for sigma {curve.sigma} Å "
+                                 f"but --sigma is {sigma} Å; use --sigma {curve.sigma} or a model for this sigma.")
+    elif resolution is not None:
+        model_for_sigma(sigma)  # refuses a sigma without a curve
+    archive = None
+    if archive_path is not None:
+        if resolution is None:
+            raise ParameterError("--archive needs the map's resolution for the percentiles: add --resolution D (Å).")
+        if str(archive_path).lower() == "emdb":
+            from .commands.archive_download import cached_archive_path
+
+            archive_path = cached_archive_path()
+            if not archive_path.is_file():
+                raise ParameterError(f"No downloaded EMDB archive at '{archive_path}'; run 'qscore archive "
+                                     "download' first, or give a CSV file with --archive FILE.")
+        archive = read_archive(archive_path, resolution_column=resolution_column, q_column=q_column)
+    return archive, curve
+
+
 def output_stem(model_path, map_path) -> str:
     """``<model>__Q__<map>``: the stem MapQ gives its output files."""
     def stem(p):

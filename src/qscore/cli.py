@@ -16,6 +16,7 @@ import click
 from . import __version__
 from .commands.archive import archive
 from .commands.archive_download import download
+from .commands.batch import batch_command
 from .commands.profile import bfactors, cc, profile
 from .errors import QScoreError, QScoreWarning
 
@@ -95,21 +96,51 @@ def _progress_bar(total_hint: int, enabled: bool):
     return update, close
 
 
-def score_options(func):
-    """Options shared by commands that compute Q-scores."""
+def score_options(func=None, *, exclude=()):
+    """Options shared by commands that compute Q-scores; ``exclude`` names options a command leaves out."""
+    if func is None:
+        return functools.partial(score_options, exclude=exclude)
+    opts = {
+        "sigma": click.option("--sigma", type=float, default=0.4,
+                              help="Width of the reference Gaussian, Å (0.4: EMDB; 0.6: 2020 paper and MapQ)."),
+        "resolution": click.option("--resolution", "-r", type=float, default=None,
+                                   help="The map's reported resolution, Å (recorded; used for expected Q)."),
+        "emdb_compat": click.option("--emdb-compat", is_flag=True,
+                                    help="Reproduce multi-process MapQ (the EMDB's numbers) for maps whose origin "
+                                         "is off the voxel lattice."),
+        "threads": click.option("--threads", "-j", type=int, default=0, help="Threads (0: all cores)."),
+        "permissive": click.option("--permissive", is_flag=True,
+                                   help="Accept integer-mode maps (read as real values)."),
+        "num_points": click.option("--num-points", type=int, default=8,
+                                   help="Advanced: points needed per shell (MapQ: 8)."),
+        "shell_step": click.option("--shell-step", type=float, default=0.1,
+                                   help="Advanced: distance between shells, Å."),
+        "max_radius": click.option("--max-radius", type=float, default=2.0,
+                                   help="Advanced: outermost shell radius, Å."),
+    }
+    for name, opt in reversed(opts.items()):
+        if name not in exclude:
+            func = opt(func)
+    return func
+
+
+def analysis_options(func):
+    """Options of the analysis after the Q-scores: archive percentiles and the expected-Q curve."""
     opts = [
-        click.option("--sigma", type=float, default=0.4,
-                     help="Width of the reference Gaussian, Å (0.4: EMDB; 0.6: 2020 paper and MapQ)."),
-        click.option("--resolution", "-r", type=float, default=None,
-                     help="The map's reported resolution, Å (recorded; used for expected Q)."),
-        click.option("--emdb-compat", is_flag=True,
-                     help="Reproduce multi-process MapQ (the EMDB's numbers) for maps whose origin "
-                          "is off the voxel lattice."),
-        click.option("--threads", "-j", type=int, default=0, help="Threads (0: all cores)."),
-        click.option("--permissive", is_flag=True, help="Accept integer-mode maps (read as real values)."),
-        click.option("--num-points", type=int, default=8, help="Advanced: points needed per shell (MapQ: 8)."),
-        click.option("--shell-step", type=float, default=0.1, help="Advanced: distance between shells, Å."),
-        click.option("--max-radius", type=float, default=2.0, help="Advanced: outermost shell radius, Å."),
+        click.option("--archive", "archive_path", default=None, metavar="FILE",
+                     help="CSV of archive entries (resolution, Q-score) for percentiles; 'emdb' for the table "
+                          "'qscore archive download' saved. Needs the map's resolution."),
+        click.option("--archive-resolution-column", default=None, metavar="NAME",
+                     help="Column of the archive holding the resolution, Å (default: recognised by name)."),
+        click.option("--archive-q-column", default=None, metavar="NAME",
+                     help="Column of the archive holding the Q-score (default: recognised by name)."),
+        click.option("--window", type=float, default=0.5,
+                     help="Percentile window w, Å: entries with |d_i - d| <= w (paper 0.5; EMDB validation 1.0)."),
+        click.option("--min-entries", type=int, default=10,
+                     help="Fewest archive entries within the window for Q_relative_resolution to be given."),
+        click.option("--expected-model", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+                     help="Expected-Q curve (JSON from 'qscore archive stats --save-model') instead of the "
+                          "built-in one."),
     ]
     for opt in reversed(opts):
         func = opt(func)
@@ -239,19 +270,7 @@ def print_summary(result, paths: dict, analysis: dict | None = None) -> None:
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: the model's folder).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-@click.option("--archive", "archive_path", default=None, metavar="FILE",
-              help="CSV of archive entries (resolution, Q-score) for percentiles; 'emdb' for the table "
-                   "'qscore archive download' saved. Needs --resolution.")
-@click.option("--archive-resolution-column", default=None, metavar="NAME",
-              help="Column of the archive holding the resolution, Å (default: recognised by name).")
-@click.option("--archive-q-column", default=None, metavar="NAME",
-              help="Column of the archive holding the Q-score (default: recognised by name).")
-@click.option("--window", type=float, default=0.5,
-              help="Percentile window w, Å: entries with |d_i - d| <= w (paper 0.5; EMDB validation 1.0).")
-@click.option("--min-entries", type=int, default=10,
-              help="Fewest archive entries within the window for Q_relative_resolution to be given.")
-@click.option("--expected-model", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="Expected-Q curve (JSON from 'qscore archive stats --save-model') instead of the built-in one.")
+@analysis_options
 @click.option("--mapq-files", is_flag=True,
               help="Also write MapQ's per-residue table <model>__Q__<map>_All.txt (expected Q at --resolution, "
                    "else MapQ's 3.0 Å), as mapq_cmd.py and qscore-mapq do.")
@@ -270,21 +289,15 @@ def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_colu
     --archive, percentiles in the summary, and (unless --no-cc) the map-model CC and CC-mean.  With
     --mapq-files also MapQ's <model>__Q__<map>_All.txt.
     """
-    from .outputs import prepare_out_dir, write_score_outputs
+    from .api import analysis_inputs
+    from .outputs import analyse_and_write, prepare_out_dir
 
-    archive, curve = _analysis_inputs(kw["sigma"], kw["resolution"], archive_path, archive_resolution_column,
-                                      archive_q_column, window, min_entries, expected_model)
+    archive, curve = analysis_inputs(kw["sigma"], kw["resolution"], archive_path, archive_resolution_column,
+                                     archive_q_column, window, min_entries, expected_model)
     folder = prepare_out_dir(out_dir, model)
     result = run_score(model, map_path, quiet=quiet, **kw)
-    analysis = result.analysis(archive=archive, window=window, min_entries=min_entries, expected_model=curve)
-    summary = {**result.summary(), "analysis": analysis["summary"]}
-    if result.resolution is not None and not no_cc:
-        from .analysis.correlation import map_model_correlation
-
-        summary["correlation"] = analysis["correlation"] = map_model_correlation(
-            result.atoms, result.dmap, result.resolution, lenient=True)
-    tables = {"residues": analysis["residues"], "chains": analysis["chains"]} if result.resolution else None
-    paths = write_score_outputs(result, folder, summary=summary, tables=tables)
+    analysis, paths = analyse_and_write(result, folder, archive=archive, window=window, min_entries=min_entries,
+                                        expected_model=curve, correlation=not no_cc)
     if mapq_files:
         from .outputs import write_mapq_files
 
@@ -295,43 +308,6 @@ def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_colu
             from .commands.profile import correlation_lines
 
             click.echo("\n".join(correlation_lines(analysis["correlation"])))
-
-
-def _analysis_inputs(sigma, resolution, archive_path, resolution_column, q_column, window, min_entries,
-                     expected_model):
-    """Check and read what the analysis needs before any Q is computed (bad input: nothing written)."""
-    from .analysis.expected import ExpectedModel, check_resolution, model_for_sigma
-    from .errors import ParameterError
-
-    if resolution is not None:
-        check_resolution(resolution)
-    if window is None or not window >= 0:
-        raise ParameterError(f"--window {window} Å must be ≥ 0 (the paper uses 0.5 Å, the EMDB 1.0 Å).")
-    if min_entries < 1:
-        raise ParameterError(f"--min-entries {min_entries} must be at least 1.")
-    curve = None
-    if expected_model is not None:
-        curve = ExpectedModel.from_json(expected_model)
-        if abs(curve.sigma - sigma) > 1e-9:
-            raise ParameterError(f"The expected-Q model '{expected_model}' was fitted for sigma {curve.sigma} Å "
-                                 f"but --sigma is {sigma} Å; use --sigma {curve.sigma} or a model for this sigma.")
-    elif resolution is not None:
-        model_for_sigma(sigma)  # refuses a sigma without a curve
-    archive = None
-    if archive_path is not None:
-        if resolution is None:
-            raise ParameterError("--archive needs the map's resolution for the percentiles: add --resolution D (Å).")
-        from .api import read_archive
-
-        if archive_path.lower() == "emdb":
-            from .commands.archive_download import cached_archive_path
-
-            archive_path = cached_archive_path()
-            if not archive_path.is_file():
-                raise ParameterError(f"No downloaded EMDB archive at '{archive_path}'; run 'qscore archive "
-                                     "download' first, or give a CSV file with --archive FILE.")
-        archive = read_archive(archive_path, resolution_column=resolution_column, q_column=q_column)
-    return archive, curve
 
 
 @main.command()
@@ -361,6 +337,7 @@ archive.add_command(download)
 main.add_command(profile)
 main.add_command(cc)
 main.add_command(bfactors)
+main.add_command(batch_command())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -75,3 +75,31 @@ def write_score_outputs(result: QScoreResult, folder, summary: dict | None = Non
     summary["outputs"] = {k: str(v) for k, v in paths.items()}
     write_json(paths["summary_json"], summary)
     return {k: str(v) for k, v in paths.items()}
+
+
+def analyse_and_write(result: QScoreResult, folder, *, archive=None, window: float | None = None,
+                      min_entries: int | None = None, expected_model=None,
+                      correlation: bool = True) -> tuple[dict, dict]:
+    """Analyse ``result`` and write every file of a ``qscore score`` run into ``folder``.
+
+    What ``qscore score`` and ``qscore batch`` (for each entry) do once Q is computed: the residue,
+    chain and model analysis (expected Q, flags, Q-resolution and, with ``archive``, percentiles; see
+    :meth:`QScoreResult.analysis`), the summary with it, and with a resolution the residue and chain
+    tables.  With a resolution and ``correlation``, also the map-model CC and CC-mean
+    (:func:`qscore.analysis.correlation.map_model_correlation`, lenient: what cannot be computed is
+    recorded as skipped), in the summary and as ``analysis['correlation']``.
+
+    Returns
+    -------
+    (analysis, paths) — the dict of :meth:`QScoreResult.analysis` and {kind: path} of the files written
+    """
+    analysis = result.analysis(archive=archive, window=window, min_entries=min_entries,
+                               expected_model=expected_model)
+    summary = {**result.summary(), "analysis": analysis["summary"]}
+    if correlation and result.resolution is not None:
+        from .analysis.correlation import map_model_correlation
+
+        summary["correlation"] = analysis["correlation"] = map_model_correlation(
+            result.atoms, result.dmap, result.resolution, lenient=True)
+    tables = {"residues": analysis["residues"], "chains": analysis["chains"]} if result.resolution else None
+    return analysis, write_score_outputs(result, folder, summary=summary, tables=tables)
