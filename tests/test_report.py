@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 import qscore
 from conftest import CEC, DATA, gaussian_map, need, write_pdb
+from qscore.cli import main
 from qscore.errors import ParameterError, QScoreError
 from qscore.outputs import write_score_outputs
 from qscore.report.html import table_spec, write_report
@@ -310,6 +312,47 @@ def test_profile_figure_draws_the_reference_and_fitted_gaussians(cec_report):
     assert g[0] == pytest.approx(np.nanmax(y)) and g[-1] == pytest.approx(np.nanmin(y), abs=1e-5 * np.ptp(y))
     points = [ln for ln in ax.lines if ln.get_marker() == "o"][0].get_data()
     assert np.allclose(points[1], y[np.isfinite(y)])
+
+
+def test_cli_report_and_score_report(tmp_path):
+    from qscore.demo import build_demo
+
+    inputs = build_demo(tmp_path / "in")
+    res = CliRunner().invoke(main, ["report", inputs["model"], inputs["map"], "-r", "2.5", "--out", str(tmp_path / "a"),
+                                    "--profile-atom", "A:5:CA", "--max-chain-plots", "1"])
+    assert res.exit_code == 0, res.output
+    stem = "demo_helix__Q__demo_map"
+    for name in (f"{stem}_report.html", f"{stem}.defattr", f"{stem}.cxc", f"{stem}_atoms.csv",
+                 f"{stem}_figures/profiles.svg"):
+        assert (tmp_path / "a" / name).is_file(), name
+    assert "Report:" in res.output and "_figures" in res.output and ".png" not in res.output
+    res = CliRunner().invoke(main, ["score", inputs["model"], inputs["map"], "--out", str(tmp_path / "b"), "--report",
+                                    "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "b" / f"{stem}_report.html").is_file() and (tmp_path / "b" / f"{stem}.cxc").is_file()
+
+
+def test_cli_report_bad_inputs(tmp_path):
+    from qscore.demo import build_demo
+
+    inputs = build_demo(tmp_path / "in")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["report", inputs["model"], inputs["map"], "--out", str(out),
+                                    "--profile-atom", "A:99:CA"])
+    assert res.exit_code == 2 and "'A:99:CA' matches no atom" in res.output
+    assert not out.exists()  # refused before anything was computed or written
+    res = CliRunner().invoke(main, ["report", inputs["model"], inputs["map"], "--max-chain-plots", "-1"])
+    assert res.exit_code == 2 and "--max-chain-plots" in res.output
+    res = CliRunner().invoke(main, ["report", inputs["model"], inputs["map"], "--archive", "x.csv"])
+    assert res.exit_code == 2 and "--resolution" in res.output
+
+
+def test_report_help_is_true():
+    res = CliRunner().invoke(main, ["report", "--help"])
+    assert res.exit_code == 0
+    for word in ("_report.html", ".defattr", ".cxc", "--profile-atom", "--max-chain-plots", "--archive", "offline"):
+        assert word in res.output
+    assert "--report" in CliRunner().invoke(main, ["score", "--help"]).output
 
 
 def test_figures_embed_as_svg_data_uris(cec_report):

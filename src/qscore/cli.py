@@ -18,6 +18,7 @@ from .commands.archive import archive
 from .commands.archive_download import download
 from .commands.batch import batch_command
 from .commands.profile import bfactors, cc, profile
+from .commands.report import report_command
 from .errors import QScoreError, QScoreWarning
 
 log = logging.getLogger("qscore")
@@ -271,6 +272,8 @@ def print_summary(result, paths: dict, analysis: dict | None = None) -> None:
               help="Output folder (default: the model's folder).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @analysis_options
+@click.option("--report", "report", is_flag=True,
+              help="Also write the HTML report, its figures and the ChimeraX files, as 'qscore report' does.")
 @click.option("--mapq-files", is_flag=True,
               help="Also write MapQ's per-residue table <model>__Q__<map>_All.txt (expected Q at --resolution, "
                    "else MapQ's 3.0 Å), as mapq_cmd.py and qscore-mapq do.")
@@ -279,7 +282,7 @@ def print_summary(result, paths: dict, analysis: dict | None = None) -> None:
                    "out of the summary; it is slow for huge maps.")
 @handle_errors
 def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_column, archive_q_column, window,
-          min_entries, expected_model, mapq_files, no_cc, **kw):
+          min_entries, expected_model, report, mapq_files, no_cc, **kw):
     """Q-score every atom of MODEL (PDB/mmCIF, .gz ok) in MAP (MRC/CCP4, .gz ok).
 
     Writes <model>__Q__<map>.cif (a Q_score column after B_iso_or_equiv), for PDB input also
@@ -288,6 +291,7 @@ def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_colu
     _chains.csv, and expected Q, flags (below/within/above the 95% band), Q-resolution and, with
     --archive, percentiles in the summary, and (unless --no-cc) the map-model CC and CC-mean.  With
     --mapq-files also MapQ's <model>__Q__<map>_All.txt.
+    With --report also the HTML report, its figures and the ChimeraX files (see 'qscore report --help').
     """
     from .api import analysis_inputs
     from .outputs import analyse_and_write, prepare_out_dir
@@ -295,13 +299,18 @@ def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_colu
     archive, curve = analysis_inputs(kw["sigma"], kw["resolution"], archive_path, archive_resolution_column,
                                      archive_q_column, window, min_entries, expected_model)
     folder = prepare_out_dir(out_dir, model)
-    result = run_score(model, map_path, quiet=quiet, **kw)
+    result = run_score(model, map_path, quiet=quiet, profiles=report, **kw)
     analysis, paths = analyse_and_write(result, folder, archive=archive, window=window, min_entries=min_entries,
                                         expected_model=curve, correlation=not no_cc)
     if mapq_files:
         from .outputs import write_mapq_files
 
         paths.update(write_mapq_files(result, folder))
+    if report:
+        from .commands.report import write_report_files
+
+        paths.update(write_report_files(result, folder, analysis, outputs=dict(paths), archive=archive, window=window,
+                                        expected_model=curve, map_path=map_path))
     if not quiet:
         print_summary(result, paths, analysis["summary"])
         if "correlation" in analysis:
@@ -338,6 +347,7 @@ main.add_command(profile)
 main.add_command(cc)
 main.add_command(bfactors)
 main.add_command(batch_command())
+main.add_command(report_command())
 
 
 if __name__ == "__main__":  # pragma: no cover
