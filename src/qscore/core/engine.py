@@ -132,7 +132,6 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
         raise ParameterError("No non-hydrogen atoms to score; Q-scores need heavy atoms.")
     radii = params.radii()
     dirs, dir_start = spiral_table(params.num_points, params.tries)
-    dirs32 = np.ascontiguousarray(dirs.T, dtype=np.float32)
     heavy_coords = np.ascontiguousarray(coords[heavy])
     cell = float(radii[-1]) * 1.9 + 1e-6  # one cell per neighbour reach: 27 cells (measured fastest)
     lo, dims, start, order = kernels.build_cells(heavy_coords, cell)
@@ -152,7 +151,7 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
     def run(b0: int) -> int:
         t = np.arange(b0, min(b0 + chunk_size, len(heavy)), dtype=np.int64)
         q, p, k = kernels.qscore_atoms(t, heavy_coords, dmap.values, dmap.origin, dmap.voxel_size,
-                                       radii, dirs, dir_start, dirs32, params.num_points, params.sigma,
+                                       radii, dirs, dir_start, params.num_points, params.sigma,
                                        amp, base, lo, dims, start, order, cell, profiles)
         q_heavy[t[0]:t[-1] + 1] = q
         if profiles:

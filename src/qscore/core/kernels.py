@@ -170,14 +170,15 @@ def _gather_neighbours(coords, a, cutoff, lo, dims, start, order, cell_size, out
 
 
 @njit(cache=_CACHE, nogil=True, fastmath={"nnan", "nsz"})
-def _screen(dx, dy, dz, w32, nsel, worst):
-    """worst[k] = max over neighbours b < nsel of d_k·w_b - a_b, in float32.
+def _screen(dx, dy, dz, k0, n, w32, nsel, worst):
+    """worst[k] = max over neighbours b < nsel of d_(k0+k)·w_b - a_b, in float32, for k < n.
 
-    dx, dy, dz : (n,) float32 contiguous direction components (slices: LLVM vectorises the loop
-    over k only for them); w32 : (≥nsel, 4) float32 rows (wx, wy, wz, a).  The kernel screens
-    several consecutive tries in one call so that the vectorised loop is long.
+    dx, dy, dz : float32 direction components (contiguous, at least k0 + n of them); w32 : (≥nsel, 4)
+    float32 rows (wx, wy, wz, a).  The kernel screens several consecutive tries in one call so that
+    the vectorised loop over k is long; callers round n up to a multiple of SCREEN_PAD (whole vectors,
+    no scalar remainder) and the unsigned offset keeps LLVM free of wraparound checks.
     """
-    n = dx.shape[0]
+    o = np.uint64(k0)
     for k in range(n):
         worst[k] = np.float32(-3.0e38)
     for b in range(nsel):
@@ -186,9 +187,14 @@ def _screen(dx, dy, dz, w32, nsel, worst):
         wz = w32[b, 2]
         a = w32[b, 3]
         for k in range(n):
-            v = dx[k] * wx + dy[k] * wy + dz[k] * wz - a
+            kk = o + np.uint64(k)
+            v = dx[kk] * wx + dy[kk] * wy + dz[kk] * wz - a
             if v > worst[k]:
                 worst[k] = v
+
+
+#: The screen works on whole groups of this many directions (padding past the last try is zeros).
+SCREEN_PAD = 16
 
 
 #: Half-width (in Å, on the scale of d·w) of the band around the exclusion cutoff within which the
@@ -197,7 +203,7 @@ SCREEN_BAND = 1e-4
 
 
 @njit(cache=_CACHE, nogil=True)
-def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start, dirs32, num_points,
+def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start, num_points,
                  sigma, amp, base, lo, dims, start, order, cell_size, want_profile):
     """Q-score of the atoms ``coords[targets]`` against every atom of ``coords`` as neighbours.
 
@@ -207,8 +213,7 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
     coords : (n, 3) float64 — every non-H atom (neighbours for the exclusion test), Å
     values : (nz, ny, nx) float32 — the map; origin, voxel : (3,) float64 Å
     radii : (s,) float64 — shell radii, Å
-    dirs, dir_start : spiral directions of each try (see ``spiral_table``); dirs32 : the same as
-        (3, total) float32
+    dirs, dir_start : spiral directions of each try (see ``spiral_table``)
     num_points : int — points required per shell (and weight of the centre value)
     sigma, amp, base : reference Gaussian amp·exp(-R²/2σ²) + base
     lo, dims, start, order, cell_size : the cell grid of coords (``build_cells``), with
@@ -257,10 +262,15 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
     w32 = np.empty((cap, 4), dtype=np.float32)
     buf = np.empty(max_pts)
     pts = np.empty((max_try, 3))
-    worst = np.empty(dirs.shape[0], dtype=np.float32)
+    n_dirs = dirs.shape[0]
+    dirs32 = np.zeros((3, n_dirs + SCREEN_PAD), dtype=np.float32)  # zero padding: see _screen
+    for k in range(n_dirs):
+        for c in range(3):
+            dirs32[c, k] = dirs[k, c]
     dx32 = dirs32[0]
     dy32 = dirs32[1]
     dz32 = dirs32[2]
+    worst = np.empty(n_dirs + SCREEN_PAD, dtype=np.float32)
     counts = np.zeros(n_shell + 1, dtype=np.int64)
     for t in range(m):
         a = targets[t]
@@ -276,6 +286,15 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
         px = coords[a, 0]
         py = coords[a, 1]
         pz = coords[a, 2]
+        # neighbour rows, nearest first: the shells use prefixes of them and set only the cutoff a
+        for b in range(nnb):
+            j = nb_idx[b]
+            sel[b, 0] = coords[j, 0]
+            sel[b, 1] = coords[j, 1]
+            sel[b, 2] = coords[j, 2]
+            w32[b, 0] = coords[j, 0] - px
+            w32[b, 1] = coords[j, 1] - py
+            w32[b, 2] = coords[j, 2] - pz
         v0 = interpolate(flat, nxm, nym, nzm, ox, oy, oz, sx, sy, sz, px, py, pz)
         cnt = 0
         for _ in range(num_points):
@@ -289,21 +308,10 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
             out2 = out_rad * out_rad
             reach = R * reach_factor + 1e-9
             reach2 = reach * reach
+            inv2r = 0.5 / R
             nsel = 0
-            for b in range(nnb):
-                if nb_d2[b] >= reach2:
-                    break
-                j = nb_idx[b]
-                sel[nsel, 0] = coords[j, 0]
-                sel[nsel, 1] = coords[j, 1]
-                sel[nsel, 2] = coords[j, 2]
-                wx = coords[j, 0] - px
-                wy = coords[j, 1] - py
-                wz = coords[j, 2] - pz
-                w32[nsel, 0] = wx
-                w32[nsel, 1] = wy
-                w32[nsel, 2] = wz
-                w32[nsel, 3] = (R * R + nb_d2[b] - out2) / (2.0 * R)
+            while nsel < nnb and nb_d2[nsel] < reach2:
+                w32[nsel, 3] = (R * R + nb_d2[nsel] - out2) * inv2r
                 nsel += 1
             counts[s + 1] = 0
             # Screen consecutive tries in groups: the first group reaches the try that succeeded on the
@@ -317,7 +325,8 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
                 k_lo = dir_start[t_lo]
                 k_hi = dir_start[t_hi]
                 if nsel > 0:
-                    _screen(dx32[k_lo:k_hi], dy32[k_lo:k_hi], dz32[k_lo:k_hi], w32, nsel, worst)
+                    n_pad = (k_hi - k_lo + SCREEN_PAD - 1) // SCREEN_PAD * SCREEN_PAD
+                    _screen(dx32, dy32, dz32, k_lo, n_pad, w32, nsel, worst)
                 for tr in range(t_lo, t_hi):
                     d0 = dir_start[tr]
                     npts = dir_start[tr + 1] - d0
@@ -332,8 +341,9 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
                         # count first (vectorised): most tries fail and need no points
                         free = 0
                         undecided = 0
+                        uo = np.uint64(off)
                         for k in range(npts):
-                            wk = worst[off + k]
+                            wk = worst[uo + np.uint64(k)]
                             free += wk < -band
                             undecided += wk <= band
                         undecided -= free
