@@ -149,14 +149,15 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
     kept = np.zeros((len(heavy), n_s), dtype=np.int32) if profiles else None
 
     def run(b0: int) -> int:
-        t = np.arange(b0, min(b0 + chunk_size, len(heavy)), dtype=np.int64)
+        # atoms in cell order: consecutive atoms of one cell share their neighbour candidates
+        t = order[b0:b0 + chunk_size]
         q, p, k = kernels.qscore_atoms(t, heavy_coords, dmap.values, dmap.origin, dmap.voxel_size,
                                        radii, dirs, dir_start, params.num_points, params.sigma,
                                        amp, base, lo, dims, start, order, cell, profiles)
-        q_heavy[t[0]:t[-1] + 1] = q
+        q_heavy[t] = q
         if profiles:
-            prof[t[0]:t[-1] + 1] = p
-            kept[t[0]:t[-1] + 1] = k
+            prof[t] = p
+            kept[t] = k
         return len(t)
 
     starts = range(0, len(heavy), chunk_size)

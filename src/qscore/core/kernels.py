@@ -18,6 +18,23 @@ _CACHE = True
 
 
 @njit(cache=_CACHE, nogil=True)
+def _corners(flat, nx, ny, i, j, k, fx, fy, fz):
+    """Trilinear blend of the 8 grid values of the cell with lowest corner (i, j, k)."""
+    one = np.uint64(1)
+    b0 = np.uint64((k * ny + j) * nx + i)
+    b1 = b0 + np.uint64(nx)
+    b2 = b0 + np.uint64(nx * ny)
+    b3 = b2 + np.uint64(nx)
+    c00 = np.float64(flat[b0]) * (1.0 - fx) + np.float64(flat[b0 + one]) * fx
+    c10 = np.float64(flat[b1]) * (1.0 - fx) + np.float64(flat[b1 + one]) * fx
+    c01 = np.float64(flat[b2]) * (1.0 - fx) + np.float64(flat[b2 + one]) * fx
+    c11 = np.float64(flat[b3]) * (1.0 - fx) + np.float64(flat[b3 + one]) * fx
+    c0 = c00 * (1.0 - fy) + c10 * fy
+    c1 = c01 * (1.0 - fy) + c11 * fy
+    return c0 * (1.0 - fz) + c1 * fz
+
+
+@njit(cache=_CACHE, nogil=True)
 def interpolate(flat, nx, ny, nz, ox, oy, oz, ix, iy, iz, x, y, z):
     """Trilinear value at (x, y, z) Å of a map given as its flat C-ordered values (nz, ny, nx);
     0 outside the grid (as Chimera).  ix, iy, iz are the reciprocal voxel sizes (Chimera's
@@ -46,21 +63,19 @@ def interpolate(flat, nx, ny, nz, ox, oy, oz, ix, iy, iz, x, y, z):
             k = nz - 2
         else:
             return 0.0
-    fx = gx - i
-    fy = gy - j
-    fz = gz - k
-    one = np.uint64(1)
-    b0 = np.uint64((k * ny + j) * nx + i)
-    b1 = b0 + np.uint64(nx)
-    b2 = b0 + np.uint64(nx * ny)
-    b3 = b2 + np.uint64(nx)
-    c00 = np.float64(flat[b0]) * (1.0 - fx) + np.float64(flat[b0 + one]) * fx
-    c10 = np.float64(flat[b1]) * (1.0 - fx) + np.float64(flat[b1 + one]) * fx
-    c01 = np.float64(flat[b2]) * (1.0 - fx) + np.float64(flat[b2 + one]) * fx
-    c11 = np.float64(flat[b3]) * (1.0 - fx) + np.float64(flat[b3 + one]) * fx
-    c0 = c00 * (1.0 - fy) + c10 * fy
-    c1 = c01 * (1.0 - fy) + c11 * fy
-    return c0 * (1.0 - fz) + c1 * fz
+    return _corners(flat, nx, ny, i, j, k, gx - i, gy - j, gz - k)
+
+
+@njit(cache=_CACHE, nogil=True)
+def interpolate_inside(flat, nx, ny, ox, oy, oz, ix, iy, iz, x, y, z):
+    """As :func:`interpolate` for a point known to lie in the grid's interior cells (no checks)."""
+    gx = (x - ox) * ix
+    gy = (y - oy) * iy
+    gz = (z - oz) * iz
+    i = int(gx)
+    j = int(gy)
+    k = int(gz)
+    return _corners(flat, nx, ny, i, j, k, gx - i, gy - j, gz - k)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -127,43 +142,54 @@ def build_cells(coords, cell_size):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _gather_neighbours(coords, a, cutoff, lo, dims, start, order, cell_size, out_idx, out_d2):
-    """Indices (into coords) of points within ``cutoff`` of point a (a itself excluded), sorted by
-    distance, written to the first entries of out_idx / out_d2; returns their count.  When the
-    buffers are too small, returns minus the count needed."""
-    px = coords[a, 0]
-    py = coords[a, 1]
-    pz = coords[a, 2]
-    cx = min(int((px - lo[0]) / cell_size), dims[0] - 1)
-    cy = min(int((py - lo[1]) / cell_size), dims[1] - 1)
-    cz = min(int((pz - lo[2]) / cell_size), dims[2] - 1)
-    cut2 = cutoff * cutoff
-    cap = out_idx.shape[0]
+def _gather_candidates(coords, cx, cy, cz, span, dims, start, order, cand_idx, cand_xyz):
+    """The points of the cells within ``span`` cells of cell (cx, cy, cz), copied (index and
+    coordinates) to the first entries of cand_idx / cand_xyz; returns their count, or minus the
+    count when the buffers are too small."""
+    cap = cand_idx.shape[0]
     m = 0
-    span = int(math.ceil(cutoff / cell_size - 1e-9))
     for iz in range(max(cz - span, 0), min(cz + span + 1, dims[2])):
         for iy in range(max(cy - span, 0), min(cy + span + 1, dims[1])):
             for ix in range(max(cx - span, 0), min(cx + span + 1, dims[0])):
                 c = ix + dims[0] * (iy + dims[1] * iz)
                 for t in range(start[c], start[c + 1]):
-                    b = order[t]
-                    if b == a:
-                        continue
-                    dx = coords[b, 0] - px
-                    dy = coords[b, 1] - py
-                    dz = coords[b, 2] - pz
-                    d2 = dx * dx + dy * dy + dz * dz
-                    if d2 < cut2:
-                        if m < cap:
-                            # insertion sort by distance
-                            s = m
-                            while s > 0 and out_d2[s - 1] > d2:
-                                out_d2[s] = out_d2[s - 1]
-                                out_idx[s] = out_idx[s - 1]
-                                s -= 1
-                            out_d2[s] = d2
-                            out_idx[s] = b
-                        m += 1
+                    if m < cap:
+                        b = order[t]
+                        cand_idx[m] = b
+                        cand_xyz[m, 0] = coords[b, 0]
+                        cand_xyz[m, 1] = coords[b, 1]
+                        cand_xyz[m, 2] = coords[b, 2]
+                    m += 1
+    if m > cap:
+        return -m
+    return m
+
+
+@njit(cache=_CACHE, nogil=True)
+def _select_neighbours(a, px, py, pz, cut2, cand_idx, cand_xyz, n_cand, out_idx, out_d2):
+    """Indices of the candidates within sqrt(cut2) of (px, py, pz) (point a itself excluded),
+    sorted by distance, written to the first entries of out_idx / out_d2; returns their count, or
+    minus the count when the buffers are too small."""
+    cap = out_idx.shape[0]
+    m = 0
+    for t in range(n_cand):
+        dx = cand_xyz[t, 0] - px
+        dy = cand_xyz[t, 1] - py
+        dz = cand_xyz[t, 2] - pz
+        d2 = dx * dx + dy * dy + dz * dz
+        if d2 < cut2:
+            b = cand_idx[t]
+            if b == a:
+                continue
+            if m < cap:
+                s = m  # insertion sort by distance
+                while s > 0 and out_d2[s - 1] > d2:
+                    out_d2[s] = out_d2[s - 1]
+                    out_idx[s] = out_idx[s - 1]
+                    s -= 1
+                out_d2[s] = d2
+                out_idx[s] = b
+            m += 1
     if m > cap:
         return -m
     return m
@@ -209,7 +235,8 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
 
     Parameters
     ----------
-    targets : (m,) int64 — indices into coords of the atoms to score
+    targets : (m,) int32 or int64 — indices into coords of the atoms to score (in cell order, consecutive
+        atoms of one cell share the gathering of their neighbour candidates)
     coords : (n, 3) float64 — every non-H atom (neighbours for the exclusion test), Å
     values : (nz, ny, nx) float32 — the map; origin, voxel : (3,) float64 Å
     radii : (s,) float64 — shell radii, Å
@@ -251,6 +278,7 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
     reach_factor = 1.9
     cutoff = radii[-1] * reach_factor + 1e-6
     band = np.float32(SCREEN_BAND)
+    r_out = radii[-1] * (1.0 + 1e-9) + 1e-9  # bounds every sample point's distance from its atom
     ox, oy, oz = origin[0], origin[1], origin[2]
     sx, sy, sz = 1.0 / voxel[0], 1.0 / voxel[1], 1.0 / voxel[2]
     nzm, nym, nxm = values.shape
@@ -272,20 +300,38 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
     dz32 = dirs32[2]
     worst = np.empty(n_dirs + SCREEN_PAD, dtype=np.float32)
     counts = np.zeros(n_shell + 1, dtype=np.int64)
+    span = int(math.ceil(cutoff / cell_size - 1e-9))
+    cut2 = cutoff * cutoff
+    cand_idx = np.empty(512, dtype=np.int64)
+    cand_xyz = np.empty((512, 3))
+    n_cand = 0
+    cand_cell = -1
     for t in range(m):
         a = targets[t]
-        nnb = _gather_neighbours(coords, a, cutoff, lo, dims, start, order, cell_size, nb_idx, nb_d2)
+        px = coords[a, 0]
+        py = coords[a, 1]
+        pz = coords[a, 2]
+        # candidates: the atoms of the cells in reach, shared by consecutive targets of one cell
+        cx = min(int((px - lo[0]) / cell_size), dims[0] - 1)
+        cy = min(int((py - lo[1]) / cell_size), dims[1] - 1)
+        cz = min(int((pz - lo[2]) / cell_size), dims[2] - 1)
+        cell = cx + dims[0] * (cy + dims[1] * cz)
+        if cell != cand_cell:
+            n_cand = _gather_candidates(coords, cx, cy, cz, span, dims, start, order, cand_idx, cand_xyz)
+            if n_cand < 0:
+                cand_idx = np.empty(-n_cand + 64, dtype=np.int64)
+                cand_xyz = np.empty((-n_cand + 64, 3))
+                n_cand = _gather_candidates(coords, cx, cy, cz, span, dims, start, order, cand_idx,
+                                            cand_xyz)
+            cand_cell = cell
+        nnb = _select_neighbours(a, px, py, pz, cut2, cand_idx, cand_xyz, n_cand, nb_idx, nb_d2)
         if nnb < 0:
             cap = -nnb + 16
             nb_idx = np.empty(cap, dtype=np.int64)
             nb_d2 = np.empty(cap)
             sel = np.empty((cap, 3))
             w32 = np.empty((cap, 4), dtype=np.float32)
-            nnb = _gather_neighbours(coords, a, cutoff, lo, dims, start, order, cell_size,
-                                     nb_idx, nb_d2)
-        px = coords[a, 0]
-        py = coords[a, 1]
-        pz = coords[a, 2]
+            nnb = _select_neighbours(a, px, py, pz, cut2, cand_idx, cand_xyz, n_cand, nb_idx, nb_d2)
         # neighbour rows, nearest first: the shells use prefixes of them and set only the cutoff a
         for b in range(nnb):
             j = nb_idx[b]
@@ -296,6 +342,10 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
             w32[b, 1] = coords[j, 1] - py
             w32[b, 2] = coords[j, 2] - pz
         v0 = interpolate(flat, nxm, nym, nzm, ox, oy, oz, sx, sy, sz, px, py, pz)
+        # every sample point within r_out of the atom in the grid's interior cells: no bounds checks
+        inside = ((px - r_out - ox) * sx > 0.0 and (px + r_out - ox) * sx < nxm - 1
+                  and (py - r_out - oy) * sy > 0.0 and (py + r_out - oy) * sy < nym - 1
+                  and (pz - r_out - oz) * sz > 0.0 and (pz + r_out - oz) * sz < nzm - 1)
         cnt = 0
         for _ in range(num_points):
             buf[cnt] = v0
@@ -372,10 +422,16 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
                                 pts[nk, 2] = z
                                 nk += 1
                     if nk >= num_points:
-                        for k in range(nk):
-                            buf[cnt] = interpolate(flat, nxm, nym, nzm, ox, oy, oz, sx, sy, sz,
-                                                   pts[k, 0], pts[k, 1], pts[k, 2])
-                            cnt += 1
+                        if inside:
+                            for k in range(nk):
+                                buf[cnt] = interpolate_inside(flat, nxm, nym, ox, oy, oz, sx, sy, sz,
+                                                              pts[k, 0], pts[k, 1], pts[k, 2])
+                                cnt += 1
+                        else:
+                            for k in range(nk):
+                                buf[cnt] = interpolate(flat, nxm, nym, nzm, ox, oy, oz, sx, sy, sz,
+                                                       pts[k, 0], pts[k, 1], pts[k, 2])
+                                cnt += 1
                         counts[s + 1] = nk
                         found = True
                         prev_try = tr
