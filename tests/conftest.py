@@ -61,3 +61,35 @@ def write_pdb(path, coords, *, element="C", name="CA", res_name="ALA", chain="A"
     lines.append("END")
     Path(path).write_text("\n".join(lines) + "\n")
     return Path(path)
+
+
+@pytest.fixture
+def good(tmp_path):
+    """A small valid model and map in tmp_path/in; outputs are expected in tmp_path/out."""
+    from qscore.io.maps import write_map
+
+    (tmp_path / "in").mkdir()
+    coords = np.array([[5.0, 5.0, 5.0], [6.4, 5.2, 5.1], [7.0, 6.5, 5.0]])
+    model = write_pdb(tmp_path / "in" / "model.pdb", coords)
+    mp = tmp_path / "in" / "map.mrc"
+    write_map(mp, gaussian_map(coords, shape=(14, 14, 14), voxel=(1.0, 1.0, 1.0), origin=(0, 0, 0), noise=0.01))
+    return {"model": model, "map": mp, "out": tmp_path / "out", "dir": tmp_path / "in"}
+
+
+def run_score(good, *args):
+    """``qscore score`` on the ``good`` inputs into good["out"], with extra arguments."""
+    from click.testing import CliRunner
+
+    from qscore.cli import main
+
+    return CliRunner().invoke(main, ["score", str(good["model"]), str(good["map"]), "-o", str(good["out"]),
+                                     *map(str, args)])
+
+
+def assert_cli_refused(res, good, *phrases):
+    """Exit code 2, one ``Error:`` message containing every phrase, no traceback, nothing written."""
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith("Error: ") and "Traceback" not in res.output
+    for p in phrases:
+        assert p.lower() in res.output.lower(), (p, res.output)
+    assert not good["out"].exists() or not any(good["out"].iterdir())

@@ -11,21 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 import qscore
-from conftest import gaussian_map, write_pdb
+from conftest import write_pdb
 from qscore.cli import main
 from qscore.errors import InputFileError, MapError, ModelError, OutputError, ParameterError, QScoreError
 from qscore.io.maps import write_map
-
-
-@pytest.fixture
-def good(tmp_path):
-    """A small valid model and map in tmp_path/in; outputs are expected in tmp_path/out."""
-    (tmp_path / "in").mkdir()
-    coords = np.array([[5.0, 5.0, 5.0], [6.4, 5.2, 5.1], [7.0, 6.5, 5.0]])
-    model = write_pdb(tmp_path / "in" / "model.pdb", coords)
-    mp = tmp_path / "in" / "map.mrc"
-    write_map(mp, gaussian_map(coords, shape=(14, 14, 14), voxel=(1.0, 1.0, 1.0), origin=(0, 0, 0), noise=0.01))
-    return {"model": model, "map": mp, "out": tmp_path / "out", "dir": tmp_path / "in"}
 
 
 def run_cli(*args):

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import qscore
+from conftest import assert_cli_refused, run_score
 from qscore.analysis.expected import (
     EMDB_SIGMA_04,
     MAPQ_SIGMA_06,
@@ -21,9 +21,7 @@ from qscore.analysis.expected import (
     q_resolution,
 )
 from qscore.analysis.groups import add_expected
-from qscore.cli import main
 from qscore.errors import InputFileError, ParameterError
-from qscore.io.maps import write_map
 
 # hand-computed from SPEC §5: Q_mean(d) = −0.0016 d³ + 0.0434 d² − 0.3956 d + 1.3366
 #   d=2: −0.0128 + 0.1736 − 0.7912 + 1.3366 = 0.7062
@@ -110,52 +108,28 @@ def test_expected_model_round_trip(tmp_path):
     assert ExpectedModel.from_json(tmp_path / "m.json") == m
 
 
-@pytest.fixture
-def good(tmp_path):
-    from conftest import gaussian_map, write_pdb
-
-    (tmp_path / "in").mkdir()
-    coords = np.array([[5.0, 5.0, 5.0], [6.4, 5.2, 5.1], [7.0, 6.5, 5.0]])
-    model = write_pdb(tmp_path / "in" / "model.pdb", coords)
-    mp = tmp_path / "in" / "map.mrc"
-    write_map(mp, gaussian_map(coords, shape=(14, 14, 14), voxel=(1.0, 1.0, 1.0), origin=(0, 0, 0), noise=0.01))
-    return {"model": model, "map": mp, "out": tmp_path / "out", "dir": tmp_path / "in"}
-
-
-def run(good, *args):
-    return CliRunner().invoke(main, ["score", str(good["model"]), str(good["map"]), "-o", str(good["out"]),
-                                     *map(str, args)])
-
-
-def assert_refused(res, good, *phrases):
-    assert res.exit_code == 2, res.output
-    assert res.output.startswith("Error: ") and "Traceback" not in res.output
-    for p in phrases:
-        assert p.lower() in res.output.lower(), (p, res.output)
-    assert not good["out"].exists() or not any(good["out"].iterdir())
-
-
 @pytest.mark.parametrize("d", ["0", "-2", "50.01", "80", "nan"])
 def test_cli_refuses_resolutions_outside_0_50(good, d):
-    assert_refused(run(good, "--resolution", d), good, "resolution", "(0, 50]")
+    assert_cli_refused(run_score(good, "--resolution", d), good, "resolution", "(0, 50]")
 
 
 def test_cli_refuses_a_sigma_without_a_curve(good):
-    assert_refused(run(good, "--resolution", "3", "--sigma", "0.5"), good, "no expected-q curve", "sigma 0.5",
-                   "--expected-model")
-    assert run(good, "--sigma", "0.5").exit_code == 0  # without a resolution no curve is needed
+    assert_cli_refused(run_score(good, "--resolution", "3", "--sigma", "0.5"), good, "no expected-q curve", "sigma 0.5",
+                       "--expected-model")
+    assert run_score(good, "--sigma", "0.5").exit_code == 0  # without a resolution no curve is needed
 
 
 def test_cli_expected_model_file(good):
     bad = good["dir"] / "nope.json"
-    assert_refused(run(good, "-r", "3", "--expected-model", bad), good, "nope.json", "does not exist")
+    assert_cli_refused(run_score(good, "-r", "3", "--expected-model", bad), good, "nope.json", "does not exist")
     other = ExpectedModel(coefficients=(-0.1, 0.9), peak=0.0, low=-0.05, high=0.05, sigma=0.6, source="sigma06 fit")
     other.to_json(good["dir"] / "s06.json")
-    assert_refused(run(good, "-r", "3", "--expected-model", good["dir"] / "s06.json"), good, "fitted for sigma 0.6",
-                   "--sigma is 0.4", "use --sigma 0.6")
+    res = run_score(good, "-r", "3", "--expected-model", good["dir"] / "s06.json")
+    assert_cli_refused(res, good, "fitted for sigma 0.6",
+                       "--sigma is 0.4", "use --sigma 0.6")
     mine = ExpectedModel(coefficients=(-0.1, 0.9), peak=0.0, low=-0.05, high=0.05, sigma=0.4, source="my fit")
     mine.to_json(good["dir"] / "mine.json")
-    res = run(good, "-r", "3", "--expected-model", good["dir"] / "mine.json")
+    res = run_score(good, "-r", "3", "--expected-model", good["dir"] / "mine.json")
     assert res.exit_code == 0, res.output
     summary = json.loads((good["out"] / "model__Q__map_summary.json").read_text())
     e = summary["analysis"]["expected"]

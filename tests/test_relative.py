@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 import qscore
+from conftest import assert_cli_refused, run_score
 from qscore.analysis.relative import archive_from_table, relative_q, relative_q_many
 from qscore.cli import main
 from qscore.commands.archive_download import cached_archive_path, download, parse_archive_csv
 from qscore.errors import ParameterError, QScoreError
-from qscore.io.maps import write_map
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ARCHIVE = DATA / "archive"
@@ -97,37 +97,18 @@ def test_read_archive_files(tmp_path):
 
 
 @pytest.fixture
-def good(tmp_path):
-    from conftest import gaussian_map, write_pdb
-
-    (tmp_path / "in").mkdir()
-    coords = np.array([[5.0, 5.0, 5.0], [6.4, 5.2, 5.1], [7.0, 6.5, 5.0]])
-    model = write_pdb(tmp_path / "in" / "model.pdb", coords)
-    mp = tmp_path / "in" / "map.mrc"
-    write_map(mp, gaussian_map(coords, shape=(14, 14, 14), voxel=(1.0, 1.0, 1.0), origin=(0, 0, 0), noise=0.01))
-    archive = tmp_path / "in" / "archive.csv"
+def good(good):
+    """conftest's small model and map, and an archive table beside them."""
+    archive = good["dir"] / "archive.csv"
     rng = np.random.default_rng(1)
     d = np.r_[rng.uniform(2.5, 3.5, 40), rng.uniform(6, 9, 5)]
     pd.DataFrame({"emdb_id": [f"EMD-{i}" for i in range(45)], "Resolution": d.round(2),
                   "Q_score": rng.uniform(0.1, 0.9, 45).round(3)}).to_csv(archive, index=False)
-    return {"model": model, "map": mp, "out": tmp_path / "out", "dir": tmp_path / "in", "archive": archive}
-
-
-def run(good, *args):
-    return CliRunner().invoke(main, ["score", str(good["model"]), str(good["map"]), "-o", str(good["out"]),
-                                     *map(str, args)])
-
-
-def assert_refused(res, good, *phrases):
-    assert res.exit_code == 2, res.output
-    assert res.output.startswith("Error: ") and "Traceback" not in res.output
-    for p in phrases:
-        assert p.lower() in res.output.lower(), (p, res.output)
-    assert not good["out"].exists() or not any(good["out"].iterdir())
+    return {**good, "archive": archive}
 
 
 def test_cli_percentiles(good):
-    res = run(good, "-r", "3.0", "--archive", good["archive"], "--window", "1.0")
+    res = run_score(good, "-r", "3.0", "--archive", good["archive"], "--window", "1.0")
     assert res.exit_code == 0, res.output
     assert "Q_relative_all" in res.output and "Q_relative_resolution" in res.output
     rel = json.loads((good["out"] / "model__Q__map_summary.json").read_text())["analysis"]["relative"]
@@ -141,12 +122,12 @@ def test_cli_percentiles(good):
 
 
 def test_cli_too_few_entries_in_the_window_is_said_not_widened(good):
-    res = run(good, "-r", "7.5", "--archive", good["archive"])  # 5 entries within 6–9 Å, fewer within ±0.5
+    res = run_score(good, "-r", "7.5", "--archive", good["archive"])  # 5 entries within 6–9 Å, fewer within ±0.5
     assert res.exit_code == 0, res.output
     rel = json.loads((good["out"] / "model__Q__map_summary.json").read_text())["analysis"]["relative"]
     assert rel["Q_relative_resolution"] is None and rel["n_window"] < 10 and rel["window"] == 0.5
     assert f"only {rel['n_window']} archive entr" in res.output and "minimum 10" in res.output
-    res = run(good, "-r", "7.5", "--archive", good["archive"], "--window", "2", "--min-entries", "5")
+    res = run_score(good, "-r", "7.5", "--archive", good["archive"], "--window", "2", "--min-entries", "5")
     rel = json.loads((good["out"] / "model__Q__map_summary.json").read_text())["analysis"]["relative"]
     assert res.exit_code == 0 and rel["n_window"] == 5 and rel["Q_relative_resolution"] is not None
 
@@ -154,23 +135,25 @@ def test_cli_too_few_entries_in_the_window_is_said_not_widened(good):
 def test_cli_bad_archives(good):
     bad = good["dir"] / "bad.csv"
     bad.write_text("id,fsc_res,score\n1,3.0,0.5\n")
-    assert_refused(run(good, "-r", "3", "--archive", bad), good, "bad.csv", "no recognisable resolution",
-                   "found: id, fsc_res, score", "--archive-resolution-column", "no recognisable q-score column",
+    assert_cli_refused(run_score(good, "-r", "3", "--archive", bad), good, "bad.csv", "no recognisable resolution",
+                       "found: id, fsc_res, score", "--archive-resolution-column", "no recognisable q-score column",
                    "--archive-q-column")
     bad.write_text("id,resolution,fsc\n1,3.0,0.5\n")
-    assert_refused(run(good, "-r", "3", "--archive", bad), good, "no recognisable q-score column",
-                   "found: id, resolution, fsc", "--archive-q-column")
-    assert_refused(run(good, "-r", "3", "--archive", good["dir"] / "none.csv"), good, "none.csv", "does not exist")
-    assert_refused(run(good, "--archive", good["archive"]), good, "--archive needs", "--resolution")
-    assert_refused(run(good, "-r", "3", "--archive", good["archive"], "--window", "-1"), good, "--window")
-    assert_refused(run(good, "-r", "3", "--archive", good["archive"], "--min-entries", "0"), good, "--min-entries")
-    res = run(good, "-r", "3", "--archive", bad, "--archive-q-column", "fsc")  # naming the column works
+    assert_cli_refused(run_score(good, "-r", "3", "--archive", bad), good, "no recognisable q-score column",
+                       "found: id, resolution, fsc", "--archive-q-column")
+    res = run_score(good, "-r", "3", "--archive", good["dir"] / "none.csv")
+    assert_cli_refused(res, good, "none.csv", "does not exist")
+    assert_cli_refused(run_score(good, "--archive", good["archive"]), good, "--archive needs", "--resolution")
+    assert_cli_refused(run_score(good, "-r", "3", "--archive", good["archive"], "--window", "-1"), good, "--window")
+    res = run_score(good, "-r", "3", "--archive", good["archive"], "--min-entries", "0")
+    assert_cli_refused(res, good, "--min-entries")
+    res = run_score(good, "-r", "3", "--archive", bad, "--archive-q-column", "fsc")  # naming the column works
     assert res.exit_code == 0, res.output
 
 
 def test_cli_archive_emdb_without_download(good, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert_refused(run(good, "-r", "3", "--archive", "emdb"), good, "qscore archive download")
+    assert_cli_refused(run_score(good, "-r", "3", "--archive", "emdb"), good, "qscore archive download")
 
 
 def test_download_offline_says_so_and_writes_nothing(tmp_path, monkeypatch):
@@ -221,7 +204,7 @@ def test_download_saves_the_table_in_the_cache(tmp_path, monkeypatch, local_serv
     assert list(saved["emdb_id"]) == ["EMD-1", "EMD-2"] and "2 rows without one left out" in res.output
     assert "fl=emdb_id%2Cresolution%2Cqscore" in _Handler.seen[0] and "wt=csv" in _Handler.seen[0]
     # and the score command finds it
-    res = run(good, "-r", "3", "--archive", "emdb", "--min-entries", "1")
+    res = run_score(good, "-r", "3", "--archive", "emdb", "--min-entries", "1")
     assert res.exit_code == 0, res.output
     rel = json.loads((good["out"] / "model__Q__map_summary.json").read_text())["analysis"]["relative"]
     assert rel["n_archive"] == 2

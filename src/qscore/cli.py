@@ -148,6 +148,22 @@ def analysis_options(func):
     return func
 
 
+
+def scoring_command(func):
+    """MODEL and MAP arguments, the scoring options, --out, --quiet and the analysis options: what
+    'qscore score' and 'qscore report' share."""
+    for deco in reversed([
+        click.argument("model", type=click.Path(dir_okay=False)),
+        click.argument("map_path", metavar="MAP", type=click.Path(dir_okay=False)),
+        score_options,
+        click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
+                     help="Output folder (default: the model's folder)."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary."),
+        analysis_options,
+    ]):
+        func = deco(func)
+    return func
+
 def run_score(model, map_path, *, sigma, resolution, emdb_compat, threads, permissive, num_points,
               shell_step, max_radius, quiet=False, profiles=False):
     """Score with the CLI's progress bar and warnings; returns the result.
@@ -265,13 +281,7 @@ def print_summary(result, paths: dict, analysis: dict | None = None) -> None:
 
 
 @main.command()
-@click.argument("model", type=click.Path(dir_okay=False))
-@click.argument("map_path", metavar="MAP", type=click.Path(dir_okay=False))
-@score_options
-@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Output folder (default: the model's folder).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-@analysis_options
+@scoring_command
 @click.option("--report", "report", is_flag=True,
               help="Also write the HTML report, its figures and the ChimeraX files, as 'qscore report' does.")
 @click.option("--mapq-files", is_flag=True,

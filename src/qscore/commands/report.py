@@ -58,16 +58,10 @@ def write_report_files(result, folder, analysis: dict, *, outputs: dict, archive
 
 def report_command() -> click.Command:
     """The ``qscore report`` click command."""
-    from ..cli import analysis_options, handle_errors, print_summary, run_score, score_options
+    from ..cli import handle_errors, print_summary, run_score, scoring_command
 
     @click.command("report")
-    @click.argument("model", type=click.Path(dir_okay=False))
-    @click.argument("map_path", metavar="MAP", type=click.Path(dir_okay=False))
-    @score_options
-    @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
-                  help="Output folder (default: the model's folder).")
-    @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-    @analysis_options
+    @scoring_command
     @report_options
     @handle_errors
     def report(model, map_path, out_dir, quiet, archive_path, archive_resolution_column, archive_q_column, window,
