@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import gemmi
 import numpy as np
@@ -57,6 +58,16 @@ def test_demo_runs_and_scores_a_resolved_helix(tmp_path):
     first, last = table[table.res_num <= 4].Q.mean(), table[table.res_num >= 21].Q.mean()
     assert first > last + 0.1
     assert 0.4 < summary["mean_q"] < 0.95
+    # the main job whole: expected Q at the map's resolution, tables, correlation, report, ChimeraX files
+    assert summary["analysis"]["resolution"] == 2.5 and summary["analysis"]["expected"]["Q_peak"] > 0
+    assert summary["correlation"]["molmap"]["cc"] > 0.5
+    residues = pd.read_csv(tmp_path / "demo_helix__Q__demo_map_residues.csv")
+    assert len(residues) == 24
+    for suffix in ("_report.html", ".defattr", ".cxc", "_figures/residue_q_1_A_protein.png"):
+        assert (tmp_path / f"demo_helix__Q__demo_map{suffix}").stat().st_size > 0
+    assert "Expected Q at 2.5 Å" in res.output
+    listed = json.loads((tmp_path / "demo_helix__Q__demo_map_summary.json").read_text())["outputs"]
+    assert {"report_html", "defattr", "residues_csv"} <= set(listed) and all(Path(p).exists() for p in listed.values())
 
 
 def test_help_explains_units():

@@ -319,6 +319,7 @@ def analysis_inputs(sigma: float, resolution: float | None, archive_path=None, r
                 raise ParameterError(f"No downloaded EMDB archive at '{archive_path}'; run 'qscore archive "
                                      "download' first, or give a CSV file with --archive FILE.")
         archive = read_archive(archive_path, resolution_column=resolution_column, q_column=q_column)
+        archive.attrs["source"] = str(archive_path)  # named by the report
     return archive, curve
 
 

@@ -321,6 +321,10 @@ def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_colu
 
         paths.update(write_report_files(result, folder, analysis, outputs=dict(paths), archive=archive, window=window,
                                         expected_model=curve, map_path=map_path))
+    if mapq_files or report:
+        from .outputs import record_outputs
+
+        record_outputs(paths)
     if not quiet:
         print_summary(result, paths, analysis["summary"])
         if "correlation" in analysis:
@@ -333,22 +337,23 @@ def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_colu
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for the example (default: a new temporary folder).")
 @click.option("--threads", "-j", type=int, default=0, help="Threads (0: all cores).")
+@click.option("--no-report", is_flag=True, help="Skip the HTML report, figures and ChimeraX files.")
 @handle_errors
-def demo(out_dir, threads):
-    """Build a small helix model and a simulated 2.5 Å map, score them and show where outputs are."""
+@click.pass_context
+def demo(ctx, out_dir, threads, no_report):
+    """Build a small helix model and a simulated 2.5 Å map and run 'qscore score --resolution 2.5
+    --report' on them (no downloads): Q-scores, residue and chain tables, expected Q, map-model CC,
+    the HTML report and the ChimeraX files; prints where the outputs are."""
     import tempfile
 
     from .demo import build_demo
-    from .outputs import prepare_out_dir, write_score_outputs
+    from .outputs import prepare_out_dir
 
     folder = prepare_out_dir(out_dir or tempfile.mkdtemp(prefix="qscore-demo-"), ".")
     inputs = build_demo(folder)
     click.echo(f"Built a 24-residue poly-Ala helix and a map simulated at {inputs['resolution']} Å in {folder}")
-    result = run_score(inputs["model"], inputs["map"], sigma=0.4, resolution=inputs["resolution"],
-                       emdb_compat=False, threads=threads, permissive=False, num_points=8,
-                       shell_step=0.1, max_radius=2.0)
-    paths = write_score_outputs(result, folder)
-    print_summary(result, paths)
+    ctx.invoke(score, model=inputs["model"], map_path=inputs["map"], out_dir=str(folder),
+               resolution=inputs["resolution"], threads=threads, report=not no_report)
 
 
 main.add_command(archive)

@@ -46,6 +46,17 @@ def write_mapq_files(result: QScoreResult, folder) -> dict:
     return {"mapq_all_txt": str(path)}
 
 
+def record_outputs(paths: dict) -> None:
+    """Rewrite the summary at ``paths['summary_json']`` with ``paths`` as its ``outputs``, after
+    files written later (MapQ's table, the report) have joined them."""
+    import json
+
+    summary_path = Path(paths["summary_json"])
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary["outputs"] = {k: str(v) for k, v in paths.items()}
+    write_json(summary_path, summary)
+
+
 def write_score_outputs(result: QScoreResult, folder, summary: dict | None = None, tables: dict | None = None) -> dict:
     """Write the annotated model(s), the per-atom CSV and the JSON summary into ``folder``.
 

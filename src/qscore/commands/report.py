@@ -80,12 +80,10 @@ def report_command() -> click.Command:
         """
         from ..api import analysis_inputs
         from ..io.models import read_model
-        from ..outputs import analyse_and_write, prepare_out_dir
+        from ..outputs import analyse_and_write, prepare_out_dir, record_outputs
 
         archive, curve = analysis_inputs(kw["sigma"], kw["resolution"], archive_path, archive_resolution_column,
                                          archive_q_column, window, min_entries, expected_model)
-        if archive is not None:
-            archive.attrs["source"] = str(archive_path)
         mdl = read_model(model)
         check_profile_atoms(mdl, profile_atoms)
         folder = prepare_out_dir(out_dir, model)
@@ -95,6 +93,7 @@ def report_command() -> click.Command:
         paths.update(write_report_files(result, folder, analysis, outputs=dict(paths), archive=archive,
                                         window=window, expected_model=curve, profile_atoms=profile_atoms,
                                         max_chain_plots=max_chain_plots, map_path=map_path))
+        record_outputs(paths)
         if not quiet:
             print_summary(result, paths, analysis["summary"])
             if "correlation" in analysis:
