@@ -99,6 +99,28 @@ def test_hydrogens_take_the_q_of_their_heavy_atom():
     assert np.array_equal(q[~is_h], q2)
 
 
+def test_subset_scores_only_its_atoms_with_whole_model_values(small_system):
+    coords, dmap = small_system
+    coords = coords.copy()
+    coords[3] = coords[2] + [1.0, 0.0, 0.0]  # two hydrogens, bonded to atoms 2 and 10
+    coords[11] = coords[10] + [0.0, 1.0, 0.0]
+    is_h = np.zeros(len(coords), bool)
+    is_h[[3, 11]] = True
+    residue = np.arange(len(coords))
+    residue[3], residue[11] = 2, 10
+    whole = compute_qscores(coords, is_h, residue, dmap, profiles=True)
+    subset = np.zeros(len(coords), bool)
+    subset[[2, 3, 11, 25, 39]] = True
+    part = compute_qscores(coords, is_h, residue, dmap, profiles=True, subset=subset, chunk_size=2)
+    heavy_in = subset & ~is_h
+    assert np.array_equal(part["q"][heavy_in], whole["q"][heavy_in])
+    assert np.array_equal(part["profile"][heavy_in], whole["profile"][heavy_in], equal_nan=True)
+    assert np.isnan(part["q"][~subset & ~is_h]).all()
+    assert part["q"][3] == whole["q"][2] and np.isnan(part["q"][11])  # hydrogens follow their heavy atom
+    with pytest.raises(ParameterError, match="mask of the model's"):
+        compute_qscores(coords, is_h, residue, dmap, subset=subset[:-1])
+
+
 def test_parameters_are_validated():
     with pytest.raises(ParameterError, match="sigma"):
         QParams(sigma=-1)

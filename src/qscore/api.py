@@ -176,7 +176,7 @@ class QScoreResult:
 def score(model, map, *, sigma: float = 0.4, resolution: float | None = None,
           emdb_compat: bool = False, num_points: int = 8, shell_step: float = 0.1,
           max_radius: float = 2.0, tries: int = 50, threads: int | None = None,
-          profiles: bool = False, permissive: bool = False,
+          profiles: bool = False, permissive: bool = False, subset: np.ndarray | None = None,
           progress: Callable[[int, int], None] | None = None) -> QScoreResult:
     """Q-score every atom of ``model`` in ``map``.
 
@@ -191,6 +191,9 @@ def score(model, map, *, sigma: float = 0.4, resolution: float | None = None,
     threads : int, optional — numba threads (default: all cores)
     profiles : bool — keep the radial profile of every atom (``result.profile``)
     permissive : bool — accept integer-mode maps
+    subset : (n,) bool, optional — score only these atoms (the others get NaN, and so do averages
+        over them); each subset atom gets the Q of a whole-model run (every heavy atom is still a
+        neighbour).  For profiles of a few atoms of a large model.
     progress : callable(done, total), optional
 
     Returns
@@ -226,7 +229,7 @@ def score(model, map, *, sigma: float = 0.4, resolution: float | None = None,
             "together and that the map's origin is right.")
     scored_map = emdb_compatible_map(dmap) if emdb_compat else dmap
     res = compute_qscores(atoms.coords, atoms.is_hydrogen, atoms.residue, scored_map, params,
-                          profiles=profiles, progress=progress)
+                          profiles=profiles, subset=subset, progress=progress)
     return QScoreResult(model=mdl, dmap=scored_map, q=res["q"], outside=outside,
                         params=params, map_stats=dmap.stats(), resolution=resolution,
                         emdb_compat=emdb_compat, threads=n_threads,

@@ -165,10 +165,11 @@ def scoring_command(func):
     return func
 
 def run_score(model, map_path, *, sigma, resolution, emdb_compat, threads, permissive, num_points,
-              shell_step, max_radius, quiet=False, profiles=False):
+              shell_step, max_radius, quiet=False, profiles=False, subset=None):
     """Score with the CLI's progress bar and warnings; returns the result.
 
-    ``model`` is a path or a Model already read; ``profiles`` keeps the atoms' radial profiles."""
+    ``model`` is a path or a Model already read; ``profiles`` keeps the atoms' radial profiles;
+    ``subset`` (a mask of the atoms) scores only those (see :func:`qscore.score`)."""
     from .api import score
 
     with warnings.catch_warnings(record=True) as caught:
@@ -180,7 +181,8 @@ def run_score(model, map_path, *, sigma, resolution, emdb_compat, threads, permi
         try:
             result = score(mdl, map_path, sigma=sigma, resolution=resolution, emdb_compat=emdb_compat,
                            threads=threads or None, permissive=permissive, num_points=num_points,
-                           shell_step=shell_step, max_radius=max_radius, profiles=profiles, progress=progress)
+                           shell_step=shell_step, max_radius=max_radius, profiles=profiles, subset=subset,
+                           progress=progress)
         finally:
             close()
     for w in caught:

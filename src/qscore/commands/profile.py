@@ -55,12 +55,12 @@ def _read_inputs(model, map_path, permissive):
     return read_model(model), read_map(map_path, permissive=permissive)
 
 
-def _score(mdl, dmap, *, sigma, emdb_compat, threads, permissive, resolution=None, profiles=False):
+def _score(mdl, dmap, *, sigma, emdb_compat, threads, permissive, resolution=None, profiles=False, subset=None):
     from ..cli import run_score
 
     return run_score(mdl, dmap, sigma=sigma, resolution=resolution, emdb_compat=emdb_compat, threads=threads,
                      permissive=permissive, num_points=8, shell_step=0.1, max_radius=2.0, quiet=True,
-                     profiles=profiles)
+                     profiles=profiles, subset=subset)
 
 
 def _output_paths(folder, model, map_path, names: dict) -> dict:
@@ -182,7 +182,7 @@ def profile(model, map_path, selection, sigma, emdb_compat, threads, permissive,
     paths = _output_paths(folder, model, map_path, {"profiles_csv": "_profiles.csv", "profiles_png": "_profiles.png",
                                                     "profiles_json": "_profiles.json"})
     result = _score(mdl, dmap, sigma=sigma, emdb_compat=emdb_compat, threads=threads, permissive=permissive,
-                    profiles=True)
+                    profiles=True, subset=mask)  # only the selection: its Q and profiles as in a whole-model run
     table = profile_table(result, mask)
     sel = selection_profile(result, mask)
     stats = result.map_stats

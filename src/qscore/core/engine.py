@@ -99,7 +99,7 @@ def get_threads() -> int:
 
 def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.ndarray,
                     dmap: DensityMap, params: QParams = QParams(), *, profiles: bool = False,
-                    chunk_size: int = 2048,
+                    subset: np.ndarray | None = None, chunk_size: int = 2048,
                     progress: Callable[[int, int], None] | None = None) -> dict:
     """Per-atom Q-scores.
 
@@ -112,6 +112,9 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
     dmap : DensityMap
     params : QParams
     profiles : bool — also return the radial profiles of the heavy atoms
+    subset : (n,) bool, optional — score only these atoms (and hydrogens whose heavy atom is among
+        them); the rest get NaN.  Every heavy atom is still a neighbour, so the Q of a subset atom is
+        the one a whole-model run gives.
     chunk_size : atoms per kernel call; chunks run on the threads set by :func:`set_threads`
         (the progress callback is called as they complete)
     progress : callable(done, total) or None
@@ -144,13 +147,19 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
     amp = stats.max_d - stats.min_d
     base = stats.min_d
     n_s = len(radii) + 1
-    q_heavy = np.empty(len(heavy))
+    q_heavy = np.full(len(heavy), np.nan)
+    # atoms in cell order: consecutive atoms of one cell share their neighbour candidates
+    targets = order
+    if subset is not None:
+        subset = np.asarray(subset, dtype=bool)
+        if subset.shape != (n,):
+            raise ParameterError(f"subset has shape {subset.shape}; it must be a mask of the model's {n} atoms.")
+        targets = order[subset[heavy][order]]
     prof = np.full((len(heavy), n_s), np.nan) if profiles else None
     kept = np.zeros((len(heavy), n_s), dtype=np.int32) if profiles else None
 
     def run(b0: int) -> int:
-        # atoms in cell order: consecutive atoms of one cell share their neighbour candidates
-        t = order[b0:b0 + chunk_size]
+        t = targets[b0:b0 + chunk_size]
         q, p, k = kernels.qscore_atoms(t, heavy_coords, dmap.values, dmap.origin, dmap.voxel_size,
                                        radii, dirs, dir_start, params.num_points, params.sigma,
                                        amp, base, lo, dims, start, order, cell, profiles)
@@ -160,20 +169,20 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
             kept[t] = k
         return len(t)
 
-    starts = range(0, len(heavy), chunk_size)
+    starts = range(0, len(targets), chunk_size)
     n_threads = get_threads()
     done = 0
     if n_threads == 1 or len(starts) == 1:
         for b0 in starts:
             done += run(b0)
             if progress is not None:
-                progress(done, len(heavy))
+                progress(done, len(targets))
     else:  # the kernel releases the GIL: chunks run truly in parallel
         with ThreadPoolExecutor(max_workers=n_threads) as pool:
             for n_done in pool.map(run, starts):
                 done += n_done
                 if progress is not None:
-                    progress(done, len(heavy))
+                    progress(done, len(targets))
 
     q_all = np.full(n, np.nan)
     q_all[heavy] = q_heavy
