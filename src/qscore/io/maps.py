@@ -103,7 +103,8 @@ class DensityMap:
     def stats(self) -> MapStats:
         """Mean, standard deviation (population), minimum and maximum over the whole map.
 
-        Computed once, in float64, slab by slab (no full-size temporary), then cached.
+        Computed once, in float64, slab by slab (no full-size temporary), in a fixed order (the same
+        bits whatever the thread count), then cached.
         """
         if self._stats is None:
             v = self.values
@@ -112,7 +113,8 @@ class DensityMap:
             ss = 0.0
             for k in range(0, v.shape[0], step):
                 d = v[k:k + step].astype(np.float64) - mean
-                ss += float(np.dot(d.ravel(), d.ravel()))
+                np.square(d, out=d)
+                ss += float(d.sum())  # numpy's pairwise sum: the same bits on every machine (BLAS's dot is not)
             self._stats = MapStats(mean=mean, sd=float(np.sqrt(ss / v.size)), min=float(v.min()),
                                    max=float(v.max()))
         return self._stats
