@@ -11,10 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import APO, need
-from qscore.analysis.bfactors import bfactors_from_q, scan_bfactors, scan_factors, write_mmcif_with_b
+from qscore.analysis.bfactors import bfactors_from_q, scan_bfactors, scan_factors
 from qscore.cli import main
 from qscore.errors import ParameterError
 from qscore.io.models import atoms_from_arrays
+from qscore.io.writers import write_mmcif_with_b
 from test_correlation import reference_emodel_map
 
 

@@ -264,7 +264,7 @@ def run_mapq(args: MapQArgs, *, progress=None) -> list:
     from .io.mapq_files import write_mapq_all
     from .io.maps import read_map
     from .io.models import read_model
-    from .io.writers import write_mmcif_with_q, write_pdb_with_q
+    from .io.writers import write_mmcif_with_q, write_pdb_with_b
     from .outputs import prepare_out_dir
 
     dmap = read_map(args.maps[0], permissive=True)  # Chimera reads integer-mode maps too
@@ -283,12 +283,12 @@ def run_mapq(args: MapQArgs, *, progress=None) -> list:
         result = score(model, dmap, sigma=args.sigma, resolution=args.res, emdb_compat=args.emdb_compat,
                        threads=min(args.np, os.cpu_count() or 1), progress=progress)
         if model.format == "pdb":
-            write_pdb_with_q(paths["model"], model, result.q)
+            write_pdb_with_b(paths["model"], model, result.q)
         else:
             write_mmcif_with_q(paths["model"], model, result.q)
         write_mapq_all(paths["all_txt"], result.atoms, result.q, resolution=args.res, sigma=args.sigma)
         if "bfactor" in paths:
-            write_pdb_with_q(paths["bfactor"], model, args.bfactor * (1.0 - result.q))
+            write_pdb_with_b(paths["bfactor"], model, args.bfactor * (1.0 - result.q))
         done.append({"model": path, "result": result, "paths": paths})
     return done
 

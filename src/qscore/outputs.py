@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .api import QScoreResult, output_stem
 from .errors import OutputError
-from .io.writers import write_json, write_mmcif_with_q, write_pdb_with_q, write_table
+from .io.writers import write_json, write_mmcif_with_q, write_pdb_with_b, write_table
 
 
 def prepare_out_dir(out_dir, model_path) -> Path:
@@ -78,7 +78,7 @@ def write_score_outputs(result: QScoreResult, folder, summary: dict | None = Non
             raise OutputError(f"Output '{p}' would overwrite an input; use --out to pick another folder.")
     write_mmcif_with_q(paths["model_cif"], result.model, result.q)
     if "model_pdb" in paths:
-        write_pdb_with_q(paths["model_pdb"], result.model, result.q)
+        write_pdb_with_b(paths["model_pdb"], result.model, result.q)
     write_table(paths["atoms_csv"], result.atom_table())
     for kind, table in tables.items():
         write_table(paths[f"{kind}_csv"], table)

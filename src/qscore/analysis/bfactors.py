@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import OutputError, ParameterError
+from ..errors import ParameterError
 from .correlation import THRESHOLD, EModel, check_model_resolution, occupancy_weights
 
 #: the scan of the 2025 paper: f = 0, 20, …, 300 Å²
@@ -161,34 +161,4 @@ def scan_bfactors(atoms, q, dmap, resolution: float, *, f_min: float = F_MIN, f_
                        threshold=threshold, elapsed=time.perf_counter() - t0, notes=notes)
 
 
-def _cif_document(model):
-    """A gemmi CIF document of the model that can be changed without changing ``model``."""
-    import gemmi
-
-    if model.doc is not None:
-        return gemmi.cif.read_string(model.doc.as_string())
-    if model.format == "mmcif":
-        return gemmi.cif.read(str(model.path))
-    return model.structure().make_mmcif_document()
-
-
-def write_mmcif_with_b(path, model, b_iso, *, decimals: int = 2) -> None:
-    """Write the model's mmCIF with ``_atom_site.B_iso_or_equiv`` replaced by ``b_iso`` (Å², one per atom
-    of ``model.atoms``), atomically; everything else as read."""
-    from ..io.writers import atomic_path
-
-    doc = _cif_document(model)
-    block = doc[0]
-    if not block.find_values("_atom_site.Cartn_x"):
-        raise OutputError(f"Cannot write B-factors into '{model.path}': it has no _atom_site table.")
-    tag = "_atom_site.B_iso_or_equiv"
-    if not block.find_values(tag):
-        block.find_values("_atom_site.Cartn_x").get_loop().add_columns([tag], "?")
-    column = block.find_values(tag)
-    for r, v in zip(model.atoms.row.tolist(), np.asarray(b_iso, dtype=np.float64).tolist(), strict=True):
-        column[r] = f"{v:.{decimals}f}"
-    with atomic_path(path) as tmp:
-        doc.write_file(str(tmp))
-
-
-__all__ = ["bfactors_from_q", "scan_factors", "scan_bfactors", "BFactorScan", "write_mmcif_with_b"]
+__all__ = ["bfactors_from_q", "scan_factors", "scan_bfactors", "BFactorScan"]

@@ -293,9 +293,9 @@ def bfactors(model, map_path, resolution, f_min, f_max, f_step, threshold, forma
     CC, points), _bfactor_scan.png/.svg (CC-mean against f, best f marked, B = 0 as a line) and
     _bfactors.json.
     """
-    from ..analysis.bfactors import scan_bfactors, scan_factors, write_mmcif_with_b
+    from ..analysis.bfactors import scan_bfactors, scan_factors
     from ..analysis.correlation import check_model_resolution
-    from ..io.writers import write_json, write_pdb_with_q, write_table
+    from ..io.writers import write_json, write_mmcif_with_b, write_pdb_with_b, write_table
     from ..outputs import prepare_out_dir
     from ..report.profile_plots import plot_bfactor_scan
 
@@ -322,7 +322,7 @@ def bfactors(model, map_path, resolution, f_min, f_max, f_step, threshold, forma
     if want_cif:
         jobs.append(_file(paths["model_cif"], lambda p: write_mmcif_with_b(p, mdl, scan.b_iso)))
     if want_pdb:  # the PDB writer puts any per-atom value in the B-factor column
-        jobs.append(_file(paths["model_pdb"], lambda p: write_pdb_with_q(p, mdl, scan.b_iso)))
+        jobs.append(_file(paths["model_pdb"], lambda p: write_pdb_with_b(p, mdl, scan.b_iso)))
     jobs += [_file(paths["scan_csv"], lambda p: write_table(p, scan.table())),
              _figure(paths["scan_png"], lambda: plot_bfactor_scan(scan)),
              _file(paths["summary_json"], lambda p: write_json(p, summary))]

@@ -171,10 +171,11 @@ def _bytes_with_q_column(data: bytes, loop, values: list) -> bytes | None:
     return b"".join(out)
 
 
-def write_pdb_with_q(path, model, q: np.ndarray) -> None:
-    """Write the model as PDB with Q in the B-factor column (MapQ's convention for PDB files)."""
+def write_pdb_with_b(path, model, values: np.ndarray) -> None:
+    """Write the model as PDB with ``values`` (one per atom) in the B-factor column, atomically: Q-scores
+    (MapQ's convention for PDB files) or B-factors derived from them; NaN is written as 0."""
     st = model.structure()
-    qs = np.asarray(q, dtype=np.float64)
+    qs = np.asarray(values, dtype=np.float64)
     i = 0
     for chain in st[0]:
         for res in chain:
@@ -183,6 +184,34 @@ def write_pdb_with_q(path, model, q: np.ndarray) -> None:
                 atom.b_iso = float(v) if np.isfinite(v) else 0.0
                 i += 1
     if i != len(qs):
-        raise OutputError(f"Internal mismatch writing '{path}': {i} atoms vs {len(qs)} Q-scores.")
+        raise OutputError(f"Internal mismatch writing '{path}': {i} atoms vs {len(qs)} values.")
     with atomic_path(path) as tmp:
         st.write_pdb(str(tmp))
+
+
+def _cif_document(model):
+    """A gemmi CIF document of the model that can be changed without changing ``model``."""
+    import gemmi
+
+    if model.doc is not None:
+        return gemmi.cif.read_string(model.doc.as_string())
+    if model.format == "mmcif":
+        return gemmi.cif.read(str(model.path))
+    return model.structure().make_mmcif_document()
+
+
+def write_mmcif_with_b(path, model, b_iso, *, decimals: int = 2) -> None:
+    """Write the model's mmCIF with ``_atom_site.B_iso_or_equiv`` replaced by ``b_iso`` (Å², one per atom
+    of ``model.atoms``), atomically; everything else as read."""
+    doc = _cif_document(model)
+    block = doc[0]
+    if not block.find_values("_atom_site.Cartn_x"):
+        raise OutputError(f"Cannot write B-factors into '{model.path}': it has no _atom_site table.")
+    tag = "_atom_site.B_iso_or_equiv"
+    if not block.find_values(tag):
+        block.find_values("_atom_site.Cartn_x").get_loop().add_columns([tag], "?")
+    column = block.find_values(tag)
+    for r, v in zip(model.atoms.row.tolist(), np.asarray(b_iso, dtype=np.float64).tolist(), strict=True):
+        column[r] = f"{v:.{decimals}f}"
+    with atomic_path(path) as tmp:
+        doc.write_file(str(tmp))
