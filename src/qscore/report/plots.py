@@ -436,7 +436,7 @@ def plot_profiles(result, indices) -> object:
         raise ParameterError("Radial profiles were not kept; score with profiles=True.")
     if not len(indices):
         raise ParameterError("No atom to draw a profile for.")
-    from ..analysis.profiles import fit_gaussian, profile_radii
+    from ..analysis.profiles import fit_gaussian, gaussian, profile_radii
 
     radii = profile_radii(result)
     sigma = result.params.sigma
@@ -452,14 +452,13 @@ def plot_profiles(result, indices) -> object:
         ok = np.isfinite(y)
         if ok.any():  # the reference's shape, spanning the points' range (Q ignores its height and offset)
             lo, hi = float(y[ok].min()), float(y[ok].max())
-            ax.plot(smooth, (hi - lo) * np.exp(-0.5 * (smooth / sigma) ** 2) + lo, color=GREY, linestyle="--",
-                    linewidth=1.3)
+            ax.plot(smooth, gaussian(smooth, hi - lo, 0.0, sigma, lo), color=GREY, linestyle="--", linewidth=1.3)
         ax.plot(radii[ok], y[ok], linestyle="none", marker="o", markersize=3.5, color=BLUE)
         title = f"{atom_label(result.atoms, i)} · Q {result.q[i]:.3f}"
         f = fit_gaussian(radii, y)
         if f["converged"]:
-            curve = f["A"] * np.exp(-0.5 * ((smooth - f["mu"]) / f["sigma"]) ** 2) + f["B"]
-            ax.plot(smooth, curve, color=VERMILLION, linestyle="-", linewidth=1.3)
+            ax.plot(smooth, gaussian(smooth, f["A"], f["mu"], f["sigma"], f["B"]), color=VERMILLION, linestyle="-",
+                    linewidth=1.3)
             title += f"\nfit σ {f['sigma']:.2f} Å, μ {f['mu']:.2f} Å, error {100 * f['rel_error']:.1f}%"
             drawn_fit = True
         else:

@@ -18,9 +18,11 @@ MAX_PANELS = 12
 
 
 def _gaussian_curve(fit: dict, x: np.ndarray):
+    from ..analysis.profiles import gaussian
+
     if not fit.get("converged"):
         return None
-    return fit["A"] * np.exp(-0.5 * ((x - fit["mu"]) / fit["sigma"]) ** 2) + fit["B"]
+    return gaussian(x, fit["A"], fit["mu"], fit["sigma"], fit["B"])
 
 
 def _draw_profile(ax, radii, values, fit: dict, reference, *, label: str, marker_colour=BLUE):
