@@ -1,9 +1,8 @@
 """Figures of the archive statistics (``qscore archive stats``): fit, offsets, windows, residuals.
 
 Reads only an :class:`~qscore.analysis.archive.ArchiveStats`.  matplotlib is imported when a figure
-is drawn; figures are built on :class:`matplotlib.figure.Figure` (Agg canvas, no pyplot, no global
-backend change) and saved atomically as PNG and SVG.  Colours are the Okabe–Ito palette, which
-readers with colour-vision deficiencies can tell apart; lines also differ in style.
+is drawn; figures are made and saved (atomically, PNG and SVG) with :mod:`qscore.report.common`, in
+its Okabe–Ito colours; lines also differ in style.
 """
 
 from __future__ import annotations
@@ -12,19 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-#: Okabe–Ito colours
-BLACK, ORANGE, SKY_BLUE, GREEN, BLUE, VERMILLION, PURPLE, GREY = (
-    "#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#999999")
-FORMATS = ("png", "svg")
-DPI = 150
+from .common import BLACK, BLUE, GREY, ORANGE, SKY_BLUE, VERMILLION, new_figure, save_figure
 
 
 def _figure(width: float, height: float, ncols: int = 1):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    axes = fig.subplots(1, ncols)
-    return fig, axes
+    fig = new_figure(width, height)
+    return fig, fig.subplots(1, ncols)
 
 
 def _grid(stats, points: int = 400) -> np.ndarray:
@@ -124,24 +116,6 @@ def plot_qq(stats):
 
 #: figure name -> drawing function
 FIGURES = {"fit": plot_archive_fit, "windows": plot_window_sizes, "residuals": plot_residuals, "qq": plot_qq}
-
-
-def save_figure(fig, stem, *, written: list | None = None) -> dict:
-    """Save ``fig`` atomically as ``stem``.png and ``stem``.svg; returns {format: path}.
-
-    Each path is appended to ``written`` (if given) as soon as the file exists.
-    """
-    from ..io.writers import atomic_path
-
-    paths = {}
-    for fmt in FORMATS:
-        path = Path(f"{stem}.{fmt}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=DPI)
-        paths[fmt] = path
-        if written is not None:
-            written.append(path)
-    return paths
 
 
 def write_archive_figures(stats, folder, *, written: list | None = None) -> dict:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from .archive_plots import BLACK, BLUE, GREEN, GREY, ORANGE, PURPLE, SKY_BLUE, VERMILLION, save_figure
+from .common import BLACK, BLUE, GREEN, GREY, ORANGE, PURPLE, SKY_BLUE, VERMILLION, new_figure, save_figure
 
 __all__ = ["plot_residue_q", "plot_chain_overview", "plot_archive_position", "plot_atom_distributions",
            "plot_profiles", "select_profile_atoms", "polymer_groups", "polymer_group", "report_figures", "ReportFigure",
@@ -49,11 +49,7 @@ FONT_SIZE = 9
 
 
 def _new_figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    fig.set_dpi(100)
-    return fig
+    return new_figure(width, height, dpi=100)
 
 
 def _expected_text(expected: dict | None, resolution) -> str:

@@ -2,7 +2,7 @@
 
 Reads only tables and results of :mod:`qscore.analysis.profiles` and :mod:`qscore.analysis.bfactors`.
 matplotlib is imported when a figure is drawn (Agg canvas, no pyplot); figures are saved with
-:func:`qscore.report.archive_plots.save_figure` (atomic PNG and SVG) in the same Okabe–Ito colours.
+:func:`qscore.report.common.save_figure` (atomic PNG and SVG) in its Okabe–Ito colours.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .archive_plots import BLACK, BLUE, GREY, ORANGE, VERMILLION, save_figure
+from .common import BLACK, BLUE, GREY, ORANGE, VERMILLION, new_figure, save_figure
 
 #: at most this many atoms get a panel each; larger selections are drawn in one panel
 MAX_PANELS = 12
@@ -112,9 +112,7 @@ def plot_profiles(table, *, reference=None, selection: dict | None = None, max_p
 def plot_bfactor_scan(scan):
     """CC-mean of the map with the model map against f (B = f·(1 − Q)), the best f highlighted and
     the CC-mean with every B = 0 as a line.  ``scan`` is a :class:`~qscore.analysis.bfactors.BFactorScan`."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.0, 4.0), layout="constrained")
+    fig = new_figure(6.0, 4.0)
     ax = fig.subplots()
     ax.plot(scan.factors, scan.cc_mean, color=BLUE, marker="o", markersize=4, label="CC-mean, B = f·(1 − Q)")
     i = scan.best_index
