@@ -626,8 +626,8 @@ class ResultsStore:
         return rows_to_table([self.rows[i] for i in self.order if i in self.rows], window=self.window,
                              min_entries=self.min_entries)
 
-    def flush(self) -> None:
-        """Write both tables atomically, then empty the journal (its rows are in them)."""
+    def flush(self) -> pd.DataFrame:
+        """Write both tables atomically, then empty the journal (its rows are in them); returns the table."""
         from .io.writers import write_table
 
         t0 = time.monotonic()
@@ -639,6 +639,7 @@ class ResultsStore:
         self._last_flush = time.monotonic()
         self._flush_cost = self._last_flush - t0
         self._unflushed = False
+        return table
 
     def discard(self) -> None:
         """Forget every result (``--force``): the tables and the journal are removed."""
@@ -904,7 +905,7 @@ def run_batch(manifest, out_dir, settings: BatchSettings | None = None, *, worke
             store.discard()
         _write_state(folder, manifest, {"last_run": {"command": settings.command, "started": _now(),
                                                      "scheduler": scheduler, "workers": workers}})
-        store.flush()  # the table as it stands: this manifest's finished entries, the journal folded in
+        table = store.flush()  # the table as it stands: this manifest's finished entries, the journal folded in
         try:
             if client is not None:
                 n_workers = len(client.nthreads())
@@ -912,7 +913,8 @@ def run_batch(manifest, out_dir, settings: BatchSettings | None = None, *, worke
         except KeyboardInterrupt:
             interrupted = True
         finally:
-            store.flush()
+            if client is not None:  # entries were scored (without a cluster nothing changed since the flush above)
+                table = store.flush()
             _write_state(folder, manifest, {"last_run": {
                 "command": settings.command, "finished": _now(), "scheduler": scheduler, "workers": workers,
                 "interrupted": interrupted, "skipped": skipped, "ok": state.ok, "failed": state.failed,
@@ -920,7 +922,7 @@ def run_batch(manifest, out_dir, settings: BatchSettings | None = None, *, worke
 
     report = BatchReport(out_dir=folder, entries=len(entries), skipped=skipped, scored_ok=state.ok,
                          scored_failed=state.failed, not_run=len(entries) - skipped - state.done,
-                         table=store.table(), elapsed_s=time.perf_counter() - t_start, scoring_s=state.scoring_s,
+                         table=table, elapsed_s=time.perf_counter() - t_start, scoring_s=state.scoring_s,
                          workers=n_workers, interrupted=interrupted)
     if interrupted:
         raise BatchInterrupted(report)
