@@ -346,6 +346,11 @@ def read_manifest(path, settings: BatchSettings | None = None) -> list[BatchEntr
     return entries
 
 
+def _now() -> str:
+    """The UTC time now, to the second, ISO 8601."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
 def fault_hooks() -> dict:
     """{id: kind} from the test-only environment variable ``QSCORE_BATCH_TEST_FAULTS`` (empty when unset)."""
     raw = os.environ.get(TEST_FAULTS_ENV, "").strip()
@@ -374,7 +379,7 @@ def _finish_row(row: dict, t0: float) -> dict:
 
     v = versions()
     row.update(elapsed_s=round(time.perf_counter() - t0, 3), worker=f"{socket.gethostname()}:{os.getpid()}",
-               finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               finished_at=_now(),
                qscore_version=v["qscore"], versions=json.dumps(v, sort_keys=True))
     return row
 
@@ -759,7 +764,7 @@ def _write_state(folder: Path, manifest_path, extra: dict) -> None:
     with contextlib.suppress(OSError, ValueError):
         previous = json.loads(state.read_text(encoding="utf-8"))
     if not isinstance(previous, dict) or previous.get("manifest") != str(Path(manifest_path).resolve()):
-        previous = {"created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+        previous = {"created": _now()}
     write_json(state, {**previous, "format": STATE_FORMAT, "manifest": str(Path(manifest_path).resolve()), **extra})
 
 
@@ -1026,10 +1031,6 @@ def _score_on_cluster(client, todo, settings: BatchSettings, folder: Path, store
         state.scoring_s = time.perf_counter() - t0
         with contextlib.suppress(Exception):
             client.run_on_scheduler(set_allowed_failures, n=old_allowed)
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 __all__ = ["BatchSettings", "BatchEntry", "BatchProgress", "BatchReport", "BatchInterrupted", "ResultsStore",
