@@ -415,7 +415,8 @@ def write_report(result, folder, *, analysis: dict | None = None, archive: pd.Da
     from ..api import output_stem
     from ..io.chimerax import write_chimerax
     from ..io.writers import write_text
-    from .plots import report_figures, save_figure
+    from .common import save_figure
+    from .plots import report_figures
 
     folder = Path(folder)
     if analysis is None:
