@@ -102,7 +102,7 @@ def _file(path, write):
 def _figure(path, draw):
     """A job for :func:`_write_all` that draws a figure and saves it as PNG and SVG beside ``path``."""
     def job(written):
-        from ..report.archive_plots import save_figure
+        from ..report.common import save_figure
 
         save_figure(draw(), Path(path).with_suffix(""), written=written)
     return job
