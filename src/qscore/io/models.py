@@ -86,20 +86,27 @@ class Model:
     _structure: object = None  # gemmi.Structure for PDB input
     loop: object = None  # for mmCIF read by the fast reader: where its _atom_site loop lies
 
+    def document(self, *, copy: bool = False):
+        """The model as a gemmi CIF document: the one read (``copy``: a private copy of it), else the
+        file parsed by gemmi (mmCIF read by the fast reader), else made from the PDB structure."""
+        import gemmi
+
+        if self.doc is not None:
+            return gemmi.cif.read_string(self.doc.as_string()) if copy else self.doc
+        if self._structure is not None:
+            return self._structure.make_mmcif_document()
+        return gemmi.cif.read(self.path)
+
     def structure(self):
         """A gemmi Structure of the first model (for writing PDB)."""
         import gemmi
 
         if self._structure is not None:
             return self._structure.clone()
-        doc = self.doc if self.doc is not None else gemmi.cif.read(self.path)
-        st = gemmi.make_structure_from_block(doc[0])
+        st = gemmi.make_structure_from_block(self.document()[0])
         while len(st) > 1:
             del st[len(st) - 1]
         return st
-
-    def cif_text(self) -> str:
-        return self._structure.make_mmcif_document().as_string()
 
 
 def _unquote(values: list) -> np.ndarray:

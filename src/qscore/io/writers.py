@@ -92,8 +92,6 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, decimals: int = 3) -> None
     a model read by the fast reader is rewritten line by line from its text (no full parse, little
     memory); otherwise through gemmi's document.
     """
-    import gemmi
-
     from .models import find_atom_site, read_bytes
 
     if model.loop is not None:  # read by the fast reader: stream the file with the column added
@@ -106,11 +104,7 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, decimals: int = 3) -> None
             with atomic_path(path) as tmp:
                 Path(tmp).write_bytes(out)
             return
-        doc = gemmi.cif.read(model.path)
-    elif model.doc is not None:
-        doc = model.doc
-    else:
-        doc = gemmi.cif.read_string(model.cif_text())
+    doc = model.document()
     block = doc[0]
     column = block.find_values("_atom_site.Cartn_x")
     if not column:
@@ -189,21 +183,10 @@ def write_pdb_with_b(path, model, values: np.ndarray) -> None:
         st.write_pdb(str(tmp))
 
 
-def _cif_document(model):
-    """A gemmi CIF document of the model that can be changed without changing ``model``."""
-    import gemmi
-
-    if model.doc is not None:
-        return gemmi.cif.read_string(model.doc.as_string())
-    if model.format == "mmcif":
-        return gemmi.cif.read(str(model.path))
-    return model.structure().make_mmcif_document()
-
-
 def write_mmcif_with_b(path, model, b_iso, *, decimals: int = 2) -> None:
     """Write the model's mmCIF with ``_atom_site.B_iso_or_equiv`` replaced by ``b_iso`` (Å², one per atom
     of ``model.atoms``), atomically; everything else as read."""
-    doc = _cif_document(model)
+    doc = model.document(copy=True)
     block = doc[0]
     if not block.find_values("_atom_site.Cartn_x"):
         raise OutputError(f"Cannot write B-factors into '{model.path}': it has no _atom_site table.")
