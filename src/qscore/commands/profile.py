@@ -315,25 +315,26 @@ def bfactors(model, map_path, resolution, f_min, f_max, f_step, threshold, forma
                     resolution=resolution)
     scan = scan_bfactors(mdl.atoms, result.q, dmap, resolution, f_min=f_min, f_max=f_max, f_step=f_step,
                          threshold=threshold, max_memory=_gib_to_bytes(max_memory))
+    s = scan.summary()
+    table = scan.table()
     summary = {"inputs": {"model": str(model), "map": str(map_path)}, "sigma": sigma, "mean_q": result.mean_q(),
-               **scan.summary(), "outputs": {k: str(v) for k, v in paths.items()}}
+               **s, "outputs": {k: str(v) for k, v in paths.items()}}
     summary["outputs"]["scan_svg"] = str(paths["scan_png"].with_suffix(".svg"))
     jobs = []
     if want_cif:
         jobs.append(_file(paths["model_cif"], lambda p: write_mmcif_with_b(p, mdl, scan.b_iso)))
     if want_pdb:  # the PDB writer puts any per-atom value in the B-factor column
         jobs.append(_file(paths["model_pdb"], lambda p: write_pdb_with_b(p, mdl, scan.b_iso)))
-    jobs += [_file(paths["scan_csv"], lambda p: write_table(p, scan.table())),
+    jobs += [_file(paths["scan_csv"], lambda p: write_table(p, table)),
              _figure(paths["scan_png"], lambda: plot_bfactor_scan(scan)),
              _file(paths["summary_json"], lambda p: write_json(p, summary))]
     _write_all(jobs)
     if quiet:
         return
-    s = scan.summary()
     click.echo(f"Q-scores of {result.scored.sum()} atoms (sigma {sigma} Å): mean {result.mean_q():.4f}")
     click.echo(f"B = f·(1 - Q), f = {s['factors']['min']:g} … {s['factors']['max']:g} Å² ({s['factors']['count']} "
                f"values), model maps at {resolution:g} Å on the map's grid:")
-    for _, row in scan.table().iterrows():
+    for _, row in table.iterrows():
         click.echo(f"  f {row['f']:6g}  CC-mean {row['cc_mean']:.4f}  CC {row['cc']:.4f}"
                    + ("  <- best" if row["best"] else ""))
     click.echo(f"Best f {s['best_f']:g} Å²: CC-mean {s['cc_mean_best']:.4f} against {s['cc_mean_b0']:.4f} with B = 0 "
