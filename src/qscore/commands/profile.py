@@ -151,6 +151,7 @@ def profile(model, map_path, selection, sigma, emdb_compat, threads, permissive,
     import numpy as np
 
     from ..analysis.profiles import (
+        FIT_KEYS,
         atom_label,
         fit_summary,
         profile_table,
@@ -205,7 +206,7 @@ def profile(model, map_path, selection, sigma, emdb_compat, threads, permissive,
     click.echo(f"Profiles of {int(mask.sum())} atoms ({selection}) in {map_path}, sigma {sigma} Å"
                + (f"; {int(outside.sum())} outside the map left out" if outside.any() else ""))
     for _, row in table.head(20).iterrows():
-        fit = {k: row[k] for k in ("A", "mu", "sigma", "B", "rel_error", "converged")}
+        fit = {k: row[k] for k in FIT_KEYS}
         fit["message"] = row["fit_message"]
         click.echo(f"  {atom_label(row):22s} Q {row['Q']:.3f}  {fit_summary(fit)}")
     if len(table) > 20:
