@@ -20,6 +20,11 @@ from ..errors import OutputError
 #: mmCIF column MapQ writes, placed right after ``_atom_site.B_iso_or_equiv``
 Q_COLUMN = "Q_score"
 
+# The process's umask, read once here: reading it means setting it, and setting it to 0 on every
+# write would, for that moment, give files and folders other threads create no permission mask.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_path(path):
@@ -32,9 +37,7 @@ def atomic_path(path):
         raise OutputError(f"Cannot write '{path}': {exc.strerror or exc}. Choose a writable "
                           "folder (e.g. with --out).") from None
     os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield Path(tmp)
         os.replace(tmp, path)
