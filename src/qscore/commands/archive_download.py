@@ -21,6 +21,7 @@ from pathlib import Path
 import click
 
 from ..errors import QScoreError
+from .archive import handle_errors
 
 DEFAULT_SEARCH_URL = "https://www.ebi.ac.uk/emdb/api/search/"
 URL_ENV = "QSCORE_EMDB_SEARCH_URL"
@@ -144,23 +145,18 @@ def download_archive(*, url: str | None = None, query: str = DEFAULT_QUERY, q_fi
 @click.option("--timeout", type=float, default=60.0, help="Seconds to wait for the server.")
 @click.option("--out", "-o", "out", type=click.Path(dir_okay=False), default=None,
               help="File to write (default: the cache, where '--archive emdb' finds it).")
+@handle_errors
 def download(url, query, q_field, rows, timeout, out):
     """Download the EMDB's current table of entries, resolutions (Å) and average Q-scores.
 
     Saved as CSV (emdb_id, resolution, qscore) in the user's cache ($XDG_CACHE_HOME/qscore or
     ~/.cache/qscore) for 'qscore score … --resolution D --archive emdb'.
     """
-    from ..cli import handle_errors
-
-    @handle_errors
-    def run():
-        info = download_archive(url=url, query=query, q_field=q_field, rows=rows, timeout=timeout,
-                                out=Path(out) if out else None)
-        click.echo(f"Saved {info['entries']} EMDB entries with a resolution and a Q-score to {info['path']}"
-                   + (f" ({info['left_out']} rows without one left out)" if info["left_out"] else ""))
-        click.echo("Use it with: qscore score MODEL MAP --resolution D --archive emdb")
-
-    run()
+    info = download_archive(url=url, query=query, q_field=q_field, rows=rows, timeout=timeout,
+                            out=Path(out) if out else None)
+    click.echo(f"Saved {info['entries']} EMDB entries with a resolution and a Q-score to {info['path']}"
+               + (f" ({info['left_out']} rows without one left out)" if info["left_out"] else ""))
+    click.echo("Use it with: qscore score MODEL MAP --resolution D --archive emdb")
 
 
 __all__ = ["download", "download_archive", "cached_archive_path", "cache_dir", "parse_archive_csv", "search_url"]
