@@ -12,9 +12,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -60,6 +58,9 @@ def fetch_text(url: str, timeout: float) -> str:
     ------
     QScoreError — unreachable server (offline, proxy, DNS), HTTP error, or a body that is not text
     """
+    import urllib.error
+    import urllib.request  # http.client and ssl: imported only when something is fetched, not at CLI start
+
     request = urllib.request.Request(url, headers={"Accept": "text/csv", "User-Agent": "qscore"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (https/http only)
