@@ -581,9 +581,11 @@ def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = 
                                            threshold=threshold)
     if emodel:
         limit = default_max_memory() if max_memory is None else int(max_memory)
-        b_max = float(np.nanmax(atoms.b_iso)) if len(atoms) else 0.0
-        need = emodel_geometry(atoms.coords, atoms.element, dmap, resolution, b_max=b_max)["memory_bytes"]
-        if lenient and need > limit:
+        need = 0
+        if lenient:  # otherwise EModel itself refuses a map over the limit
+            b_max = float(np.nanmax(atoms.b_iso)) if len(atoms) else 0.0
+            need = emodel_geometry(atoms.coords, atoms.element, dmap, resolution, b_max=b_max)["memory_bytes"]
+        if need > limit:
             out["emodel"] = {"skipped": f"needs about {_gib(need)}, more than the {_gib(limit)} allowed "
                                         "('qscore cc --max-memory GIB' allows more)"}
         else:
