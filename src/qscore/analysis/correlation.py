@@ -249,10 +249,6 @@ class MolmapGrid:
     shape: tuple
     sigma: float
 
-    @property
-    def points(self) -> int:
-        return int(np.prod(self.shape))
-
 
 def molmap_grid(coords, resolution: float, *, step: float | None = None, pad: float | None = None,
                 sigma_factor: float = SIGMA_FACTOR) -> MolmapGrid:
