@@ -101,11 +101,9 @@ LINEAR_2020 = {
 Q_RESOLUTION_RANGE = (0.5, 20.0)
 
 
-def _linear_for_sigma(sigma: float) -> dict | None:
-    for s, rel in LINEAR_2020.items():
-        if abs(sigma - s) < 1e-9:
-            return rel
-    return None
+def _for_sigma(table: dict, sigma: float):
+    """The value of ``table`` ({sigma Å: value}, as BUILT_IN and LINEAR_2020) for ``sigma``, or None."""
+    return next((v for s, v in table.items() if abs(sigma - s) < 1e-9), None)
 
 
 def linear_expected_q(d, mol_type: str, sigma: float) -> float:
@@ -114,7 +112,7 @@ def linear_expected_q(d, mol_type: str, sigma: float) -> float:
     Returns NaN where no relation exists (ligands, or a sigma other than 0.4 and 0.6 Å).
     """
     check_resolution(d)
-    rel = (_linear_for_sigma(sigma) or {}).get(mol_type)
+    rel = (_for_sigma(LINEAR_2020, sigma) or {}).get(mol_type)
     return float("nan") if rel is None else float(rel[0] * float(d) + rel[1])
 
 
@@ -123,7 +121,7 @@ def linear_q_resolution(q: float, mol_type: str, sigma: float) -> float:
 
     This is MapQ's "Est.Res." column; NaN where no relation exists or Q is not finite.
     """
-    rel = (_linear_for_sigma(sigma) or {}).get(mol_type)
+    rel = (_for_sigma(LINEAR_2020, sigma) or {}).get(mol_type)
     if rel is None or not np.isfinite(q):
         return float("nan")
     return float((q - rel[1]) / rel[0])
@@ -172,9 +170,9 @@ def flag_q(q, low, high):
 
 def model_for_sigma(sigma: float) -> ExpectedModel:
     """The built-in expected-Q curve for sigma (0.4 or 0.6 Å); no curve is invented for others."""
-    for s, model in BUILT_IN.items():
-        if abs(sigma - s) < 1e-9:
-            return model
+    model = _for_sigma(BUILT_IN, sigma)
+    if model is not None:
+        return model
     raise ParameterError(f"No expected-Q curve exists for sigma {sigma} Å; built-in curves are for "
                          "0.4 and 0.6 Å. Use one of those, or fit one with 'qscore archive stats "
                          "--save-model' and pass it with --expected-model.")
