@@ -317,7 +317,7 @@ def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_colu
     if mapq_files:
         from .outputs import write_mapq_files
 
-        paths.update(write_mapq_files(result, folder))
+        paths.update(write_mapq_files(result, folder, residues=analysis["residues"]))
     if report:
         from .commands.report import write_report_files
 

@@ -31,18 +31,19 @@ def prepare_out_dir(out_dir, model_path) -> Path:
     return folder
 
 
-def write_mapq_files(result: QScoreResult, folder) -> dict:
+def write_mapq_files(result: QScoreResult, folder, residues=None) -> dict:
     """Write MapQ's per-residue table ``<model>__Q__<map>_All.txt`` into ``folder`` (``score --mapq-files``).
 
     MapQ's annotated model (``<model>__Q__<map>.cif`` / ``.pdb``) is the one :func:`write_score_outputs`
     writes.  The table's expected Q is for ``result.resolution``, or MapQ's default 3.0 Å when none was
-    given (see :mod:`qscore.io.mapq_files`).  Returns {'mapq_all_txt': path}.
+    given (see :mod:`qscore.io.mapq_files`).  ``residues``: the residue table of ``result.analysis()``,
+    when made already.  Returns {'mapq_all_txt': path}.
     """
     from .io.mapq_files import DEFAULT_RESOLUTION, write_mapq_all
 
     path = Path(folder) / f"{output_stem(result.model.path, result.dmap.path or 'map')}_All.txt"
     write_mapq_all(path, result.atoms, result.q, resolution=result.resolution or DEFAULT_RESOLUTION,
-                   sigma=result.params.sigma)
+                   sigma=result.params.sigma, residues=residues)
     return {"mapq_all_txt": str(path)}
 
 

@@ -178,7 +178,8 @@ def _gap_row(kind: str, chain: str, number: int, expected: float) -> str:
     return f"{chain}\t\t{number}\t\t\t\t{e}\t\t" + f"\t\t\t{e}\t\t" * 3 + f"\t\t\t{e}\n"
 
 
-def format_mapq_all(atoms, q, *, resolution: float = DEFAULT_RESOLUTION, sigma: float = 0.6) -> str:
+def format_mapq_all(atoms, q, *, resolution: float = DEFAULT_RESOLUTION, sigma: float = 0.6,
+                    residues: pd.DataFrame | None = None) -> str:
     """The text of MapQ's ``<model>__Q__<map>_All.txt`` for per-atom Q (layout: module docstring).
 
     Parameters
@@ -187,6 +188,8 @@ def format_mapq_all(atoms, q, *, resolution: float = DEFAULT_RESOLUTION, sigma: 
     q : (n,) float — per-atom Q (hydrogens are ignored)
     resolution : float — the map's resolution, Å (MapQ's ``res=``, default 3.0); sets the expected Q
     sigma : float — the sigma Q was computed with, Å (printed on the ``Sigma:`` line only)
+    residues : DataFrame, optional — the residue table of (atoms, q) when already made
+        (:func:`qscore.analysis.groups.residue_table`, or ``QScoreResult.analysis()['residues']``)
 
     Returns
     -------
@@ -196,7 +199,7 @@ def format_mapq_all(atoms, q, *, resolution: float = DEFAULT_RESOLUTION, sigma: 
     if not (np.isfinite(resolution) and resolution > 0):
         raise ParameterError(f"Resolution {resolution} Å must be a positive number (MapQ's res=, e.g. 3.2).")
     q = np.asarray(q, dtype=np.float64)
-    res = residue_table(atoms, q)  # file order; validates q's shape
+    res = residue_table(atoms, q) if residues is None else residues  # file order; validates q's shape
     use = ~np.asarray(atoms.is_hydrogen, dtype=bool) & np.isfinite(q)
     chain_of_atom = np.asarray(atoms.chain, dtype=str)
 
@@ -265,9 +268,10 @@ def format_mapq_all(atoms, q, *, resolution: float = DEFAULT_RESOLUTION, sigma: 
     return "".join(out)
 
 
-def write_mapq_all(path, atoms, q, *, resolution: float = DEFAULT_RESOLUTION, sigma: float = 0.6) -> None:
+def write_mapq_all(path, atoms, q, *, resolution: float = DEFAULT_RESOLUTION, sigma: float = 0.6,
+                   residues: pd.DataFrame | None = None) -> None:
     """Write MapQ's ``_All.txt`` table (see :func:`format_mapq_all`) to ``path``, atomically."""
-    write_text(path, format_mapq_all(atoms, q, resolution=resolution, sigma=sigma))
+    write_text(path, format_mapq_all(atoms, q, resolution=resolution, sigma=sigma, residues=residues))
 
 
 @dataclass
