@@ -106,15 +106,17 @@ def atom_spec(chain: str, res_num: int, ins_code: str, name: str) -> str:
 
 
 def _occupancies(model, index: np.ndarray) -> np.ndarray:
-    """Occupancy of the atoms ``index`` of ``model`` (1 where the file gives none)."""
+    """Occupancy of the atoms ``index`` of ``model``, which have alternate locations (1 where the
+    file gives none)."""
     atoms = model.atoms
     occ = {}
     st = model.structure()
     for ch in st[0]:
         for res in ch:
             for at in res:
-                occ[(ch.name, res.seqid.num, res.seqid.icode.strip(), res.name, at.name, at.altloc.strip("\x00 "))] = (
-                    at.occ)
+                if at.has_altloc():  # only these are looked up
+                    occ[(ch.name, res.seqid.num, res.seqid.icode.strip(), res.name, at.name,
+                         at.altloc.strip("\x00 "))] = at.occ
     return np.array([occ.get((atoms.chain[i], int(atoms.res_num[i]), atoms.ins_code[i].strip(), atoms.res_name[i],
                               atoms.name[i], atoms.altloc[i].strip()), 1.0) for i in index.tolist()], dtype=float)
 
