@@ -305,15 +305,35 @@ def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_colu
     --mapq-files also MapQ's <model>__Q__<map>_All.txt.
     With --report also the HTML report, its figures and the ChimeraX files (see 'qscore report --help').
     """
+    score_and_write(model, map_path, out_dir=out_dir, quiet=quiet, archive_path=archive_path,
+                    archive_resolution_column=archive_resolution_column, archive_q_column=archive_q_column,
+                    window=window, min_entries=min_entries, expected_model=expected_model, report=report,
+                    mapq_files=mapq_files, correlation=not no_cc, **kw)
+
+
+def score_and_write(model, map_path, *, out_dir, quiet, archive_path, archive_resolution_column, archive_q_column,
+                    window, min_entries, expected_model, report=False, mapq_files=False, correlation=True,
+                    profile_atoms=(), max_chain_plots=12, **kw) -> dict:
+    """What 'qscore score' and 'qscore report' run: check the analysis inputs, score, analyse, write
+    the files (with ``report`` the HTML report, figures and ChimeraX files; with ``mapq_files`` MapQ's
+    table), list them in the summary and print it.  Returns {kind: path} of the files written."""
     from .api import analysis_inputs
-    from .outputs import analyse_and_write, prepare_out_dir
+    from .outputs import analyse_and_write, prepare_out_dir, record_outputs
 
     archive, curve = analysis_inputs(kw["sigma"], kw["resolution"], archive_path, archive_resolution_column,
                                      archive_q_column, window, min_entries, expected_model)
-    folder = prepare_out_dir(out_dir, model)
+    if profile_atoms:  # a bad selection is refused before anything is written or computed
+        from .commands.report import check_profile_atoms
+        from .io.models import read_model
+
+        model_path, model = model, read_model(model)
+        check_profile_atoms(model, profile_atoms)
+    else:
+        model_path = model
+    folder = prepare_out_dir(out_dir, model_path)
     result = run_score(model, map_path, quiet=quiet, profiles=report, **kw)
     analysis, paths = analyse_and_write(result, folder, archive=archive, window=window, min_entries=min_entries,
-                                        expected_model=curve, correlation=not no_cc)
+                                        expected_model=curve, correlation=correlation)
     if mapq_files:
         from .outputs import write_mapq_files
 
@@ -322,10 +342,9 @@ def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_colu
         from .commands.report import write_report_files
 
         paths.update(write_report_files(result, folder, analysis, outputs=dict(paths), archive=archive, window=window,
-                                        expected_model=curve, map_path=map_path))
+                                        expected_model=curve, profile_atoms=profile_atoms,
+                                        max_chain_plots=max_chain_plots, map_path=map_path))
     if mapq_files or report:
-        from .outputs import record_outputs
-
         record_outputs(paths)
     if not quiet:
         print_summary(result, paths, analysis["summary"])
@@ -333,6 +352,7 @@ def score(model, map_path, out_dir, quiet, archive_path, archive_resolution_colu
             from .commands.profile import correlation_lines
 
             click.echo("\n".join(correlation_lines(analysis["correlation"])))
+    return paths
 
 
 @main.command()

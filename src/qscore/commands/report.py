@@ -58,7 +58,7 @@ def write_report_files(result, folder, analysis: dict, *, outputs: dict, archive
 
 def report_command() -> click.Command:
     """The ``qscore report`` click command."""
-    from ..cli import handle_errors, print_summary, run_score, scoring_command
+    from ..cli import handle_errors, score_and_write, scoring_command
 
     @click.command("report")
     @scoring_command
@@ -78,28 +78,12 @@ def report_command() -> click.Command:
         with 'open FILE.cxc' in ChimeraX).  Without --resolution the report says in place what
         needs it.
         """
-        from ..api import analysis_inputs
-        from ..io.models import read_model
-        from ..outputs import analyse_and_write, prepare_out_dir, record_outputs
-
-        archive, curve = analysis_inputs(kw["sigma"], kw["resolution"], archive_path, archive_resolution_column,
-                                         archive_q_column, window, min_entries, expected_model)
-        mdl = read_model(model)
-        check_profile_atoms(mdl, profile_atoms)
-        folder = prepare_out_dir(out_dir, model)
-        result = run_score(mdl, map_path, quiet=quiet, profiles=True, **kw)
-        analysis, paths = analyse_and_write(result, folder, archive=archive, window=window,
-                                            min_entries=min_entries, expected_model=curve)
-        paths.update(write_report_files(result, folder, analysis, outputs=dict(paths), archive=archive,
-                                        window=window, expected_model=curve, profile_atoms=profile_atoms,
-                                        max_chain_plots=max_chain_plots, map_path=map_path))
-        record_outputs(paths)
+        paths = score_and_write(model, map_path, out_dir=out_dir, quiet=quiet, archive_path=archive_path,
+                                archive_resolution_column=archive_resolution_column,
+                                archive_q_column=archive_q_column, window=window, min_entries=min_entries,
+                                expected_model=expected_model, report=True, profile_atoms=profile_atoms,
+                                max_chain_plots=max_chain_plots, **kw)
         if not quiet:
-            print_summary(result, paths, analysis["summary"])
-            if "correlation" in analysis:
-                from .profile import correlation_lines
-
-                click.echo("\n".join(correlation_lines(analysis["correlation"])))
             click.echo(f"Report: {paths['report_html']}")
 
     return report
