@@ -31,6 +31,15 @@ def prepare_out_dir(out_dir, model_path) -> Path:
     return folder
 
 
+def refuse_overwriting_inputs(outputs, *inputs) -> None:
+    """Raise OutputError, before anything is written, when an output path is one of the input files
+    (``None`` inputs, such as a map held only in memory, are ignored)."""
+    given = {Path(p).resolve() for p in inputs if p}
+    for p in outputs:
+        if Path(p).resolve() in given:
+            raise OutputError(f"Output '{p}' would overwrite an input; use --out to pick another folder.")
+
+
 def write_mapq_files(result: QScoreResult, folder, residues=None) -> dict:
     """Write MapQ's per-residue table ``<model>__Q__<map>_All.txt`` into ``folder`` (``score --mapq-files``).
 
@@ -74,9 +83,7 @@ def write_score_outputs(result: QScoreResult, folder, summary: dict | None = Non
     tables = {k: v for k, v in (tables or {}).items() if v is not None}
     for kind in tables:
         paths[f"{kind}_csv"] = folder / f"{stem}_{kind}.csv"
-    for p in paths.values():
-        if Path(result.model.path).resolve() == p.resolve() or Path(result.dmap.path or "").resolve() == p.resolve():
-            raise OutputError(f"Output '{p}' would overwrite an input; use --out to pick another folder.")
+    refuse_overwriting_inputs(paths.values(), result.model.path, result.dmap.path)
     write_mmcif_with_q(paths["model_cif"], result.model, result.q)
     if "model_pdb" in paths:
         write_pdb_with_b(paths["model_pdb"], result.model, result.q)

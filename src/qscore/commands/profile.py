@@ -66,14 +66,11 @@ def _score(mdl, dmap, *, sigma, emdb_compat, threads, permissive, resolution=Non
 def _output_paths(folder, model, map_path, names: dict) -> dict:
     """{kind: folder / '<model>__Q__<map><suffix>'}, refusing to overwrite an input."""
     from ..api import output_stem
-    from ..errors import OutputError
+    from ..outputs import refuse_overwriting_inputs
 
     stem = output_stem(model, map_path)
     paths = {k: Path(folder) / f"{stem}{suffix}" for k, suffix in names.items()}
-    inputs = {Path(model).resolve(), Path(map_path).resolve()}
-    for p in paths.values():
-        if p.resolve() in inputs:
-            raise OutputError(f"Output '{p}' would overwrite an input; use --out to pick another folder.")
+    refuse_overwriting_inputs(paths.values(), model, map_path)
     return paths
 
 
