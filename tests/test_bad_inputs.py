@@ -155,3 +155,11 @@ def test_bad_parameters(good):
     with pytest.raises(ParameterError):
         qscore.score(good["model"], good["map"], resolution=80)
     assert issubclass(OutputError, QScoreError)
+
+
+def test_hydrogen_only_model_in_memory(good):
+    from qscore.io.models import Model, atoms_from_arrays
+
+    atoms = atoms_from_arrays([[5.0, 5.0, 5.0], [6.0, 5.0, 5.0]], element=["H", "H"])
+    with pytest.raises(ModelError, match="only hydrogen atoms"):
+        qscore.score(Model(path="in-memory", format="pdb", atoms=atoms), good["map"])

@@ -220,6 +220,9 @@ def score(model, map, *, sigma: float = 0.4, resolution: float | None = None,
     atoms = mdl.atoms
     outside = ~dmap.contains(atoms.coords)
     heavy = ~atoms.is_hydrogen
+    if not heavy.any():  # a file is refused on reading; a Model built in memory is refused here
+        raise ModelError(f"Model '{mdl.path}' has only hydrogen atoms ({len(atoms)}); Q-scores are computed "
+                         "for non-hydrogen atoms. Give the full model.")
     if outside[heavy].all():
         lo, hi = dmap.extent
         raise ModelError(
