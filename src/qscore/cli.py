@@ -17,6 +17,7 @@ from . import __version__
 from .commands.archive import archive
 from .commands.archive_download import download
 from .commands.batch import batch_command
+from .commands.options import score_options
 from .commands.profile import bfactors, cc, profile
 from .commands.report import report_command
 from .errors import QScoreError, QScoreWarning
@@ -95,34 +96,6 @@ def _progress_bar(total_hint: int, enabled: bool):
             bar.close()
 
     return update, close
-
-
-def score_options(func=None, *, exclude=()):
-    """Options shared by commands that compute Q-scores; ``exclude`` names options a command leaves out."""
-    if func is None:
-        return functools.partial(score_options, exclude=exclude)
-    opts = {
-        "sigma": click.option("--sigma", type=float, default=0.4,
-                              help="Width of the reference Gaussian, Å (0.4: EMDB; 0.6: 2020 paper and MapQ)."),
-        "resolution": click.option("--resolution", "-r", type=float, default=None,
-                                   help="The map's reported resolution, Å (recorded; used for expected Q)."),
-        "emdb_compat": click.option("--emdb-compat", is_flag=True,
-                                    help="Reproduce multi-process MapQ (the EMDB's numbers) for maps whose origin "
-                                         "is off the voxel lattice."),
-        "threads": click.option("--threads", "-j", type=int, default=0, help="Threads (0: all cores)."),
-        "permissive": click.option("--permissive", is_flag=True,
-                                   help="Accept integer-mode maps (read as real values)."),
-        "num_points": click.option("--num-points", type=int, default=8,
-                                   help="Advanced: points needed per shell (MapQ: 8)."),
-        "shell_step": click.option("--shell-step", type=float, default=0.1,
-                                   help="Advanced: distance between shells, Å."),
-        "max_radius": click.option("--max-radius", type=float, default=2.0,
-                                   help="Advanced: outermost shell radius, Å."),
-    }
-    for name, opt in reversed(opts.items()):
-        if name not in exclude:
-            func = opt(func)
-    return func
 
 
 def analysis_options(func):

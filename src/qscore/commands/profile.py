@@ -11,14 +11,13 @@ from pathlib import Path
 import click
 
 from .archive import handle_errors
+from .options import PERMISSIVE, THREADS, score_options
 
 _MODEL = click.argument("model", type=click.Path(dir_okay=False))
 _MAP = click.argument("map_path", metavar="MAP", type=click.Path(dir_okay=False))
 _OUT = click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
                     help="Output folder (default: the model's folder).")
 _QUIET = click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-_THREADS = click.option("--threads", "-j", type=int, default=0, help="Threads (0: all cores).")
-_PERMISSIVE = click.option("--permissive", is_flag=True, help="Accept integer-mode maps (read as real values).")
 _THRESHOLD = click.option("--threshold", type=float, default=0.01, show_default=True,
                           help="Model-map points at or above this value are compared with the map (SPEC §8).")
 _MAX_MEMORY = click.option("--max-memory", type=click.FloatRange(0, min_open=True), default=None, metavar="GIB",
@@ -26,18 +25,8 @@ _MAX_MEMORY = click.option("--max-memory", type=click.FloatRange(0, min_open=Tru
                                 "machine's memory); a larger need stops the command before it starts.")
 
 
-def _q_options(func):
-    """The Q-score options of the commands that score first (the advanced ones keep MapQ's defaults)."""
-    for opt in reversed([
-        click.option("--sigma", type=float, default=0.4, show_default=True,
-                     help="Width of the reference Gaussian, Å (0.4: EMDB; 0.6: 2020 paper and MapQ)."),
-        click.option("--emdb-compat", is_flag=True,
-                     help="Q as multi-process MapQ (the EMDB's numbers) for maps whose origin is off the voxel "
-                          "lattice."),
-        _THREADS, _PERMISSIVE,
-    ]):
-        func = opt(func)
-    return func
+#: the Q-score options of the commands that score first (the advanced ones keep MapQ's defaults)
+_q_options = score_options(exclude=("resolution", "num_points", "shell_step", "max_radius"))
 
 
 def _resolution_option(help_text: str):
@@ -227,8 +216,8 @@ def profile(model, map_path, selection, sigma, emdb_compat, threads, permissive,
 @click.option("--no-emodel", is_flag=True,
               help="Leave out the electron-scattering correlation (an FFT on the map's grid).")
 @_MAX_MEMORY
-@_THREADS
-@_PERMISSIVE
+@THREADS
+@PERMISSIVE
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the numbers to this JSON file.")
 @_QUIET
