@@ -849,7 +849,7 @@ def write_archive_stats(stats: ArchiveStats, folder, *, save_model=None, figures
     -------
     dict {kind: path} of the files written.
     """
-    from ..io.writers import write_json, write_table
+    from ..io.writers import all_or_nothing, write_json, write_table
 
     folder = Path(folder)
     paths = {k: folder / name for k, name in OUTPUT_NAMES.items()}
@@ -860,8 +860,7 @@ def write_archive_stats(stats: ArchiveStats, folder, *, save_model=None, figures
         if p.resolve() == source:
             raise OutputError(f"Output '{p}' would overwrite the archive itself; choose another --out or "
                               "--save-model.")
-    written = []
-    try:
+    with all_or_nothing() as written:
         summary = stats.summary()
         summary["outputs"] = {k: str(v) for k, v in paths.items()}
         tables = {"fits_csv": fits_table(stats.fits), "cross_validation_csv": stats.cross_validation.table,
@@ -880,8 +879,4 @@ def write_archive_stats(stats: ArchiveStats, folder, *, save_model=None, figures
             summary["outputs"].update({k: str(v) for k, v in figure_paths.items()})
         write_json(paths["summary_json"], summary)
         written.append(paths["summary_json"])
-    except BaseException:
-        for p in written:
-            Path(p).unlink(missing_ok=True)
-        raise
     return {k: str(v) for k, v in paths.items()}

@@ -66,14 +66,11 @@ def _output_paths(folder, model, map_path, names: dict) -> dict:
 def _write_all(jobs) -> list:
     """Run the writing jobs in order; each takes the list of paths written so far and appends what it
     writes.  If one fails, the files already written are removed again (no partial set is left)."""
-    written: list = []
-    try:
+    from ..io.writers import all_or_nothing
+
+    with all_or_nothing() as written:
         for job in jobs:
             job(written)
-    except BaseException:
-        for p in written:
-            Path(p).unlink(missing_ok=True)
-        raise
     return written
 
 

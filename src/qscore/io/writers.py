@@ -47,6 +47,19 @@ def atomic_path(path):
         raise
 
 
+@contextlib.contextmanager
+def all_or_nothing():
+    """Yield a list for the paths a block writes (append each as soon as it exists); if the block
+    fails, remove them again, so that a set of files is written whole or not at all."""
+    written: list = []
+    try:
+        yield written
+    except BaseException:
+        for p in written:
+            Path(p).unlink(missing_ok=True)
+        raise
+
+
 def write_text(path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     with atomic_path(path) as tmp:
