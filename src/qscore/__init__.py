@@ -7,11 +7,24 @@
 
 __version__ = "0.1.0"
 
-from .api import QScoreResult, score  # noqa: E402
-from .core.engine import QParams  # noqa: E402
-from .errors import QScoreError  # noqa: E402
-from .io.maps import DensityMap, read_map  # noqa: E402
-from .io.models import Atoms, Model, read_model  # noqa: E402
+# The public names are imported on first use (PEP 562), so that 'qscore --help' and refusals of bad
+# input do not wait for numba and pandas to load.
+_PUBLIC = {"score": "api", "QScoreResult": "api", "QParams": "core.engine", "QScoreError": "errors",
+           "read_map": "io.maps", "DensityMap": "io.maps", "read_model": "io.models", "Model": "io.models",
+           "Atoms": "io.models"}
 
-__all__ = ["score", "QScoreResult", "QParams", "QScoreError", "read_map", "read_model",
-           "DensityMap", "Model", "Atoms", "__version__"]
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'qscore' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted([*globals(), *_PUBLIC])
