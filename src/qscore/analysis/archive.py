@@ -54,14 +54,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError, OutputError, ParameterError
+from .archive_names import DEGREES, Q_NAMES, RESOLUTION_NAMES
 from .expected import RESOLUTION_MAX, ExpectedModel, model_for_sigma
 from .relative import WINDOW_TOLERANCE, relative_q_many
 
-#: column names recognised (case-insensitively) when no column is named
-RESOLUTION_NAMES = ("resolution", "resolution_a", "res", "d")
-Q_NAMES = ("qscore", "q_score", "q", "q-score", "model_q")
-#: polynomial degrees always fitted
-DEGREES = (1, 2, 3, 4)
 #: percentile windows w (Å) of the window-size analysis
 PERCENTILE_WINDOWS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5)
 #: resolutions (Å) at which window sizes are counted: 1.0, 1.1, …, 10.0

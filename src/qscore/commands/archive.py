@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..analysis.archive import DEGREES, Q_NAMES, RESOLUTION_NAMES
+from ..analysis.archive_names import DEGREES, Q_NAMES, RESOLUTION_NAMES
 
 
 def handle_errors(func):
