@@ -218,3 +218,45 @@ def test_download_with_unexpected_columns(tmp_path, monkeypatch, local_server):
     assert not (tmp_path / "cache").exists()
     with pytest.raises(QScoreError):
         parse_archive_csv("", "qscore")
+
+
+def test_download_refuses_what_is_not_an_http_address(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for url in ("not-a-url", "ftp://example.org/", "http://[::1/", "http://127.0.0.1:x/"):
+        res = CliRunner().invoke(main, ["archive", "download", "--url", url, "--timeout", "5",
+                                        "-o", str(tmp_path / "x" / "e.csv")])
+        assert res.exit_code == 2, (url, res.output)
+        assert res.output.startswith("Error: ") and res.output.count("\n") == 1, res.output
+        assert "is not an address of the EMDB search API" in res.output and "--url" in res.output
+        assert url in res.output and "Traceback" not in res.output and not isinstance(res.exception, ValueError)
+    assert not (tmp_path / "x").exists() and not (tmp_path / "cache").exists()
+
+
+class _ShortHandler(_Handler):
+    """Announces a longer body than it sends, then closes the connection (http.client.IncompleteRead)."""
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/csv")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.wfile.write(b"emdb_id,resolution,qscore\nEMD-1,3.0,0.5\nEMD-2,3.")
+        self.wfile.flush()
+        self.close_connection = True
+
+
+def test_download_broken_off_answer_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    server = http.server.HTTPServer(("127.0.0.1", 0), _ShortHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/emdb/api/search/"
+        res = CliRunner().invoke(main, ["archive", "download", "--url", url, "--timeout", "5"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith("Error: The EMDB search API at") and "broke off" in res.output
+    assert "IncompleteRead" in res.output and "Nothing was written" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "cache").exists()

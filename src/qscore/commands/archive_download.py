@@ -56,18 +56,32 @@ def fetch_text(url: str, timeout: float) -> str:
 
     Raises
     ------
-    QScoreError — unreachable server (offline, proxy, DNS), HTTP error, or a body that is not text
+    QScoreError — not an http(s) address, unreachable server (offline, proxy, DNS), HTTP error, an
+    answer broken off or garbled (``http.client.HTTPException``, e.g. fewer bytes than its
+    Content-Length), or a body that is not text
     """
+    import http.client
     import urllib.error
     import urllib.request  # http.client and ssl: imported only when something is fetched, not at CLI start
 
-    request = urllib.request.Request(url, headers={"Accept": "text/csv", "User-Agent": "qscore"})
+    def not_an_address(why: str = "") -> QScoreError:
+        return QScoreError(f"'{url}' is not an address of the EMDB search API{why}: give an http:// or https:// "
+                           f"URL with --url or ${URL_ENV} (default {DEFAULT_SEARCH_URL}). Nothing was written.")
+
     try:
+        if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
+            raise not_an_address()
+        request = urllib.request.Request(url, headers={"Accept": "text/csv", "User-Agent": "qscore"})
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (https/http only)
             body = response.read()
+    except (ValueError, http.client.InvalidURL) as exc:  # urllib's 'unknown url type', a bad host or port
+        raise not_an_address(f" ({exc})") from None
     except urllib.error.HTTPError as exc:
         raise QScoreError(f"The EMDB search API at '{url}' answered HTTP {exc.code} ({exc.reason}); try again "
                           "later, or check --query and --q-field. Nothing was written.") from None
+    except http.client.HTTPException as exc:  # IncompleteRead (body shorter than announced), bad status line
+        raise QScoreError(f"The EMDB search API at '{url}' broke off or garbled its answer "
+                          f"({type(exc).__name__}: {exc}); try again later. Nothing was written.") from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise QScoreError(f"Cannot reach the EMDB search API at '{url}' ({reason}): you seem to be offline or "
