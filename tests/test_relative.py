@@ -260,3 +260,38 @@ def test_download_broken_off_answer_is_refused(tmp_path, monkeypatch):
     assert res.output.startswith("Error: The EMDB search API at") and "broke off" in res.output
     assert "IncompleteRead" in res.output and "Nothing was written" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "cache").exists()
+
+
+def test_archive_q_outside_minus_one_to_one_or_resolution_not_positive_is_refused():
+    """Not a silent Q_relative 0 or 100 %: the same rule and words as 'qscore archive stats'."""
+    t = pd.DataFrame({"resolution": [3.9] * 12, "qscore": np.arange(12) + 2.5})
+    with pytest.raises(ParameterError, match=r"Column 'qscore' has 12 value\(s\) outside \[-1, 1\]") as exc:
+        archive_from_table(t)
+    msg = str(exc.value)
+    assert "2.5 (row 1)" in msg and "11.5 (row 10), …" in msg and "12.5" not in msg and "--archive-q-column" in msg
+    with pytest.raises(ParameterError, match=r"has 1 value\(s\) outside \[-1, 1\].*-1.5 \(row 2\)"):
+        archive_from_table(pd.DataFrame({"d": [3.0, 3.1, 3.2], "q": [1.0, -1.5, -1.0]}))
+    with pytest.raises(ParameterError, match=r"Column 'resolution' has 2 resolution\(s\) ≤ 0 Å.*-1 \(row 2\), "
+                                             r"0 \(row 3\)"):
+        archive_from_table(pd.DataFrame({"resolution": [3.0, -1, 0, None], "qscore": [0.5, 0.4, 0.3, 0.2]}))
+    ok = archive_from_table(pd.DataFrame({"resolution": [3.0, None, 2.0], "qscore": [1.0, 0.3, -1.0]}))
+    assert list(ok["q"]) == [1.0, -1.0] and ok.attrs["dropped"] == 1  # the bounds are allowed; empty cells dropped
+
+
+def test_cli_archive_with_q_out_of_range_is_refused_before_scoring(good):
+    bad = good["dir"] / "qbig.csv"
+    pd.DataFrame({"resolution": [3.9] * 30, "qscore": np.arange(30) + 2.5}).to_csv(bad, index=False)
+    assert_cli_refused(run_score(good, "-r", "3.9", "--no-cc", "--archive", bad), good, "qbig.csv",
+                       "30 value(s) outside [-1, 1]", "2.5 (row 1)", "--archive-q-column")
+    bad.write_text("resolution,qscore\n3.0,0.5\n-1,0.4\n")
+    assert_cli_refused(run_score(good, "-r", "3.9", "--no-cc", "--archive", bad), good, "qbig.csv",
+                       "1 resolution(s) ≤ 0 Å", "-1 (row 2)")
+
+
+def test_download_refuses_a_q_field_outside_minus_one_to_one(tmp_path, monkeypatch, local_server):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    _Handler.body = b"emdb_id,resolution,qscore\nEMD-1,3.0,7.5\nEMD-2,3.5,0.4\n"
+    res = CliRunner().invoke(download, ["--url", local_server])
+    assert res.exit_code == 2, res.output
+    assert "1 value(s) outside [-1, 1]" in res.output and "7.5 (EMD-1)" in res.output and "--q-field" in res.output
+    assert not (tmp_path / "cache").exists()

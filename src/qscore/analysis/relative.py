@@ -22,6 +22,8 @@ DEFAULT_WINDOW = 0.5
 DEFAULT_MIN_ENTRIES = 10
 #: tolerance on |d_i − d| ≤ w, Å (resolutions are given to 2 decimals; 3.4 − 2.4 is not exactly 1.0)
 WINDOW_TOLERANCE = 1e-6
+#: how many offending rows an error message lists (as qscore.analysis.archive.ROWS_SHOWN)
+ROWS_SHOWN = 10
 _RESOLUTION_NAMES = ("resolution", "resolutiona", "resolutionangstrom", "res", "d", "dmin")
 _Q_NAMES = ("qscore", "q", "allmodelsaverageqscore", "averageqscore", "meanq", "qmean", "qscoremean")
 
@@ -49,6 +51,13 @@ def _find_column(columns, wanted, candidates, what, option) -> str:
                          f"{', '.join(map(str, columns)) or 'none'}); name it with {option}.")
 
 
+def _examples(values: np.ndarray, mask: np.ndarray) -> str:
+    """The first offending values with their data-row numbers (as :mod:`qscore.analysis.archive` lists them)."""
+    rows = np.flatnonzero(mask)[:ROWS_SHOWN] + 1
+    shown = ", ".join(f"{values[r - 1]:g} (row {r})" for r in rows)
+    return f"{shown}{', …' if mask.sum() > ROWS_SHOWN else ''} (rows count from 1 after the header)"
+
+
 def archive_from_table(table: pd.DataFrame, *, resolution_column: str | None = None,
                        q_column: str | None = None) -> pd.DataFrame:
     """Pick the resolution and Q columns of an archive table and keep the usable entries.
@@ -59,11 +68,13 @@ def archive_from_table(table: pd.DataFrame, *, resolution_column: str | None = N
     Returns
     -------
     DataFrame with float columns ``resolution`` (Å) and ``q``, one row per entry with both values
-    finite and a resolution > 0; ``attrs`` records the source columns and how many rows were dropped.
+    finite; ``attrs`` records the source columns and how many rows were dropped (empty or non-numeric).
 
     Raises
     ------
-    ParameterError — no recognisable column (the message lists the columns found), or no usable entry
+    ParameterError — no recognisable column (the message lists the columns found), a resolution ≤ 0 Å
+    or a Q outside [−1, 1] (how many, the first rows; as ``qscore archive stats`` refuses them), or
+    no usable entry
     """
     found, problems = [], []
     for wanted, names, what, option in ((resolution_column, _RESOLUTION_NAMES, "resolution",
@@ -78,7 +89,17 @@ def archive_from_table(table: pd.DataFrame, *, resolution_column: str | None = N
     res_col, q_col = found
     d = pd.to_numeric(table[res_col], errors="coerce").to_numpy(dtype=np.float64)
     q = pd.to_numeric(table[q_col], errors="coerce").to_numpy(dtype=np.float64)
-    ok = np.isfinite(d) & np.isfinite(q) & (d > 0)
+    ok = np.isfinite(d) & np.isfinite(q)
+    bad_d = ok & (d <= 0)
+    if bad_d.any():  # as qscore.analysis.archive's reader ('qscore archive stats') says it
+        raise ParameterError(f"Column '{res_col}' has {int(bad_d.sum())} resolution(s) ≤ 0 Å, which no map can "
+                             f"have: {_examples(d, bad_d)}. Fix or remove those rows, or name the resolution "
+                             "column with --archive-resolution-column.")
+    bad_q = ok & ((q < -1) | (q > 1))
+    if bad_q.any():
+        raise ParameterError(f"Column '{q_col}' has {int(bad_q.sum())} value(s) outside [-1, 1], which no "
+                             f"Q-score can take: {_examples(q, bad_q)}. If it is not the Q-score column, choose "
+                             "the right one with --archive-q-column.")
     if not ok.any():
         raise ParameterError(f"The archive table has no entry with both a resolution ('{res_col}') and "
                              f"a Q-score ('{q_col}'); check the columns.")

@@ -103,7 +103,8 @@ def parse_archive_csv(text: str, q_field: str = DEFAULT_Q_FIELD):
 
     Raises
     ------
-    QScoreError — not a CSV with emdb_id, resolution and the Q-score field (the columns found are named)
+    QScoreError — not a CSV with emdb_id, resolution and the Q-score field (the columns found are named),
+    or a Q-score outside [−1, 1] (the field is probably not the Q-score)
     """
     import pandas as pd
 
@@ -122,6 +123,13 @@ def parse_archive_csv(text: str, q_field: str = DEFAULT_Q_FIELD):
         "resolution": pd.to_numeric(table[lower["resolution"]], errors="coerce"),
         "qscore": pd.to_numeric(table[lower[q_field.lower()]], errors="coerce"),
     })
+    bad_q = out["qscore"].notna() & ((out["qscore"] < -1) | (out["qscore"] > 1))
+    if bad_q.any():  # as 'qscore archive stats' and 'qscore score --archive' refuse them
+        shown = ", ".join(f"{v:g} ({i})" for v, i in zip(out["qscore"][bad_q][:5], out["emdb_id"][bad_q][:5],
+                                                          strict=True))
+        raise QScoreError(f"The EMDB search API's field '{q_field}' holds {int(bad_q.sum())} value(s) outside "
+                          f"[-1, 1], which no Q-score can take: {shown}{', …' if bad_q.sum() > 5 else ''}; the "
+                          "Q-score field may have another name: pass it with --q-field. Nothing was written.")
     ok = out["resolution"].notna() & out["qscore"].notna() & (out["resolution"] > 0)
     return out[ok].reset_index(drop=True), int((~ok).sum())
 
