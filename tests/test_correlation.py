@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -289,3 +290,44 @@ def test_cli_cc_bad_input(cec, tmp_path, args, word):
     res = CliRunner().invoke(main, ["cc", str(cec["model"]), str(cec["map"]), *args, "--json", str(out)])
     assert res.exit_code == 2 and word in res.output and res.output.count("Error:") == 1
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo helix and its simulated map (no real data needed), and the helix with its second half moved
+    150 Å away, out of the map box."""
+    import gemmi
+
+    from qscore.demo import build_demo
+
+    folder = tmp_path_factory.mktemp("demo")
+    inputs = build_demo(folder, n_residues=8)
+    st = gemmi.read_structure(str(inputs["model"]))
+    residues = list(st[0][0])
+    for res in residues[len(residues) // 2:]:
+        for atom in res:
+            atom.pos = gemmi.Position(atom.pos.x + 150.0, atom.pos.y, atom.pos.z)
+    partial = folder / "partial.pdb"
+    st.write_pdb(str(partial))
+    n_out = sum(len(res) for res in residues[len(residues) // 2:])
+    n_all = sum(len(res) for res in residues)
+    return {"model": Path(inputs["model"]), "map": Path(inputs["map"]), "partial": partial, "n_out": n_out,
+            "n_all": n_all}
+
+
+def test_cli_cc_refuses_a_threshold_no_model_map_point_reaches(demo, tmp_path):
+    """As 'qscore bfactors' does: not 'CC nan … over 0 points' and exit 0."""
+    out = tmp_path / "cc.json"
+    args = ["cc", str(demo["model"]), str(demo["map"]), "-r", "3"]
+    res = CliRunner().invoke(main, [*args, "--threshold", "1e9", "--json", str(out)])
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith("Error: The molmap and electron-scattering model maps have no points at or above "
+                                 "the threshold 1e+09") and res.output.count("\n") == 1
+    assert "--threshold" in res.output and "CC nan" not in res.output
+    assert not out.exists()
+    res = CliRunner().invoke(main, [*args, "--threshold", "1e9", "--no-emodel"])
+    assert res.exit_code == 2 and "The molmap model map has no points" in res.output and "0 points" in res.output
+    res = CliRunner().invoke(main, [*args, "--json", str(out)])  # the default threshold works
+    assert res.exit_code == 0, res.output
+    assert "CC nan" not in res.output and json.loads(out.read_text())["molmap"]["n_points"] > 0
+

@@ -91,6 +91,27 @@ def _figure(path, draw):
     return job
 
 
+def check_points_at_threshold(corr: dict) -> None:
+    """Refuse a correlation over no model-map point (as ``qscore bfactors`` refuses such a scan).
+
+    A section computed (not skipped) whose CC or CC-mean is not a number had no model-map point at or
+    above the threshold, or map values that do not vary there: its numbers would be NaN.
+    """
+    import math
+
+    from ..errors import ParameterError
+
+    names = {"molmap": "molmap", "emodel": "electron-scattering"}
+    empty = [k for k, c in corr.items()
+             if k in names and "skipped" not in c and not (math.isfinite(c["cc"]) and math.isfinite(c["cc_mean"]))]
+    if empty:
+        which = " and ".join(names[k] for k in empty) + (" model maps have" if len(empty) > 1 else " model map has")
+        points = ", ".join(f"{corr[k]['n_points']} points" for k in empty)
+        raise ParameterError(f"The {which} no points at or above the threshold {corr['threshold']:g} with map "
+                             f"values that vary ({points}); the correlation would be NaN. Lower --threshold or "
+                             "check that model and map overlap.")
+
+
 def correlation_lines(corr: dict) -> list:
     """Lines describing a :func:`~qscore.analysis.correlation.map_model_correlation` result."""
     lines = []
@@ -239,6 +260,7 @@ def cc(model, map_path, resolution, threshold, no_molmap, no_emodel, max_memory,
     mdl, dmap = _read_inputs(model, map_path, permissive)
     corr = map_model_correlation(mdl.atoms, dmap, resolution, threshold=threshold, molmap=not no_molmap,
                                  emodel=not no_emodel, max_memory=_gib_to_bytes(max_memory))
+    check_points_at_threshold(corr)
     if json_path is not None:
         write_json(json_path, {"inputs": {"model": str(model), "map": str(map_path)}, **corr})
     if not quiet:
@@ -332,4 +354,4 @@ def bfactors(model, map_path, resolution, f_min, f_max, f_step, threshold, forma
         click.echo(f"  {p}")
 
 
-__all__ = ["profile", "cc", "bfactors", "correlation_lines"]
+__all__ = ["profile", "cc", "bfactors", "correlation_lines", "check_points_at_threshold"]
