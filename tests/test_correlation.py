@@ -331,3 +331,20 @@ def test_cli_cc_refuses_a_threshold_no_model_map_point_reaches(demo, tmp_path):
     assert res.exit_code == 0, res.output
     assert "CC nan" not in res.output and json.loads(out.read_text())["molmap"]["n_points"] > 0
 
+
+def test_cli_cc_and_bfactors_warn_of_atoms_outside_the_map_as_score_does(demo, tmp_path):
+    n_out, n_all = demo["n_out"], demo["n_all"]
+    warning = f"Warning: {n_out} of {n_all} atoms lie outside the map box;"
+    score = CliRunner().invoke(main, ["score", str(demo["partial"]), str(demo["map"]), "-r", "3", "--no-cc",
+                                      "-o", str(tmp_path / "score")])
+    assert score.exit_code == 0 and warning in score.output, score.output  # the wording copied
+    res = CliRunner().invoke(main, ["cc", str(demo["partial"]), str(demo["map"]), "-r", "3"])
+    assert res.exit_code == 0, res.output
+    assert warning in res.output and "skews the correlations" in res.output and "aligned" in res.output
+    res = CliRunner().invoke(main, ["bfactors", str(demo["partial"]), str(demo["map"]), "-r", "3", "--f-step", "100",
+                                    "-o", str(tmp_path / "bf")])
+    assert res.exit_code == 0, res.output
+    assert warning in res.output and "their Q is near 0" in res.output and "aligned" in res.output
+    for command in (["cc"], ["bfactors", "--f-step", "100", "-o", str(tmp_path / "bf2")]):  # none when inside
+        res = CliRunner().invoke(main, [command[0], str(demo["model"]), str(demo["map"]), "-r", "3", *command[1:]])
+        assert res.exit_code == 0 and "Warning" not in res.output, res.output

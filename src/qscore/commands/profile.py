@@ -91,6 +91,13 @@ def _figure(path, draw):
     return job
 
 
+def warn_outside(n_outside: int, n_atoms: int, consequence: str) -> None:
+    """The warning 'qscore score' gives for atoms outside the map box (see ``cli.print_summary``), on stderr."""
+    if n_outside:
+        click.echo(f"Warning: {n_outside} of {n_atoms} atoms lie outside the map box; {consequence}. Check that "
+                   "model and map are aligned.", err=True)
+
+
 def check_points_at_threshold(corr: dict) -> None:
     """Refuse a correlation over no model-map point (as ``qscore bfactors`` refuses such a scan).
 
@@ -261,6 +268,10 @@ def cc(model, map_path, resolution, threshold, no_molmap, no_emodel, max_memory,
     corr = map_model_correlation(mdl.atoms, dmap, resolution, threshold=threshold, molmap=not no_molmap,
                                  emodel=not no_emodel, max_memory=_gib_to_bytes(max_memory))
     check_points_at_threshold(corr)
+    if not quiet:
+        warn_outside(int((~dmap.contains(mdl.atoms.coords)).sum()), len(mdl.atoms),
+                     "their density is compared with zeros (molmap) or left out (electron scattering), which "
+                     "skews the correlations")
     if json_path is not None:
         write_json(json_path, {"inputs": {"model": str(model), "map": str(map_path)}, **corr})
     if not quiet:
@@ -337,6 +348,8 @@ def bfactors(model, map_path, resolution, f_min, f_max, f_step, threshold, forma
     _write_all(jobs)
     if quiet:
         return
+    counts = result.summary()["counts"]
+    warn_outside(counts["outside_map"], counts["scored"], "their Q is near 0, so their B-factors come out near f")
     click.echo(f"Q-scores of {result.scored.sum()} atoms (sigma {sigma} Å): mean {result.mean_q():.4f}")
     click.echo(f"B = f·(1 - Q), f = {s['factors']['min']:g} … {s['factors']['max']:g} Å² ({s['factors']['count']} "
                f"values), model maps at {resolution:g} Å on the map's grid:")
@@ -354,4 +367,4 @@ def bfactors(model, map_path, resolution, f_min, f_max, f_step, threshold, forma
         click.echo(f"  {p}")
 
 
-__all__ = ["profile", "cc", "bfactors", "correlation_lines", "check_points_at_threshold"]
+__all__ = ["profile", "cc", "bfactors", "correlation_lines", "check_points_at_threshold", "warn_outside"]
