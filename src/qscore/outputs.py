@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .api import QScoreResult, output_stem
 from .errors import OutputError
-from .io.writers import write_json, write_mmcif_with_q, write_pdb_with_b, write_table
+from .io.writers import all_or_nothing, write_json, write_mmcif_with_q, write_pdb_with_b, write_table
 
 
 def prepare_out_dir(out_dir, model_path) -> Path:
@@ -84,15 +84,21 @@ def write_score_outputs(result: QScoreResult, folder, summary: dict | None = Non
     for kind in tables:
         paths[f"{kind}_csv"] = folder / f"{stem}_{kind}.csv"
     refuse_overwriting_inputs(paths.values(), result.model.path, result.dmap.path)
-    write_mmcif_with_q(paths["model_cif"], result.model, result.q)
-    if "model_pdb" in paths:
-        write_pdb_with_b(paths["model_pdb"], result.model, result.q)
-    write_table(paths["atoms_csv"], result.atom_table())
-    for kind, table in tables.items():
-        write_table(paths[f"{kind}_csv"], table)
     summary = dict(summary if summary is not None else result.summary())
     summary["outputs"] = {k: str(v) for k, v in paths.items()}
-    write_json(paths["summary_json"], summary)
+    with all_or_nothing() as written:  # a failure removes the files already written: no partial set
+        write_mmcif_with_q(paths["model_cif"], result.model, result.q)
+        written.append(paths["model_cif"])
+        if "model_pdb" in paths:
+            write_pdb_with_b(paths["model_pdb"], result.model, result.q)
+            written.append(paths["model_pdb"])
+        write_table(paths["atoms_csv"], result.atom_table())
+        written.append(paths["atoms_csv"])
+        for kind, table in tables.items():
+            write_table(paths[f"{kind}_csv"], table)
+            written.append(paths[f"{kind}_csv"])
+        write_json(paths["summary_json"], summary)
+        written.append(paths["summary_json"])
     return {k: str(v) for k, v in paths.items()}
 
 

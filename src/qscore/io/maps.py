@@ -149,13 +149,25 @@ def _check_path(path, suffixes, kind: str) -> Path:
     return p
 
 
-def _header_mode(p: Path) -> int | None:
-    """The MRC mode word of the file's header (None if the header cannot be read)."""
+#: bytes per voxel of the MRC modes read (complex modes are refused before their size matters)
+_MODE_BYTES = {0: 1, 1: 2, 2: 4, 6: 2, 12: 2}
+#: the largest map (voxel data, bytes) a compressed file may claim: 16 GiB
+_MAX_GZ_BYTES = 1 << 34
+
+
+def _check_header(p: Path) -> int | None:
+    """Check the file's MRC header against its size before gemmi allocates anything; return the
+    mode word (None if the header cannot be read, e.g. a broken gzip stream: gemmi then says why).
+
+    Refuses non-positive grid dimensions or extended-header size, and a file (uncompressed) shorter
+    than its header says, or (gzipped) claiming more than 2^34 bytes of voxels.
+    """
     import gzip
     import struct
 
+    gz = p.name.lower().endswith(".gz")
     try:
-        opener = gzip.open if p.name.lower().endswith(".gz") else open
+        opener = gzip.open if gz else open
         with opener(p, "rb") as f:
             head = f.read(1024)
     except (OSError, EOFError):
@@ -164,7 +176,35 @@ def _header_mode(p: Path) -> int | None:
         raise InputFileError(f"Map file '{p}' is shorter than an MRC header (1024 bytes); the file is "
                              "truncated or not a map. Re-download or re-export it.")
     big = head[212:214] == b"\x11\x11"  # machine stamp of big-endian files
-    return struct.unpack(">i" if big else "<i", head[12:16])[0]
+    nx, ny, nz, mode = struct.unpack(">4i" if big else "<4i", head[0:16])
+    nsymbt = struct.unpack(">i" if big else "<i", head[92:96])[0]
+    if min(nx, ny, nz) <= 0:
+        raise InputFileError(
+            f"Map file '{p}' is corrupt or not a map: its header gives grid dimensions "
+            f"NX×NY×NZ = {nx}×{ny}×{nz}, which must be positive. Re-download or re-export it.")
+    if nsymbt < 0:
+        raise InputFileError(
+            f"Map file '{p}' is corrupt or not a map: its header gives a negative extended-header "
+            f"size (NSYMBT = {nsymbt}). Re-download or re-export it.")
+    per_voxel = _MODE_BYTES.get(mode)
+    if per_voxel is None:
+        return mode  # complex or unknown mode: refused by read_map or by gemmi
+    data = nx * ny * nz * per_voxel
+    if gz:
+        if data > _MAX_GZ_BYTES:
+            raise InputFileError(
+                f"Map file '{p}' is corrupt or its header is wrong: the header says "
+                f"{nx}×{ny}×{nz} voxels ({data} bytes, more than {_MAX_GZ_BYTES} bytes). "
+                "Re-download or re-export it.")
+        return mode
+    needed = 1024 + nsymbt + data
+    size = p.stat().st_size
+    if size < needed:
+        raise InputFileError(
+            f"Map file '{p}' is truncated or its header is wrong: the header says {nx}×{ny}×{nz} "
+            f"voxels ({needed} bytes with the header) but the file holds {size} bytes. "
+            "Re-download or re-export it.")
+    return mode
 
 
 def read_map(path, *, permissive: bool = False) -> DensityMap:
@@ -191,7 +231,7 @@ def read_map(path, *, permissive: bool = False) -> DensityMap:
     import gemmi
 
     p = _check_path(path, MAP_SUFFIXES, "Map")
-    mode = _header_mode(p)
+    mode = _check_header(p)
     if mode in _COMPLEX_MODES:
         raise MapError(f"Map file '{p}' holds {_COMPLEX_MODES[mode]} values (MRC mode {mode}); "
                        "Q-scores need a real-space density map. Convert it to mode 2 (float32).")

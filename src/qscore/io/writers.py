@@ -40,7 +40,13 @@ def atomic_path(path):
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            what = ("a folder is in the way; remove or rename it" if path.is_dir()
+                    else "check the path and its permissions")
+            raise OutputError(f"Cannot write '{path}' ({exc.strerror or exc}): {what}, or choose "
+                              "another folder with --out.") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
