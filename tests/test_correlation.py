@@ -348,3 +348,13 @@ def test_cli_cc_and_bfactors_warn_of_atoms_outside_the_map_as_score_does(demo, t
     for command in (["cc"], ["bfactors", "--f-step", "100", "-o", str(tmp_path / "bf2")]):  # none when inside
         res = CliRunner().invoke(main, [command[0], str(demo["model"]), str(demo["map"]), "-r", "3", *command[1:]])
         assert res.exit_code == 0 and "Warning" not in res.output, res.output
+
+
+@pytest.mark.parametrize("command", [["score", "-o", "OUT"], ["cc", "-r", "3"], ["bfactors", "-r", "3", "-o", "OUT"],
+                                     ["profile", "-a", "A", "-o", "OUT"]])
+def test_negative_threads_are_refused(demo, tmp_path, command):
+    """commands/options.THREADS: 0 means all cores, a negative count is an error (it was accepted silently)."""
+    args = [a.replace("OUT", str(tmp_path / "out")) for a in command[1:]]
+    res = CliRunner().invoke(main, [command[0], str(demo["model"]), str(demo["map"]), *args, "--threads", "-3"])
+    assert res.exit_code == 2 and "Error: Invalid value for '--threads'" in res.output and "x>=0" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "out").exists()
