@@ -316,3 +316,15 @@ def test_help_and_version():
     assert res.exit_code == 0 and "map=<path to map file>" in res.output and "np=#" in res.output
     res = CliRunner().invoke(main, ["-v"])
     assert res.exit_code == 0 and "MapQ" in res.output
+
+
+def test_failure_on_a_later_model_leaves_no_files_of_earlier_ones(cec, tmp_path):
+    model, mp = copy_inputs(cec, tmp_path, "390_7cec_A100", source="model100")
+    other = tmp_path / "other.cif"
+    shutil.copyfile(model, other)
+    (tmp_path / f"other__Q__{MAP}.cif").mkdir()  # the second model's output cannot be written
+    before = sorted(tmp_path.iterdir())
+    res = CliRunner().invoke(main, [str(mp), str(model), str(other)])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and f"other__Q__{MAP}.cif" in res.output
+    assert sorted(tmp_path.iterdir()) == before

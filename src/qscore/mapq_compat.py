@@ -264,7 +264,7 @@ def run_mapq(args: MapQArgs, *, progress=None) -> list:
     from .io.mapq_files import write_mapq_all
     from .io.maps import read_map
     from .io.models import read_model
-    from .io.writers import write_mmcif_with_q, write_pdb_with_b
+    from .io.writers import all_or_nothing, write_mmcif_with_q, write_pdb_with_b
     from .outputs import prepare_out_dir
 
     dmap = read_map(args.maps[0], permissive=True)  # Chimera reads integer-mode maps too
@@ -279,17 +279,21 @@ def run_mapq(args: MapQArgs, *, progress=None) -> list:
             raise OutputError(f"Output '{clash[0]}' would overwrite an input file; rename or move the input.")
         plans.append((path, model, paths))
     done = []
-    for path, model, paths in plans:
-        result = score(model, dmap, sigma=args.sigma, resolution=args.res, emdb_compat=args.emdb_compat,
-                       threads=min(args.np, os.cpu_count() or 1), progress=progress)
-        if model.format == "pdb":
-            write_pdb_with_b(paths["model"], model, result.q)
-        else:
-            write_mmcif_with_q(paths["model"], model, result.q)
-        write_mapq_all(paths["all_txt"], result.atoms, result.q, resolution=args.res, sigma=args.sigma)
-        if "bfactor" in paths:
-            write_pdb_with_b(paths["bfactor"], model, args.bfactor * (1.0 - result.q))
-        done.append({"model": path, "result": result, "paths": paths})
+    with all_or_nothing() as written:  # a failure on a later model leaves no files of earlier ones
+        for path, model, paths in plans:
+            result = score(model, dmap, sigma=args.sigma, resolution=args.res, emdb_compat=args.emdb_compat,
+                           threads=min(args.np, os.cpu_count() or 1), progress=progress)
+            if model.format == "pdb":
+                write_pdb_with_b(paths["model"], model, result.q)
+            else:
+                write_mmcif_with_q(paths["model"], model, result.q)
+            written.append(paths["model"])
+            write_mapq_all(paths["all_txt"], result.atoms, result.q, resolution=args.res, sigma=args.sigma)
+            written.append(paths["all_txt"])
+            if "bfactor" in paths:
+                write_pdb_with_b(paths["bfactor"], model, args.bfactor * (1.0 - result.q))
+                written.append(paths["bfactor"])
+            done.append({"model": path, "result": result, "paths": paths})
     return done
 
 
