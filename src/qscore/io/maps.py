@@ -174,7 +174,7 @@ def _check_header(p: Path) -> int | None:
         return None
     if len(head) < 1024:
         raise InputFileError(f"Map file '{p}' is shorter than an MRC header (1024 bytes); the file is "
-                             "truncated or not a map. Re-download or re-export it.")
+                             "truncated, corrupt or not a map. Re-download or re-export it.")
     big = head[212:214] == b"\x11\x11"  # machine stamp of big-endian files
     nx, ny, nz, mode = struct.unpack(">4i" if big else "<4i", head[0:16])
     nsymbt = struct.unpack(">i" if big else "<i", head[92:96])[0]
