@@ -51,8 +51,8 @@ def inputs(tmp_path_factory):
     (folder / "corrupt.mrc").write_bytes(data[:1500])  # header intact, data cut short
     rng = np.random.default_rng(3)
     d = rng.uniform(1.5, 8.0, 400)
-    pd.DataFrame({"resolution": d.round(2), "qscore": (1.3 - 0.15 * d + rng.normal(0, 0.05, 400)).round(3)}).to_csv(
-        folder / "archive.csv", index=False)
+    q = (1.3 - 0.15 * d + rng.normal(0, 0.05, 400)).clip(-1, 1)  # Q is a correlation
+    pd.DataFrame({"resolution": d.round(2), "qscore": q.round(3)}).to_csv(folder / "archive.csv", index=False)
     return folder
 
 
