@@ -16,13 +16,20 @@ _PUBLIC = {"score": "api", "QScoreResult": "api", "QParams": "core.engine", "QSc
 __all__ = [*_PUBLIC, "__version__"]
 
 
-def __getattr__(name):
-    if name in _PUBLIC:
-        from importlib import import_module
+#: subpackages and modules reachable as attributes (``qscore.api.read_archive``) without an import
+_MODULES = ("api", "analysis", "core", "io", "report", "commands", "errors", "outputs", "batch", "demo",
+            "mapq_compat", "cli")
 
+
+def __getattr__(name):
+    from importlib import import_module
+
+    if name in _PUBLIC:
         value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
         globals()[name] = value
         return value
+    if name in _MODULES:
+        return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'qscore' has no attribute '{name}'")
 
 

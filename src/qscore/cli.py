@@ -17,7 +17,7 @@ from . import __version__
 from .commands.archive import archive
 from .commands.archive_download import download
 from .commands.batch import batch_command
-from .commands.options import score_options
+from .commands.options import THREADS, score_options
 from .commands.profile import bfactors, cc, profile
 from .commands.report import report_command
 from .errors import QScoreError, QScoreWarning
@@ -331,7 +331,7 @@ def score_and_write(model, map_path, *, out_dir, quiet, archive_path, archive_re
 @main.command()
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for the example (default: a new temporary folder).")
-@click.option("--threads", "-j", type=int, default=0, help="Threads (0: all cores).")
+@THREADS
 @click.option("--no-report", is_flag=True, help="Skip the HTML report, figures and ChimeraX files.")
 @handle_errors
 @click.pass_context
