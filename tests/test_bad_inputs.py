@@ -163,3 +163,66 @@ def test_hydrogen_only_model_in_memory(good):
     atoms = atoms_from_arrays([[5.0, 5.0, 5.0], [6.0, 5.0, 5.0]], element=["H", "H"])
     with pytest.raises(ModelError, match="only hydrogen atoms"):
         qscore.score(Model(path="in-memory", format="pdb", atoms=atoms), good["map"])
+
+
+def _cif_lines(good):
+    """The good model as mmCIF text lines, and the index of the first _atom_site row."""
+    doc = gemmi.read_structure(str(good["model"])).make_mmcif_document()
+    lines = doc.as_string().splitlines()
+    first = max(i for i, line in enumerate(lines) if line.startswith("_atom_site.")) + 1
+    assert lines[first].startswith("ATOM") and lines[first + 1].startswith("ATOM")
+    return lines, first
+
+
+def test_mmcif_row_with_a_value_too_few_or_too_many(good):
+    lines, first = _cif_lines(good)
+    n_tags = sum(line.startswith("_atom_site.") for line in lines)
+    row = lines[first + 1].split()
+    short, long = list(lines), list(lines)
+    short[first + 1] = " ".join(row[:3] + row[4:])
+    long[first + 1] = " ".join([*row, "EXTRA"])
+    for name, text, k in (("short.cif", short, n_tags - 1), ("long.cif", long, n_tags + 1)):
+        path = good["dir"] / name
+        path.write_text("\n".join(text) + "\n")
+        assert_refused(good, path, good["map"], InputFileError, name, "corrupt", "row 2 of _atom_site",
+                       f"line {first + 2}", f"{k} values for {n_tags} columns")
+
+
+def test_mmcif_row_split_across_lines_is_read(good):
+    """A row split over two lines is valid mmCIF: it reads as the unsplit file does."""
+    lines, first = _cif_lines(good)
+    row = lines[first + 1].split()
+    lines[first + 1:first + 2] = [" ".join(row[:5]), " ".join(row[5:])]
+    path = good["dir"] / "split.cif"
+    path.write_text("\n".join(lines) + "\n")
+    assert np.allclose(qscore.read_model(path).atoms.coords, qscore.read_model(good["model"]).atoms.coords)
+
+
+def test_truncated_gzip_models(good):
+    lines, _ = _cif_lines(good)
+    packed = gzip.compress(("\n".join(lines) + "\n").encode())
+    cut = good["dir"] / "cut.cif.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    assert_refused(good, cut, good["map"], InputFileError, "cut.cif.gz", "truncated or not a valid gzip")
+    # every line there, only the gzip trailer missing: gemmi would read it without a word
+    packed = gzip.compress(good["model"].read_bytes())
+    trailer = good["dir"] / "trailer.pdb.gz"
+    trailer.write_bytes(packed[:-8])
+    assert_refused(good, trailer, good["map"], InputFileError, "trailer.pdb.gz", "truncated")
+    whole = good["dir"] / "whole.pdb.gz"
+    whole.write_bytes(packed)
+    assert len(qscore.read_model(whole).atoms) == 3
+
+
+def test_pdb_coordinate_that_is_not_a_number(good):
+    lines = good["model"].read_text().splitlines()
+    lines[1] = lines[1][:30] + "  abcdef" + lines[1][38:]
+    alpha = good["dir"] / "alpha.pdb"
+    alpha.write_text("\n".join(lines) + "\n")
+    assert_refused(good, alpha, good["map"], ModelError, "alpha.pdb", "line 2", "abcdef", "not a number")
+
+
+def test_pdb_without_atom_records_says_so(good):
+    empty = good["dir"] / "remarks.pdb"
+    empty.write_text("REMARK\nEND\n")
+    assert_refused(good, empty, good["map"], ModelError, "remarks.pdb", "no atoms", "no ATOM/HETATM records")

@@ -169,12 +169,58 @@ def find_atom_site(data: bytes) -> _AtomSiteLoop | None:
                          rows_end=min(ends) if ends else len(data))
 
 
-def _fast_columns(data: bytes, loop: _AtomSiteLoop):
+_TOKEN_MASK = bytes.maketrans(bytes(range(256)), bytes(1 if b > 32 else 0 for b in range(256)))
+
+
+def _count_tokens(data: bytes, start: int, end: int, chunk: int = 1 << 22) -> int:
+    """The number of whitespace-separated tokens in data[start:end] (C speed, bounded memory)."""
+    n = 0
+    for a in range(start, end, chunk):
+        b = min(a + chunk, end)
+        # a token starts where a byte > 32 follows whitespace (or the start)
+        piece = data[max(a - 1, start):b].translate(_TOKEN_MASK)
+        n += piece.count(b"\0\1")
+        if a == start and piece[:1] == b"\1":
+            n += 1
+    return n
+
+
+def _check_row_lengths(data: bytes, loop: _AtomSiteLoop, path) -> None:
+    """Raise InputFileError when the _atom_site rows do not hold a whole number of rows' values (one
+    line with a value too few or too many); return when they might be rows legitimately split across
+    lines (gemmi then reads them).  Called only when the fast reader found a row of the wrong length."""
+    rows = data[loop.tags_end:loop.rows_end]
+    if b'"' in rows or b"#" in rows:
+        return  # quoted values may hold spaces, comments are no values: leave the counting to gemmi
+    n = len(loop.tags)
+    counts = [len(line.split()) for line in rows.split(b"\n")]
+    if sum(counts) % n == 0:
+        return
+    first_line = data.count(b"\n", 0, loop.tags_end) + 1
+    row = 0
+    for i, k in enumerate(counts):
+        if k == 0:
+            continue
+        row += 1
+        if k != n:
+            raise InputFileError(
+                f"Model file '{path}' is corrupt: row {row} of _atom_site (line {first_line + i}) has "
+                f"{k} values for {n} columns; fix or regenerate the file.")
+    raise InputFileError(f"Model file '{path}' is corrupt: its _atom_site rows do not hold a whole "
+                         f"number of rows of {n} values; fix or regenerate the file.")
+
+
+def _fast_columns(data: bytes, loop: _AtomSiteLoop, path=""):
     """Fast, lean reader of the rows of the _atom_site loop with pandas' C tokenizer.
 
     Returns ``(get, n_rows)`` — get(tag) gives a float array (coordinates) or a pandas Categorical —
     or None when the loop is not in the simple form this reader handles (text fields,
     single-quoted values, rows split across lines): the caller then falls back to gemmi.
+
+    Raises
+    ------
+    InputFileError
+        A row with a value too few or too many.
     """
     import io
 
@@ -185,15 +231,29 @@ def _fast_columns(data: bytes, loop: _AtomSiteLoop):
               "auth_comp_id", "label_comp_id", "auth_asym_id", "label_asym_id", "auth_seq_id",
               "label_seq_id", "pdbx_PDB_ins_code", "label_alt_id", "type_symbol", "B_iso_or_equiv"]
     use = [t for t in wanted if t in loop.tags]
+    last = loop.tags[-1]  # '' there tells a row with too few values (the tokenizer fills it in)
+    if last not in use:
+        use.append(last)
     dtypes = {t: "category" for t in use if not t.startswith("Cartn_")}
     try:
         table = pd.read_csv(io.BytesIO(rows), sep=r"\s+", header=None, names=loop.tags, usecols=use,
                             dtype=dtypes, quotechar='"', na_filter=False, engine="c", encoding="utf-8",
                             encoding_errors="replace")
-        del rows
+    except (ValueError, pd.errors.ParserError):
+        return None
+    del rows
+    # a row with too many values the tokenizer drops silently: count all values (a quoted value
+    # with spaces counts more than once; gemmi then reads the loop)
+    ragged = _count_tokens(data, loop.tags_end, loop.rows_end) != len(table) * len(loop.tags)
+    if isinstance(table[last].dtype, pd.CategoricalDtype):
+        ragged = ragged or "" in table[last].cat.categories
+    if ragged:
+        _check_row_lengths(data, loop, path)
+        return None  # rows split across lines: let gemmi parse (and report) them
+    try:
         coords = {c: pd.to_numeric(table[c], errors="raise").to_numpy(np.float64)
                   for c in ("Cartn_x", "Cartn_y", "Cartn_z") if c in table}
-    except (ValueError, pd.errors.ParserError):
+    except ValueError:
         return None
     if len(coords) < 3 or any(np.isnan(v).any() for v in coords.values()):
         return None  # ragged rows: let gemmi parse (and report) it
@@ -389,14 +449,67 @@ def _release_freed_memory() -> None:
 
 
 def read_bytes(p) -> bytes:
-    """The (decompressed) bytes of a file, gzipped or not."""
+    """The (decompressed) bytes of a model file, gzipped or not.
+
+    Raises
+    ------
+    InputFileError
+        A gzipped file that is truncated or corrupt.
+    """
     import gzip
+    import zlib
 
     p = Path(p)
     if p.name.lower().endswith(".gz"):
-        with gzip.open(p, "rb") as f:
-            return f.read()
+        try:
+            with gzip.open(p, "rb") as f:
+                return f.read()
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise InputFileError(f"Model file '{p}' is truncated or not a valid gzip file ({exc}); "
+                                 "check or download it again.") from None
     return p.read_bytes()
+
+
+_PDB_COORDS = ((30, 38), (38, 46), (46, 54))  # x, y, z: columns 31-38, 39-46, 47-54
+
+
+def _check_pdb_coordinates(data: bytes, path) -> None:
+    """Raise ModelError naming the line when an ATOM/HETATM record's x, y or z field (columns 31-54)
+    is not a number (gemmi reads such a field as 0 without a word)."""
+    lines = data.decode("latin-1").split("\n")
+    atoms = [i for i, line in enumerate(lines) if line[:4].upper() in ("ATOM", "HETA")]
+    fields = [lines[i][a:b].strip() for i in atoms for a, b in _PDB_COORDS]
+    values = pd.to_numeric(pd.Series(fields, dtype=object), errors="coerce").to_numpy(np.float64)
+    for k in np.flatnonzero(np.isnan(values)).tolist():
+        try:
+            float(fields[k])  # 'nan' as such: refused later as non-finite
+        except ValueError:
+            i = atoms[k // 3]
+            raise ModelError(
+                f"Model file '{path}' line {i + 1}: coordinate {'xyz'[k % 3]} "
+                f"(columns {_PDB_COORDS[k % 3][0] + 1}-{_PDB_COORDS[k % 3][1]}) is "
+                f"'{fields[k]}', not a number; coordinates that are not numbers cannot be scored. "
+                "Fix or regenerate the file.") from None
+
+
+def _read_pdb(p: Path):
+    """A PDB file (gzipped or not) as a gemmi Structure, as gemmi.read_structure reads it, after
+    checking its coordinates; decompressed here, so that a truncated gzip file is refused."""
+    import gemmi
+
+    data = read_bytes(p)
+    try:
+        st = gemmi.read_pdb_string(data)
+    except RuntimeError as exc:  # its message ends with the name of the "file", 'string'
+        raise RuntimeError(re.sub(r":? string$", "", str(exc))) from None
+    _check_pdb_coordinates(data, p)
+    name = p.name  # as gemmi.read_structure names it
+    for ext in (".gz", ".pdb"):
+        if name.endswith(ext):
+            name = name[:-len(ext)]
+    st.name = name
+    st.merge_chain_parts()
+    return st
 
 
 def _read_mmcif(p: Path) -> Model:
@@ -405,7 +518,7 @@ def _read_mmcif(p: Path) -> Model:
 
     data = read_bytes(p)
     loop = find_atom_site(data)
-    fast = _fast_columns(data, loop) if loop is not None else None
+    fast = _fast_columns(data, loop, p) if loop is not None else None
     if fast is not None:
         get, n_rows = fast
         rest = gemmi.cif.read_string((data[:loop.loop_start] + data[loop.rows_end:]).decode("utf-8", "replace"))
@@ -433,16 +546,14 @@ def read_model(path) -> Model:
     ModelError
         No atoms, only hydrogens, or non-numeric coordinates.
     """
-    import gemmi
-
     p = _check_path(path, MODEL_SUFFIXES, "Model")
     fmt = model_format(p)
     try:
         if fmt == "mmcif":
             model = _read_mmcif(p)
         else:
-            st = gemmi.read_structure(str(p), format=gemmi.CoorFormat.Pdb)
-            if len(st) == 0:
+            st = _read_pdb(p)
+            if len(st) == 0 or st[0].count_atom_sites() == 0:
                 raise ModelError(f"Model file '{p}' has no atoms (no ATOM/HETATM records); give a "
                                  "model with coordinates.")
             while len(st) > 1:
