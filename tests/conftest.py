@@ -31,7 +31,7 @@ def cec():
 def gaussian_map(coords, *, shape=(40, 44, 48), voxel=(0.7, 0.8, 0.9), origin=(-2.0, -3.0, -1.0),
                  width=1.0, noise=0.0, seed=0):
     """A DensityMap (values zyx) that is a sum of Gaussians at ``coords`` plus optional noise."""
-    from qscore.io.maps import DensityMap
+    from qscore.types import DensityMap
 
     nz, ny, nx = shape
     z, y, x = np.meshgrid(*(origin[i] + voxel[i] * np.arange(n) for i, n in ((2, nz), (1, ny), (0, nx))),
@@ -93,3 +93,14 @@ def assert_cli_refused(res, good, *phrases):
     for p in phrases:
         assert p.lower() in res.output.lower(), (p, res.output)
     assert not good["out"].exists() or not any(good["out"].iterdir())
+
+
+# The synthetic example of 'qscore demo' (a poly-Ala helix and a map simulated from it) is the tests'
+# data where no real data are needed; every test takes it from here.
+from qscore.pipeline.demo import build_demo, helix_coordinates  # noqa: E402, F401 - the tests' synthetic data
+
+
+@pytest.fixture(scope="session")
+def demo_inputs(tmp_path_factory):
+    """The demo helix (24 residues) and its 2.5 Å map, built once per session: {'model', 'map', 'resolution'}."""
+    return build_demo(tmp_path_factory.mktemp("demo"))

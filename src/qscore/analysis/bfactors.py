@@ -35,16 +35,17 @@ def scan_factors(f_min: float = F_MIN, f_max: float = F_MAX, f_step: float = F_S
     Raises ParameterError for a negative f_min, f_max < f_min, a step ≤ 0, or more than 1000 factors.
     """
     if not (np.isfinite(f_min) and np.isfinite(f_max) and np.isfinite(f_step)):
-        raise ParameterError(f"The f scan {f_min}..{f_max} step {f_step} must be finite numbers (Å²).")
+        raise ParameterError(f"The f scan f_min={f_min}, f_max={f_max}, f_step={f_step} must be finite numbers (Å²).",
+                             parameter=("f_min", "f_max", "f_step"))
     if f_min < 0 or f_max < f_min:
-        raise ParameterError(f"The f scan must have 0 ≤ f-min ≤ f-max; got f-min {f_min:g}, f-max {f_max:g} Å² "
-                             "(the paper scans 0 to 300).")
+        raise ParameterError(f"The f scan must have 0 ≤ f_min ≤ f_max; got f_min={f_min:g}, f_max={f_max:g} Å² "
+                             "(the paper scans 0 to 300).", parameter=("f_min", "f_max"))
     if f_step <= 0:
-        raise ParameterError(f"f-step {f_step:g} Å² must be > 0 (the paper uses 20).")
+        raise ParameterError(f"f_step={f_step:g} Å² must be > 0 (the paper uses 20).", parameter="f_step")
     n = int(np.floor((f_max - f_min) / f_step + 1e-9)) + 1
     if n > 1000:
         raise ParameterError(f"The f scan {f_min:g}..{f_max:g} step {f_step:g} has {n} factors; use at most 1000 "
-                             "(a larger step).")
+                             "(a larger f_step=).", parameter="f_step")
     return f_min + f_step * np.arange(n)
 
 
@@ -126,7 +127,7 @@ def scan_bfactors(atoms, q, dmap, resolution: float, *, f_min: float = F_MIN, f_
     t0 = time.perf_counter()
     q = np.asarray(q, dtype=np.float64)
     if q.shape != (len(atoms),):
-        raise ParameterError(f"q has shape {q.shape}; expected one Q per atom ({len(atoms)},).")
+        raise ParameterError(f"q= has shape {q.shape}; expected one Q per atom ({len(atoms)},).", parameter="q")
     check_model_resolution(resolution, dmap)
     factors = scan_factors(f_min, f_max, f_step)
     b_top = float(bfactors_from_q(q, float(factors[-1])).max())
@@ -146,8 +147,9 @@ def scan_bfactors(atoms, q, dmap, resolution: float, *, f_min: float = F_MIN, f_
             progress(total, total)
     cc_mean = np.array([r["cc_mean"] for r in results])
     if not np.isfinite(cc_mean).any():
-        raise ParameterError(f"No model map of the scan has points at or above the threshold {threshold:g} with "
-                             "map values that vary; check the threshold and that model and map overlap.")
+        raise ParameterError(f"No model map of the scan has points at or above threshold={threshold:g} with "
+                             "map values that vary; lower threshold= or check that model and map overlap.",
+                             parameter="threshold")
     best = int(np.nanargmax(cc_mean))
     notes = []
     if em.skipped_atoms:

@@ -33,6 +33,8 @@ from numba import njit
 
 from ..core.kernels import interpolate
 from ..errors import ModelError, ParameterError
+from ..types import DensityMap, check_resolution
+from .results import MapModelCorrelation, ModelMapCC
 
 #: σ of the molmap Gaussians as a fraction of the resolution (ChimeraX: 1/(π√2))
 SIGMA_FACTOR = 1.0 / (math.pi * math.sqrt(2.0))
@@ -66,19 +68,18 @@ def check_model_resolution(resolution: float, dmap) -> None:
     The resolution must lie in (0, 50] Å, be at least twice the map's largest voxel size (a finer
     one cannot be represented on the map's grid) and no coarser than the smallest side of its box.
     """
-    from .expected import check_resolution
-
     check_resolution(resolution)
     name = dmap.path or "(in memory)"
     voxel = float(np.max(dmap.voxel_size))
     if resolution < 2.0 * voxel - 1e-9:
-        raise ParameterError(f"Resolution {resolution:g} Å is finer than twice the voxel size of map '{name}' "
+        raise ParameterError(f"resolution={resolution:g} Å is finer than twice the voxel size of map '{name}' "
                              f"(2 × {voxel:.4g} Å = {2 * voxel:.4g} Å): the map cannot hold such detail. Give the "
-                             "map's reported resolution.")
+                             "map's reported resolution.", parameter="resolution")
     side = float(np.min(np.array(dmap.shape_xyz) * dmap.voxel_size))
     if resolution > side:
-        raise ParameterError(f"Resolution {resolution:g} Å is coarser than the smallest side of the box of map "
-                             f"'{name}' ({side:.4g} Å); give the map's reported resolution in Å.")
+        raise ParameterError(f"resolution={resolution:g} Å is coarser than the smallest side of the box of map "
+                             f"'{name}' ({side:.4g} Å); give the map's reported resolution in Å.",
+                             parameter="resolution")
 
 
 def atomic_numbers(elements) -> np.ndarray:
@@ -286,8 +287,6 @@ def molmap(coords, elements, resolution: float, *, weights=None, step: float | N
 
     Holds the whole grid in memory (8 bytes a point); :func:`molmap_correlation` does not.
     """
-    from ..io.maps import DensityMap
-
     z = atomic_numbers(elements)
     w = np.ones(len(z)) if weights is None else np.asarray(weights, dtype=np.float64)
     grid = molmap_grid(coords, resolution, step=step, pad=pad, sigma_factor=sigma_factor)
@@ -540,8 +539,9 @@ def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weig
 
 
 def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = THRESHOLD, molmap: bool = True,
-                          emodel: bool = True, max_memory: int | None = None, lenient: bool = False) -> dict:
-    """Both correlations of SPEC §8 for the atoms of a model (:class:`~qscore.io.models.Atoms`).
+                          emodel: bool = True, max_memory: int | None = None,
+                          lenient: bool = False) -> MapModelCorrelation:
+    """Both correlations of SPEC §8 for the atoms of a model (:class:`~qscore.types.Atoms`).
 
     Parameters
     ----------
@@ -555,22 +555,24 @@ def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = 
 
     Returns
     -------
-    dict ``{'resolution', 'threshold', 'molmap': {...}, 'emodel': {...}}`` (see
-    :func:`molmap_correlation`, :func:`emodel_correlation`); a section left out is absent, a skipped
-    one holds ``{'skipped': reason}``.
+    MapModelCorrelation — a section per model map asked for (see :func:`molmap_correlation`,
+    :func:`emodel_correlation`); a skipped one holds ``{'skipped': reason}``
     """
+    def result(**sections):
+        return MapModelCorrelation(resolution=float(resolution), threshold=threshold,
+                                   **{k: ModelMapCC(v) for k, v in sections.items()})
+
     try:
         check_model_resolution(resolution, dmap)
     except ParameterError as exc:
         if not lenient:
             raise
         skipped = {"skipped": str(exc)}
-        return {"resolution": float(resolution), "threshold": threshold,
-                **({"molmap": skipped} if molmap else {}), **({"emodel": skipped} if emodel else {})}
+        return result(**({"molmap": skipped} if molmap else {}), **({"emodel": skipped} if emodel else {}))
     if not np.any(dmap.contains(atoms.coords)):
         raise ModelError(f"All {len(atoms)} atoms lie outside the box of map '{dmap.path or '(in memory)'}'; "
                          "model and map are not aligned.")
-    out: dict = {"resolution": float(resolution), "threshold": threshold}
+    out: dict = {}
     weights = occupancy_weights(atoms)
     if molmap:
         out["molmap"] = molmap_correlation(atoms.coords, atoms.element, dmap, resolution, weights=weights,
@@ -587,7 +589,7 @@ def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = 
         else:
             out["emodel"] = emodel_correlation(atoms.coords, atoms.element, atoms.b_iso, dmap, resolution,
                                                weights=weights, threshold=threshold, max_memory=limit)
-    return out
+    return result(**out)
 
 
 __all__ = ["THRESHOLD", "SIGMA_FACTOR", "MolmapGrid", "molmap_grid", "molmap", "molmap_correlation", "EModel",

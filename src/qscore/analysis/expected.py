@@ -3,69 +3,20 @@
 An :class:`ExpectedModel` is a polynomial Q(d) with offsets: Q_peak = Q_mean + peak,
 Q_low95 = Q_mean + low, Q_high95 = Q_mean + high.  The built-in ones are the published curves
 for sigma 0.4 Å (2025 paper) and 0.6 Å (MapQ); ``qscore archive stats --save-model`` writes one
-refitted on a user's archive, which :meth:`ExpectedModel.from_json` reads back.
+refitted on a user's archive, which :func:`qscore.io.curves.read_expected_model` reads back.
+:func:`curve_for` is the one place that decides which curve a sigma gets, with one message for each
+way that can fail.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from pathlib import Path
-
 import numpy as np
 
-from ..errors import InputFileError, ParameterError
+from ..errors import ParameterError
+from ..types import ExpectedModel, check_resolution
 
-RESOLUTION_MAX = 50.0
-
-
-@dataclass(frozen=True)
-class ExpectedModel:
-    """Expected-Q curve: ``coefficients`` highest power first (numpy.polyval order), in Å⁻ᵏ.
-
-    peak, low, high : offsets of Q_peak, Q_low95, Q_high95 from the curve (low is negative)
-    sigma : the reference-Gaussian width the curve was fitted for, Å
-    source : where the curve comes from (shown in reports)
-    """
-
-    coefficients: tuple
-    peak: float
-    low: float
-    high: float
-    sigma: float
-    source: str = ""
-
-    def q_mean(self, d):
-        return np.polyval(np.asarray(self.coefficients, dtype=float), np.asarray(d, dtype=float))
-
-    def evaluate(self, d) -> dict:
-        """{'Q_mean', 'Q_peak', 'Q_low95', 'Q_high95'} at resolution(s) d Å."""
-        check_resolution(d)
-        m = self.q_mean(d)
-        return {"Q_mean": m, "Q_peak": m + self.peak, "Q_low95": m + self.low, "Q_high95": m + self.high}
-
-    def to_json(self, path) -> None:
-        from ..io.writers import write_json
-
-        write_json(path, {"kind": "qscore-expected-model", "version": 1, **asdict(self)})
-
-    @classmethod
-    def from_json(cls, path) -> ExpectedModel:
-        p = Path(path)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputFileError(f"Expected-Q model file '{p}' does not exist; write one with "
-                                 "'qscore archive stats --save-model FILE'.") from None
-        except (OSError, ValueError) as exc:
-            raise InputFileError(f"Expected-Q model file '{p}' is not valid JSON ({exc}).") from None
-        try:
-            return cls(coefficients=tuple(float(c) for c in data["coefficients"]),
-                       peak=float(data["peak"]), low=float(data["low"]), high=float(data["high"]),
-                       sigma=float(data["sigma"]), source=str(data.get("source", str(p))))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputFileError(f"Expected-Q model file '{p}' lacks a valid field ({exc}); it "
-                                 "needs coefficients, peak, low, high and sigma.") from None
+__all__ = ["EMDB_SIGMA_04", "MAPQ_SIGMA_06", "BUILT_IN", "LINEAR_2020", "Q_RESOLUTION_RANGE", "linear_expected_q",
+           "linear_q_resolution", "q_resolution", "flag_q", "model_for_sigma", "curve_for", "check_resolution"]
 
 
 #: 2025 paper (sigma 0.4 Å): cubic fit to ~10,000 EMDB entries, Q_peak +0.024, 95% −0.126/+0.109
@@ -78,14 +29,6 @@ MAPQ_SIGMA_06 = ExpectedModel(coefficients=(-0.0019064058, 0.0499875375, -0.4513
                               source="MapQ v2.9.7 cubic, sigma 0.6")
 
 BUILT_IN = {0.4: EMDB_SIGMA_04, 0.6: MAPQ_SIGMA_06}
-
-
-def check_resolution(d) -> None:
-    """Raise ParameterError unless every resolution is in (0, 50] Å."""
-    arr = np.asarray(d, dtype=float)
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0) or np.any(arr > RESOLUTION_MAX):
-        raise ParameterError(f"Resolution {d} Å is outside (0, {RESOLUTION_MAX:g}] Å; give the "
-                             "map's reported resolution in Å (e.g. 3.2).")
 
 
 #: 2020 paper (Nature Methods) and MapQ: linear expected Q per molecule type, (slope Å⁻¹, intercept),
@@ -169,10 +112,40 @@ def flag_q(q, low, high):
 
 
 def model_for_sigma(sigma: float) -> ExpectedModel:
-    """The built-in expected-Q curve for sigma (0.4 or 0.6 Å); no curve is invented for others."""
+    """The built-in expected-Q curve for sigma (0.4 or 0.6 Å); no curve is invented for others.
+
+    Raises
+    ------
+    ParameterError — no built-in curve for ``sigma``
+    """
     model = _for_sigma(BUILT_IN, sigma)
     if model is not None:
         return model
-    raise ParameterError(f"No expected-Q curve exists for sigma {sigma} Å; built-in curves are for "
+    raise ParameterError(f"No expected-Q curve exists for sigma={sigma} Å; built-in curves are for "
                          "0.4 and 0.6 Å. Use one of those, or fit one with 'qscore archive stats "
-                         "--save-model' and pass it with --expected-model.")
+                         "--save-model' and pass it with expected_model=.", parameter=("sigma", "expected_model"))
+
+
+def curve_for(sigma: float, curve: ExpectedModel | None = None, *, required: bool = True) -> ExpectedModel | None:
+    """The expected-Q curve a run with ``sigma`` uses: ``curve`` if given, else the built-in one.
+
+    Parameters
+    ----------
+    sigma : float — the reference-Gaussian width Q is computed with, Å
+    curve : ExpectedModel, optional — a curve of the user's (``expected_model=``)
+    required : bool — raise when there is no built-in curve for ``sigma`` (when a resolution is given);
+        else return None
+
+    Raises
+    ------
+    ParameterError — ``curve`` was fitted for another sigma, or (``required``) no curve exists for ``sigma``
+    """
+    if curve is not None:
+        if abs(curve.sigma - sigma) > 1e-9:
+            raise ParameterError(f"The expected-Q model '{curve.source}' was fitted for sigma {curve.sigma} Å but "
+                                 f"Q is computed with sigma={sigma} Å; use sigma={curve.sigma} or a model fitted "
+                                 "for this sigma.", parameter=("sigma", "expected_model"))
+        return curve
+    if not required and _for_sigma(BUILT_IN, sigma) is None:
+        return None
+    return model_for_sigma(sigma)

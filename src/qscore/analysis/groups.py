@@ -24,7 +24,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from .expected import ExpectedModel, flag_q, linear_expected_q, linear_q_resolution, q_resolution
+from ..types import ArchiveData, ExpectedModel
+from .expected import flag_q, linear_expected_q, linear_q_resolution, q_resolution
+from .relative import DEFAULT_MIN_ENTRIES, DEFAULT_WINDOW, describe_relative, relative_q
+from .results import Analysis, ExpectedQ, FlagCounts, QResolution, RelativeQ
 
 #: half-widths k of the smoothing windows (±k residues); MapQ labels them by 2k+1 = 3, 5, 7, 11
 WINDOWS = (1, 2, 3, 5)
@@ -37,7 +40,6 @@ NUCLEIC_PARTS = ("phosphate", "sugar", "base")
 PARTS = PROTEIN_PARTS + NUCLEIC_PARTS
 #: chain-table type labels of the molecule types (ligands and ions are labelled by residue name)
 TYPE_LABELS = {"protein": "Protein", "nucleic": "Nucleic", "water": "Water"}
-FLAG_HELP = "below: Q < Q_low95; above: Q > Q_high95 (not commonly observed at this resolution)"
 
 
 def atom_parts(names, mol_types) -> np.ndarray:
@@ -77,7 +79,7 @@ def window_label(k: int) -> str:
 def _check(atoms, q) -> tuple:
     q = np.asarray(q, dtype=np.float64)
     if q.shape != (len(atoms),):
-        raise ParameterError(f"q has shape {q.shape}; expected one value per atom ({len(atoms)},)")
+        raise ParameterError(f"q= has shape {q.shape}; expected one value per atom ({len(atoms)},)", parameter="q")
     use = ~np.asarray(atoms.is_hydrogen, dtype=bool) & np.isfinite(q)
     return q, use
 
@@ -246,123 +248,111 @@ def add_expected(table: pd.DataFrame, resolution: float, model: ExpectedModel, *
     return out
 
 
-def add_q_resolution(table: pd.DataFrame, model: ExpectedModel | None, sigma: float, *,
-                     q_column: str = "Q", mol_type_column: str = "mol_type") -> pd.DataFrame:
-    """Add Q-resolution estimates to a chain or model table.
+def add_q_resolution(table: pd.DataFrame, sigma: float, *, q_column: str = "Q",
+                     mol_type_column: str = "mol_type") -> pd.DataFrame:
+    """Add Q_resolution_2020 to a chain or model table: the 2020 linear relation of the row's molecule
+    type inverted (MapQ's "Est.Res."; NaN for ligands and for the all-atom row).
 
-    Q_resolution inverts ``model``'s curve (0.5–20 Å; empty with Q_resolution_note saying why when
-    Q lies beyond it); Q_resolution_2020 inverts the 2020 linear relation of the row's molecule
-    type (MapQ's "Est.Res."; NaN for ligands and for the all-atom row).
+    The expected-Q curve is fitted to whole entries, so its inverse (:func:`whole_model_q_resolution`)
+    is given for the whole model only, never per chain or type.
     """
     out = table.copy()
-    qs = out[q_column].to_numpy(dtype=float)
-    if model is not None:
-        solved = [q_resolution(v, model) for v in qs]
-        out["Q_resolution"] = [np.nan if d is None else d for d, _ in solved]
-        out["Q_resolution_note"] = [note or "" for _, note in solved]
-    out["Q_resolution_2020"] = [linear_q_resolution(v, t, sigma)
-                                for v, t in zip(qs, out[mol_type_column], strict=True)]
+    out["Q_resolution_2020"] = [linear_q_resolution(v, t, sigma) for v, t in
+                                zip(out[q_column].to_numpy(dtype=float), out[mol_type_column], strict=True)]
     return out
 
 
-def worst_residues(residues: pd.DataFrame, n: int = 5) -> pd.DataFrame:
-    """The ``n`` polymer residues with the lowest Q_residue (ties in table order)."""
-    poly = residues[residues["mol_type"].isin(POLYMER_TYPES) & residues["Q_residue"].notna()]
-    return poly.sort_values("Q_residue", kind="stable").head(n)
+def whole_model_q_resolution(model: pd.DataFrame, curve: ExpectedModel | None) -> QResolution:
+    """The Q-resolution of the whole model: the curve inverted at the 'all' row's Q (0.5–20 Å), and the
+    2020 relations per molecule type (from the rows :func:`add_q_resolution` filled)."""
+    value, note, source = None, "no expected-Q curve for this sigma", None
+    if curve is not None:
+        value, note = q_resolution(float(model["Q"].iloc[0]), curve)
+        source = curve.source
+    by_type = {r["group"]: (None if not np.isfinite(r["Q_resolution_2020"]) else float(r["Q_resolution_2020"]))
+               for _, r in model.iterrows() if r["group"] in TYPE_LABELS or r["group"] == "ion"}
+    return QResolution(value=value, note=note, curve=source, by_type_2020=by_type)
 
 
-def ligand_residues(residues: pd.DataFrame) -> pd.DataFrame:
-    """Every ligand residue (each copy of each ligand), lowest Q first."""
+def _expected_summary(residues: pd.DataFrame, resolution: float, curve: ExpectedModel) -> tuple:
+    values = curve.evaluate(resolution)
+    expected = ExpectedQ(source=curve.source, sigma=curve.sigma, **{k: float(v) for k, v in values.items()})
+    poly = residues[residues["mol_type"].isin(POLYMER_TYPES)]
     lig = residues[residues["mol_type"] == "ligand"]
-    return lig.sort_values("Q_residue", kind="stable")
+    flags = FlagCounts(residues_below=int((poly["Q_flag"] == "below").sum()),
+                       residues_above=int((poly["Q_flag"] == "above").sum()), residues=int(len(poly)),
+                       ligands_below=int((lig["Q_flag"] == "below").sum()),
+                       ligands_above=int((lig["Q_flag"] == "above").sum()), ligands=int(len(lig)))
+    return expected, flags
 
 
-def _records(table: pd.DataFrame, columns) -> list:
-    cols = [c for c in columns if c in table.columns]
-    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
-            for row in table[cols].to_dict(orient="records")]
+def relative_to_archive(q: float, resolution: float | None, archive: ArchiveData, *, sigma: float,
+                        window: float = DEFAULT_WINDOW, min_entries: int = DEFAULT_MIN_ENTRIES) -> RelativeQ:
+    """The model's percentiles in ``archive`` (SPEC §6) with the paper's readings and a note when the
+    sigma is not the archive's 0.4 Å."""
+    rel = relative_q(q, resolution, archive, window=window, min_entries=min_entries)
+    sigma_note = None
+    if abs(sigma - 0.4) > 1e-9:
+        sigma_note = (f"Q here uses sigma {sigma:g} Å; the EMDB's archive Q-scores use sigma 0.4 Å. "
+                      "Compare like with like (sigma 0.4).")
+    source = {"resolution_column": archive.resolution_column, "q_column": archive.q_column, "rows": archive.rows,
+              "dropped": archive.dropped, "source": archive.source}
+    return RelativeQ(**rel, reading_all=describe_relative(rel["Q_relative_all"]),
+                     reading_resolution=describe_relative(rel["Q_relative_resolution"]), archive=source,
+                     sigma_note=sigma_note)
 
 
-_RESIDUE_SUMMARY_COLUMNS = ("chain", "res_num", "ins_code", "res_name", "mol_type", "n_atoms", "Q_residue",
-                            "Q_backbone", "Q_sidechain", "Q_flag")
-
-
-def analyse(atoms, q, *, sigma: float, resolution: float | None = None, expected_model: ExpectedModel | None = None,
-            archive: pd.DataFrame | None = None, window: float | None = None, min_entries: int | None = None,
-            n_worst: int = 5) -> dict:
+def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: ExpectedModel | None = None,
+            archive: ArchiveData | None = None, window: float = DEFAULT_WINDOW,
+            min_entries: int = DEFAULT_MIN_ENTRIES, n_worst: int = 5) -> Analysis:
     """Residue, chain and model tables with expected Q, flags, Q-resolution and percentiles.
 
     Parameters
     ----------
-    atoms : qscore.io.models.Atoms
+    atoms : qscore.types.Atoms
     q : (n,) float — per-atom Q
     sigma : float — the reference-Gaussian width Q was computed with, Å
     resolution : float, optional — the map's resolution, Å; without it no expected values or flags
-    expected_model : ExpectedModel, optional — the curve for expected Q and Q-resolution (None: no
-        curve; callers pass the built-in one for the sigma)
-    archive : DataFrame, optional — columns resolution (Å) and q (see relative.archive_from_table)
-    window, min_entries : percentile window w (Å) and fewest entries in it (defaults 0.5 Å, 10)
-    n_worst : how many of the worst residues to list
+    curve : ExpectedModel, optional — the curve for expected Q and Q-resolution
+        (:func:`qscore.analysis.expected.curve_for` chooses it; needed with a resolution)
+    archive : ArchiveData, optional — for the percentiles (needs the resolution)
+    window, min_entries : percentile window w (Å) and fewest entries in it
+    n_worst : how many of the worst residues the summary lists
 
     Returns
     -------
-    dict with DataFrames ``residues``, ``chains``, ``model`` and a JSON-ready ``summary`` dict
+    Analysis
     """
-    from .relative import DEFAULT_MIN_ENTRIES, DEFAULT_WINDOW, describe_relative, relative_q
-
     residues = residue_table(atoms, q)
     chains = chain_table(atoms, q)
     model = model_table(atoms, q)
-    summary: dict = {"sigma": float(sigma), "resolution": resolution, "expected": None, "relative": None}
+    expected = flags = None
     if resolution is not None:
-        if expected_model is None:
-            raise ParameterError("Expected Q at a resolution needs an expected-Q curve for sigma "
-                                 f"{sigma} Å; pass one (ExpectedModel, or --expected-model FILE).")
-        residues = add_expected(residues, resolution, expected_model, q_column="Q_residue")
-        chains = add_expected(chains, resolution, expected_model)
-        model = add_expected(model, resolution, expected_model)
-        values = expected_model.evaluate(resolution)
-        summary["expected"] = {"source": expected_model.source, "sigma": expected_model.sigma,
-                               **{k: float(v) for k, v in values.items()}, "flags": FLAG_HELP}
-        poly = residues[residues["mol_type"].isin(POLYMER_TYPES)]
-        lig = residues[residues["mol_type"] == "ligand"]
-        summary["flag_counts"] = {
-            "residues_below": int((poly["Q_flag"] == "below").sum()),
-            "residues_above": int((poly["Q_flag"] == "above").sum()), "residues": int(len(poly)),
-            "ligands_below": int((lig["Q_flag"] == "below").sum()),
-            "ligands_above": int((lig["Q_flag"] == "above").sum()), "ligands": int(len(lig))}
-    else:
-        summary["note"] = ("No resolution given: expected Q, flags and percentiles need the map's resolution; "
-                           "add --resolution D (Å).")
-    chains = add_q_resolution(chains, expected_model, sigma)
-    model = add_q_resolution(model, expected_model, sigma)
-    if "Q_resolution" in model:  # the whole-entry curve is for the whole model only
-        model.loc[model["group"] != "all", ["Q_resolution", "Q_resolution_note"]] = [np.nan, ""]
-    overall = float(model["Q"].iloc[0])
-    qres = {"value": None, "note": "no expected-Q curve for this sigma", "curve": None}
-    if expected_model is not None:
-        d, note = q_resolution(overall, expected_model)
-        qres = {"value": d, "note": note, "curve": expected_model.source}
-    qres["by_type_2020"] = {r["group"]: (None if not np.isfinite(r["Q_resolution_2020"]) else r["Q_resolution_2020"])
-                            for _, r in model.iterrows() if r["group"] in TYPE_LABELS or r["group"] == "ion"}
-    summary["q_resolution"] = qres
+        if curve is None:
+            raise ParameterError(f"Expected Q at a resolution needs an expected-Q curve for sigma {sigma} Å; "
+                                 "pass curve= (see qscore.analysis.expected.curve_for).", parameter="curve")
+        residues = add_expected(residues, resolution, curve, q_column="Q_residue")
+        chains = add_expected(chains, resolution, curve)
+        model = add_expected(model, resolution, curve)
+        expected, flags = _expected_summary(residues, resolution, curve)
+    chains = add_q_resolution(chains, sigma)
+    model = add_q_resolution(model, sigma)
+    qres = whole_model_q_resolution(model, curve)
+    if curve is not None:  # the curve's inverse is for the whole model only
+        model.insert(len(model.columns) - 1, "Q_resolution", [qres.value if qres.value is not None else np.nan]
+                     + [np.nan] * (len(model) - 1))
+        model.insert(len(model.columns) - 1, "Q_resolution_note", [qres.note or ""] + [""] * (len(model) - 1))
+    relative = None
     if archive is not None:
-        rel = relative_q(overall, resolution, archive,
-                         window=DEFAULT_WINDOW if window is None else window,
-                         min_entries=DEFAULT_MIN_ENTRIES if min_entries is None else min_entries)
-        rel["reading_all"] = describe_relative(rel["Q_relative_all"])
-        rel["reading_resolution"] = describe_relative(rel["Q_relative_resolution"])
-        rel["archive"] = dict(archive.attrs)
-        if abs(sigma - 0.4) > 1e-9:
-            rel["sigma_note"] = (f"Q here uses sigma {sigma:g} Å; the EMDB's archive Q-scores use sigma 0.4 Å. "
-                                 "Compare like with like (--sigma 0.4).")
-        summary["relative"] = rel
-    summary["model"] = _records(model, model.columns)
-    summary["chains"] = _records(chains, chains.columns)
-    summary["worst_residues"] = _records(worst_residues(residues, n_worst), _RESIDUE_SUMMARY_COLUMNS)
-    summary["ligands"] = _records(ligand_residues(residues), _RESIDUE_SUMMARY_COLUMNS)
-    return {"residues": residues, "chains": chains, "model": model, "summary": summary}
+        if resolution is None:
+            raise ParameterError("Percentiles against an archive need the map's resolution: give resolution= (Å).",
+                                 parameter="resolution")
+        relative = relative_to_archive(float(model["Q"].iloc[0]), resolution, archive, sigma=sigma, window=window,
+                                       min_entries=min_entries)
+    return Analysis(sigma=float(sigma), resolution=resolution, residues=residues, chains=chains, model=model,
+                    expected=expected, flag_counts=flags, q_resolution=qres, relative=relative, n_worst=n_worst)
 
 
-__all__ = ["WINDOWS", "atom_parts", "smooth_mapq", "residue_table", "chain_table", "model_table", "analyse",
-           "add_expected", "add_q_resolution", "worst_residues", "ligand_residues", "window_label"]
+__all__ = ["WINDOWS", "POLYMER_TYPES", "PARTS", "TYPE_LABELS", "atom_parts", "smooth_mapq", "residue_table",
+           "chain_table", "model_table", "analyse", "add_expected", "add_q_resolution", "whole_model_q_resolution",
+           "relative_to_archive", "window_label"]

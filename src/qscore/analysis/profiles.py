@@ -187,10 +187,11 @@ def fit_gaussian(radii, values, *, max_radius: float = FIT_MAX_RADIUS) -> dict:
 def _check_result(result, mask) -> np.ndarray:
     if result.profile is None or result.kept is None:
         raise ParameterError("The result holds no radial profiles; score with profiles=True "
-                             "(qscore.score(model, map, profiles=True)).")
+                             "(qscore.score(model, map, profiles=True)).", parameter="profiles")
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != (len(result.atoms),):
-        raise ParameterError(f"The atom mask has shape {mask.shape}; expected ({len(result.atoms)},), one per atom.")
+        raise ParameterError(f"mask= has shape {mask.shape}; expected ({len(result.atoms)},), one per atom.",
+                             parameter="mask")
     return mask & ~result.atoms.is_hydrogen
 
 

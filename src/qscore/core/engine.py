@@ -9,55 +9,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from ..errors import ParameterError
-from ..io.maps import DensityMap
+from ..types import DensityMap, QParams
 from . import kernels
 from .spiral import spiral_table
 
 #: Hydrogens take the Q of the nearest heavy atom of their residue within this distance (Å)
 HYDROGEN_BOND_MAX = 1.3
-
-
-@dataclass(frozen=True)
-class QParams:
-    """Parameters of the Q-score (SPEC §2); the defaults are MapQ's, with the EMDB's sigma 0.4 Å.
-
-    sigma : width of the reference Gaussian, Å (0.4 as the EMDB reports; 0.6 in the 2020 paper)
-    num_points : points required on each shell (MapQ: 8)
-    shell_step : distance between shells, Å (MapQ: 0.1)
-    max_radius : radius of the outermost shell, Å (MapQ: 2.0)
-    tries : spirals tried per shell, of num_points + 2 i points (MapQ: 50)
-    """
-
-    sigma: float = 0.4
-    num_points: int = 8
-    shell_step: float = 0.1
-    max_radius: float = 2.0
-    tries: int = 50
-
-    def __post_init__(self):
-        if not (0 < self.sigma <= 5):
-            raise ParameterError(f"sigma = {self.sigma} Å is outside (0, 5] Å; use 0.4 (EMDB) or 0.6 (MapQ).")
-        if not (2 <= self.num_points <= 1000):
-            raise ParameterError(f"num_points = {self.num_points} must be between 2 and 1000 (MapQ: 8).")
-        if not (0 < self.shell_step <= self.max_radius):
-            raise ParameterError(f"shell_step = {self.shell_step} Å must be > 0 and ≤ max_radius "
-                                 f"({self.max_radius} Å); MapQ uses 0.1.")
-        if not (0 < self.max_radius <= 10):
-            raise ParameterError(f"max_radius = {self.max_radius} Å is outside (0, 10] Å; MapQ uses 2.0.")
-        if not (1 <= self.tries <= 500):
-            raise ParameterError(f"tries = {self.tries} must be between 1 and 500 (MapQ: 50).")
-
-    def radii(self) -> np.ndarray:
-        """Shell radii as MapQ makes them: ``numpy.arange(step, max + 0.01, step)``."""
-        return np.arange(self.shell_step, self.max_radius + 0.01, self.shell_step, dtype=np.float64)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def emdb_compatible_map(dmap: DensityMap) -> DensityMap:
@@ -86,8 +47,8 @@ def set_threads(threads: int | None) -> int:
     if threads is None or threads <= 0:
         threads = os.cpu_count() or 1
     if threads > 1024:
-        raise ParameterError(f"threads = {threads} is not a sensible number of threads; use at most "
-                             f"the {os.cpu_count()} cores of this machine.")
+        raise ParameterError(f"threads={threads} is not a sensible number of threads; use at most "
+                             f"the {os.cpu_count()} cores of this machine.", parameter="threads")
     _THREADS[0] = int(threads)
     return int(threads)
 
@@ -98,7 +59,7 @@ def get_threads() -> int:
 
 
 def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.ndarray,
-                    dmap: DensityMap, params: QParams = QParams(), *, profiles: bool = False,
+                    dmap: DensityMap, params: QParams | None = None, *, profiles: bool = False,
                     subset: np.ndarray | None = None, chunk_size: int = 2048,
                     progress: Callable[[int, int], None] | None = None) -> dict:
     """Per-atom Q-scores.
@@ -110,7 +71,7 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
     residue : (n,) int — residue index of each atom (hydrogens take the Q of the nearest heavy
         atom of their residue within 1.3 Å)
     dmap : DensityMap
-    params : QParams
+    params : QParams, optional — MapQ's defaults when not given
     profiles : bool — also return the radial profiles of the heavy atoms
     subset : (n,) bool, optional — score only these atoms (and hydrogens whose heavy atom is among
         them); the rest get NaN.  Every heavy atom is still a neighbour, so the Q of a subset atom is
@@ -133,6 +94,7 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
     heavy = np.flatnonzero(~is_hydrogen)
     if len(heavy) == 0:
         raise ParameterError("No non-hydrogen atoms to score; Q-scores need heavy atoms.")
+    params = params or QParams()
     radii = params.radii()
     dirs, dir_start = spiral_table(params.num_points, params.tries)
     heavy_coords = np.ascontiguousarray(coords[heavy])
@@ -153,7 +115,8 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
     if subset is not None:
         subset = np.asarray(subset, dtype=bool)
         if subset.shape != (n,):
-            raise ParameterError(f"subset has shape {subset.shape}; it must be a mask of the model's {n} atoms.")
+            raise ParameterError(f"subset= has shape {subset.shape}; it must be a mask of the model's {n} atoms.",
+                                 parameter="subset")
         targets = order[subset[heavy][order]]
     prof = np.full((len(heavy), n_s), np.nan) if profiles else None
     kept = np.zeros((len(heavy), n_s), dtype=np.int32) if profiles else None
@@ -214,3 +177,7 @@ def assign_hydrogens(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nd
                                   np.ascontiguousarray(coords[heavy]), by_res, res_start,
                                   HYDROGEN_BOND_MAX)
     return np.where(local >= 0, heavy[np.maximum(local, 0)], -1)
+
+
+__all__ = ["HYDROGEN_BOND_MAX", "emdb_compatible_map", "set_threads", "get_threads", "compute_qscores",
+           "assign_hydrogens"]

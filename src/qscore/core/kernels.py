@@ -519,3 +519,7 @@ def nearest_heavy(h_coords, h_residue, heavy_coords, heavy_sorted_by_residue, re
                 best = d2
                 out[i] = j
     return out
+
+
+__all__ = ["interpolate", "interpolate_inside", "interpolate_points", "build_cells", "qscore_atoms", "shift_linear",
+           "nearest_heavy"]

@@ -46,3 +46,6 @@ def spiral_table(num_points: int, tries: int) -> tuple:
     dirs.setflags(write=False)
     start.setflags(write=False)
     return dirs, start
+
+
+__all__ = ["spiral_directions", "spiral_table"]

@@ -43,7 +43,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OutputError
-from .writers import write_text
+from .files import write_text
+from .models import model_structure
 
 ATTRIBUTE = "qscore"
 #: palette colours below, at and above the expected Q: Okabe–Ito vermillion, white, blue
@@ -110,7 +111,7 @@ def _occupancies(model, index: np.ndarray) -> np.ndarray:
     file gives none)."""
     atoms = model.atoms
     occ = {}
-    st = model.structure()
+    st = model_structure(model)
     for ch in st[0]:
         for res in ch:
             for at in res:
@@ -126,7 +127,7 @@ def chimerax_atoms(result) -> pd.DataFrame:
 
     Parameters
     ----------
-    result : qscore.api.QScoreResult
+    result : qscore.pipeline.QScoreResult
 
     Returns
     -------
@@ -173,14 +174,14 @@ def write_defattr(path, result, *, decimals: int = 4) -> int:
     Parameters
     ----------
     path : str or Path — the ``.defattr`` file (written atomically, UTF-8)
-    result : qscore.api.QScoreResult
+    result : qscore.pipeline.QScoreResult
     decimals : int — decimals of each value
 
     Returns
     -------
     int — the number of atoms assigned
     """
-    from .. import __version__
+    from .._version import __version__
 
     rows = chimerax_atoms(result)
     n_alt = int((np.asarray(result.atoms.altloc, dtype=str) != "").sum())
@@ -196,12 +197,12 @@ def write_defattr(path, result, *, decimals: int = 4) -> int:
     return len(rows)
 
 
-def palette(expected: dict | None) -> tuple:
+def palette(expected=None) -> tuple:
     """The ``color byattribute`` palette and a sentence describing it.
 
     Parameters
     ----------
-    expected : dict with Q_low95 and Q_peak at the map's resolution, or None (no resolution)
+    expected : object with Q_low95 and Q_peak at the map's resolution (an ExpectedQ), or None (no resolution)
 
     Returns
     -------
@@ -212,7 +213,7 @@ def palette(expected: dict | None) -> tuple:
         return (f"0,{low}:0.5,{mid}:1,{high}",
                 "no resolution given: the palette runs 0 (vermillion), 0.5 (white), 1 (blue); give the map's "
                 "resolution to anchor it at the expected Q")
-    q_low, q_peak = float(expected["Q_low95"]), float(expected["Q_peak"])
+    q_low, q_peak = float(expected.Q_low95), float(expected.Q_peak)
     if not q_low < q_peak < 1:
         raise OutputError(f"Cannot anchor a palette at Q_low95 {q_low:.3f}, Q_peak {q_peak:.3f} and 1; the "
                           "expected values must increase.")
@@ -230,7 +231,7 @@ def _script_path(target, folder: Path) -> str:
     return _quoted(text)
 
 
-def write_cxc(path, *, model_path, defattr_path, map_path=None, expected: dict | None = None,
+def write_cxc(path, *, model_path, defattr_path, map_path=None, expected=None,
               resolution: float | None = None, sigma: float = 0.4) -> None:
     """Write a ChimeraX script that opens the model (and map) and colours it by Q (module docstring).
 
@@ -239,11 +240,11 @@ def write_cxc(path, *, model_path, defattr_path, map_path=None, expected: dict |
     path : str or Path — the ``.cxc`` file (written atomically)
     model_path, defattr_path : the model to open and the attribute file written by :func:`write_defattr`
     map_path : the map to open, optional
-    expected : dict with Q_low95 and Q_peak at the map's resolution (None: a 0–1 palette)
+    expected : object with Q_low95 and Q_peak at the map's resolution (None: a 0–1 palette)
     resolution : float, optional — the map's resolution, Å (for the script's comment)
     sigma : float — the sigma Q was computed with, Å (for the comment)
     """
-    from .. import __version__
+    from .._version import __version__
 
     folder = Path(path).resolve().parent
     spec, description = palette(expected)
@@ -260,7 +261,7 @@ def write_cxc(path, *, model_path, defattr_path, map_path=None, expected: dict |
     write_text(path, "\n".join(lines) + "\n")
 
 
-def write_chimerax(result, folder, stem: str, *, model_path=None, map_path=None, expected: dict | None = None) -> dict:
+def write_chimerax(result, folder, stem: str, *, model_path=None, map_path=None, expected=None) -> dict:
     """Write ``<stem>.defattr`` and ``<stem>.cxc`` into ``folder``; returns {'defattr': path, 'cxc': path}.
 
     ``model_path`` defaults to the scored model's file, ``map_path`` to the map's (none for a map

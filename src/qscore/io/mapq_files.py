@@ -1,5 +1,7 @@
 """MapQ's per-residue table, ``<model>__Q__<map>_All.txt``: written exactly as MapQ writes it, and read back.
 
+The numbers come from :func:`qscore.analysis.mapq.mapq_table`; this module only lays them out.
+
 The layout is the one of the MapQ (``mapq_cmd.py``) outputs in ``../shared/data/emd30342_7cec/
 mapq_reference``, reproduced byte for byte from per-atom Q (tab-separated, the same headers, number
 formats, blank cells, gap rows and trailing blank lines):
@@ -45,28 +47,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ..analysis.expected import LINEAR_2020
-from ..analysis.groups import residue_table, smooth_mapq
-from ..errors import InputFileError, ParameterError
-from .writers import write_text
+from ..errors import InputFileError
+from .files import write_text
 
 #: MapQ's default resolution (Å) when none is given (``res=3.0``)
 DEFAULT_RESOLUTION = 3.0
-#: residue names MapQ labels "Ion" (its ``chargedIons``)
-MAPQ_IONS = frozenset({"MG", "NA", "CL", "CA", "ZN", "MN", "FE", "CO", "NI"})
-#: the ±k windows and MapQ's labels 2k+1
+#: the ±k windows and MapQ's labels 2k+1 (as :data:`qscore.analysis.mapq.WINDOWS`)
 WINDOWS = (1, 2, 3, 5)
-#: the older relations (slope Å⁻¹, intercept) of MapQ's residue rows; the header prints LINEAR_2020[0.6]
-ROW_RELATIONS = {"protein": (-0.1794, 1.1244), "nucleic": (-0.1574, 1.0673),
-                 "ion": LINEAR_2020[0.6]["ion"], "water": LINEAR_2020[0.6]["water"]}
-#: chain-line types in the order MapQ tests them for the formula and Est.Res.
-_CHAIN_TYPES = (("Protein", "protein"), ("Nucleic", "nucleic"), ("Ion", "ion"), ("Water", "water"))
 #: MapQ's chain-line formula strings (``%.2f`` takes the resolution); the nucleic ones carry a space
 _CHAIN_FORMULAS = {"protein": "=-0.1775 * %.2f + 1.1192", "nucleic": "= -0.1377 * %.2f + 0.9973",
                    "ion": "= -0.1103 * %.2f + 1.0795", "water": "= -0.0895 * %.2f + 1.0001"}
+#: the header's relations, as MapQ prints them (the 2020 ones for sigma 0.6 Å)
+_HEADER_RELATIONS = (("Protein", "-0.1775 * RES + 1.1192"), ("Nucleic", "-0.1377 * RES + 0.9973"),
+                     ("Ion", "-0.1103 * RES + 1.0795"), ("Water", "-0.0895 * RES + 1.0001"))
 _MASK64 = (1 << 64) - 1
 
 
@@ -129,30 +124,16 @@ def py2_dict_order(keys) -> list:
     return [entry[0] for entry in table if entry is not None]
 
 
-def _label(mol_type: str, res_name: str) -> str:
-    if mol_type == "protein":
-        return "Protein"
-    if mol_type == "nucleic":
-        return "Nucleic"
-    if res_name.upper() in MAPQ_IONS:
-        return "Ion"
-    if res_name.upper() == "HOH":
-        return "Water"
-    return "Other"
-
-
 def _f(v: float) -> str:
     return "%f" % v  # noqa: UP031 — MapQ's format, 'nan' included
 
 
-def _chain_line(chain: str, q_chain: float, labels: list, resolution: float) -> str:
-    types = ",".join(labels)
-    for label, kind in _CHAIN_TYPES:
-        if label in types:
-            slope, intercept = LINEAR_2020[0.6][kind]
-            return "%s\t%.2f\t%.2f\t%s\t(%s)\n" % (chain, q_chain, (q_chain - intercept) / slope,  # noqa: UP031
-                                                   _CHAIN_FORMULAS[kind] % resolution, types)
-    return "%s\t%.2f\t%.2f\t?\t(%s)\n" % (chain, q_chain, 0.0, types)  # noqa: UP031
+def _chain_line(row) -> str:
+    types = ",".join(py2_dict_order(row["labels"]))
+    if row["kind"]:
+        return "%s\t%.2f\t%.2f\t%s\t(%s)\n" % (row["chain"], row["Q_chain"], row["est_res"],  # noqa: UP031
+                                               _CHAIN_FORMULAS[row["kind"]] % row["resolution"], types)
+    return "%s\t%.2f\t%.2f\t?\t(%s)\n" % (row["chain"], row["Q_chain"], 0.0, types)  # noqa: UP031
 
 
 def _section_header(kind: str, chain: str, resolution: float) -> str:
@@ -178,100 +159,66 @@ def _gap_row(kind: str, chain: str, number: int, expected: float) -> str:
     return f"{chain}\t\t{number}\t\t\t\t{e}\t\t" + f"\t\t\t{e}\t\t" * 3 + f"\t\t\t{e}\n"
 
 
-def format_mapq_all(atoms, q, *, resolution: float = DEFAULT_RESOLUTION, sigma: float = 0.6,
-                    residues: pd.DataFrame | None = None) -> str:
-    """The text of MapQ's ``<model>__Q__<map>_All.txt`` for per-atom Q (layout: module docstring).
+def _residue_line(r) -> str:
+    chain, name, number, kind = r.chain, r.res_name, int(r.res_num), r.kind
+    qres = _f(r.Q_residue)  # its own Q as MapQ prints it (nan without heavy atoms)
+    if kind in ("protein", "nucleic"):
+        e = _f(r.expected)
+        if kind == "nucleic":
+            line = f"{chain}\t{name}\t{number}\t" + "\t".join(map(_f, (r.bb, r.sugar, r.sc))) + f"\t{qres}\t{e}\t\t"
+            cols = (0, 3, 1, 2)
+        else:
+            line = f"{chain}\t{name}\t{number}\t{_f(r.bb)}\t{_f(r.sc) if r.has_sc else ''}\t{qres}\t{e}\t\t"
+            cols = (0, 1, 2) if r.has_sc else (0, None, 2)  # glycine: blank side-chain cells
+        avg = r._asdict()
+        return line + "\t\t".join("\t".join("" if j is None else _f(avg[f"avg{2 * k + 1}_{j}"]) for j in cols)
+                                   + f"\t{e}" for k in WINDOWS) + "\n"
+    if kind in ("ion", "water"):
+        return f"{chain}\t{name}\t{number}\t\t\t{qres}\t{_f(r.expected)}\n"
+    return f"{chain}\t{name}\t{number}\t\t\t{qres}\t?\n"
+
+
+def format_mapq_all(table, *, sigma: float = 0.6) -> str:
+    """The text of MapQ's ``<model>__Q__<map>_All.txt`` (layout: module docstring).
 
     Parameters
     ----------
-    atoms : qscore.io.models.Atoms
-    q : (n,) float — per-atom Q (hydrogens are ignored)
-    resolution : float — the map's resolution, Å (MapQ's ``res=``, default 3.0); sets the expected Q
+    table : qscore.analysis.mapq.MapQTable — the numbers (:func:`qscore.analysis.mapq.mapq_table`)
     sigma : float — the sigma Q was computed with, Å (printed on the ``Sigma:`` line only)
-    residues : DataFrame, optional — the residue table of (atoms, q) when already made
-        (:func:`qscore.analysis.groups.residue_table`, or ``QScoreResult.analysis()['residues']``)
 
     Returns
     -------
     str
     """
-    resolution = float(resolution)
-    if not (np.isfinite(resolution) and resolution > 0):
-        raise ParameterError(f"Resolution {resolution} Å must be a positive number (MapQ's res=, e.g. 3.2).")
-    q = np.asarray(q, dtype=np.float64)
-    res = residue_table(atoms, q) if residues is None else residues  # file order; validates q's shape
-    use = ~np.asarray(atoms.is_hydrogen, dtype=bool) & np.isfinite(q)
-    chain_of_atom = np.asarray(atoms.chain, dtype=str)
-
-    kinds = res["mol_type"].to_numpy(dtype=str)
-    names = res["res_name"].to_numpy(dtype=str)
-    labels = np.array([_label(k, n) for k, n in zip(kinds, names, strict=True)], dtype=object)
-    row_kind = np.where(labels == "Protein", "protein", np.where(labels == "Nucleic", "nucleic", np.where(
-        labels == "Ion", "ion", np.where(labels == "Water", "water", "other"))))
-    expected = {k: a * resolution + b for k, (a, b) in ROW_RELATIONS.items()}
-    # MapQ's parts per residue: [backbone, side chain, residue, sugar]; a part a residue lacks is 0
-    prot, nuc = kinds == "protein", kinds == "nucleic"
-    parts = np.column_stack([
-        np.where(prot, res["Q_backbone"], np.where(nuc, res["Q_phosphate"], np.nan)),
-        np.where(prot, res["Q_sidechain"], np.where(nuc, res["Q_base"], np.nan)),
-        res["Q_residue"].to_numpy(dtype=float),
-        np.where(nuc, res["Q_sugar"], np.nan),
-    ])
-
-    chains_in_order = list(pd.unique(res["chain"]))
+    resolution = table.resolution
+    chains = table.chains.assign(resolution=resolution)
     out = ["Chain\tQ_chain\tEst.Res.\tExpectedQ@%.2f\n" % resolution]  # noqa: UP031
-    for chain in sorted(chains_in_order):
-        rows = np.flatnonzero(res["chain"].to_numpy() == chain)
-        q_chain = float(q[use & (chain_of_atom == chain)].mean()) if (use & (chain_of_atom == chain)).any() \
-            else float("nan")
-        out.append(_chain_line(chain, q_chain, py2_dict_order(labels[rows].tolist()), resolution))
+    for _, row in chains.sort_values("chain", kind="stable").iterrows():
+        out.append(_chain_line(row))
     out.append("\nSigma: %g\n\n" % sigma)  # noqa: UP031
-    lin = LINEAR_2020[0.6]
-    for title, kind in (("Protein", "protein"), ("Nucleic", "nucleic"), ("Ion", "ion"), ("Water", "water")):
-        out.append(f"{title}: expectedQ = {lin[kind][0]:.4f} * RES + {lin[kind][1]:.4f}\n")
+    for title, formula in _HEADER_RELATIONS:
+        out.append(f"{title}: expectedQ = {formula}\n")
     out.append("\n")
-
-    for chain in py2_dict_order(chains_in_order):
-        rows = np.flatnonzero(res["chain"].to_numpy() == chain)
-        rows = rows[np.lexsort((res["ins_code"].to_numpy()[rows], res["res_num"].to_numpy()[rows]))]
-        kind = row_kind[rows[0]] if row_kind[rows[0]] in ("protein", "nucleic") else "molecule"
+    residues = table.residues
+    for chain in py2_dict_order(chains["chain"].tolist()):
+        rows = residues[residues["chain"] == chain]
+        first = rows["kind"].iloc[0]
+        kind = first if first in ("protein", "nucleic") else "molecule"
         out.append(_section_header(kind, chain, resolution))
-        values = np.nan_to_num(parts[rows], nan=0.0)
-        smooth = {k: smooth_mapq(values, k) for k in WINDOWS}
         last = None
-        for i, r in enumerate(rows.tolist()):
-            rk, number, name = row_kind[r], int(res["res_num"].iat[r]), names[r]
-            bb, sc, qr, sugar = values[i]
-            if rk in ("protein", "nucleic") and last is not None:
-                for gap in range(last + 1, number):
-                    out.append(_gap_row(rk, chain, gap, expected[rk]))
-            qres = _f(res["Q_residue"].iat[r])  # its own Q as MapQ prints it (nan without heavy atoms)
-            if rk == "nucleic":
-                e = _f(expected["nucleic"])
-                line = f"{chain}\t{name}\t{number}\t" + "\t".join(map(_f, (bb, sugar, sc))) + f"\t{qres}\t{e}\t\t"
-                line += "\t\t".join("\t".join(_f(smooth[k][i, j]) for j in (0, 3, 1, 2)) + f"\t{e}"
-                                    for k in WINDOWS) + "\n"
-            elif rk == "protein":
-                e = _f(expected["protein"])
-                has_sc = not np.isnan(parts[r, 1])  # glycine: blank side-chain cells
-                cols = (0, 1, 2) if has_sc else (0, None, 2)
-                line = f"{chain}\t{name}\t{number}\t{_f(bb)}\t{_f(sc) if has_sc else ''}\t{qres}\t{e}\t\t"
-                line += "\t\t".join("\t".join("" if j is None else _f(smooth[k][i, j]) for j in cols) + f"\t{e}"
-                                    for k in WINDOWS) + "\n"
-            elif rk in ("ion", "water"):
-                line = f"{chain}\t{name}\t{number}\t\t\t{qres}\t{_f(expected[rk])}\n"
-            else:
-                line = f"{chain}\t{name}\t{number}\t\t\t{qres}\t?\n"
-            out.append(line)
-            last = number
+        for r in rows.itertuples(index=False):
+            if r.kind in ("protein", "nucleic") and last is not None:
+                for gap in range(last + 1, int(r.res_num)):
+                    out.append(_gap_row(r.kind, chain, gap, r.expected))
+            out.append(_residue_line(r))
+            last = int(r.res_num)
         out.append("\n\n")
     return "".join(out)
 
 
-def write_mapq_all(path, atoms, q, *, resolution: float = DEFAULT_RESOLUTION, sigma: float = 0.6,
-                   residues: pd.DataFrame | None = None) -> None:
+def write_mapq_all(path, table, *, sigma: float = 0.6) -> None:
     """Write MapQ's ``_All.txt`` table (see :func:`format_mapq_all`) to ``path``, atomically."""
-    write_text(path, format_mapq_all(atoms, q, resolution=resolution, sigma=sigma, residues=residues))
+    write_text(path, format_mapq_all(table, sigma=sigma))
 
 
 @dataclass
@@ -395,5 +342,5 @@ def read_mapq_all(path) -> MapQAll:
                    sections=sections)
 
 
-__all__ = ["DEFAULT_RESOLUTION", "MAPQ_IONS", "ROW_RELATIONS", "py2_dict_order", "format_mapq_all",
+__all__ = ["DEFAULT_RESOLUTION", "py2_dict_order", "format_mapq_all",
            "write_mapq_all", "read_mapq_all", "MapQAll", "MapQSection"]

@@ -8,14 +8,14 @@ else NSTART × voxel size.
 
 from __future__ import annotations
 
-import os
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputFileError, MapError, QScoreWarning
+from ..types import DensityMap
+from .files import atomic_path, check_input_path
 
 MAP_SUFFIXES = (".mrc", ".map", ".ccp4", ".mrcs")
 
@@ -23,130 +23,6 @@ MAP_SUFFIXES = (".mrc", ".map", ".ccp4", ".mrcs")
 _INTEGER_MODES = {0: "int8", 1: "int16", 6: "uint16"}
 _COMPLEX_MODES = {3: "complex int16", 4: "complex float32"}
 _REAL_MODES = {2: "float32", 12: "float16"}
-
-
-@dataclass(frozen=True)
-class MapStats:
-    """Whole-map statistics and the reference-Gaussian bounds of SPEC §2.7.
-
-    ``max_d = min(mean + 10 sd, max)``, ``min_d = max(mean - sd, min)``; the reference Gaussian is
-    ``(max_d - min_d) exp(-R²/2σ²) + min_d``.  Q does not depend on them (Pearson correlation).
-    """
-
-    mean: float
-    sd: float
-    min: float
-    max: float
-
-    @property
-    def max_d(self) -> float:
-        return float(min(self.mean + 10.0 * self.sd, self.max))
-
-    @property
-    def min_d(self) -> float:
-        return float(max(self.mean - self.sd, self.min))
-
-    def as_dict(self) -> dict:
-        return {"mean": self.mean, "sd": self.sd, "min": self.min, "max": self.max,
-                "min_d": self.min_d, "max_d": self.max_d}
-
-
-@dataclass
-class DensityMap:
-    """A density map on an orthogonal grid.
-
-    Attributes
-    ----------
-    values : ndarray, shape (nz, ny, nx), float32
-        Map values, C-ordered, z slowest.
-    origin : ndarray, shape (3,), float64
-        Position in Å (x, y, z) of the grid point ``values[0, 0, 0]``.
-    voxel_size : ndarray, shape (3,), float64
-        Grid spacing in Å along x, y, z.
-    path : str
-        Where the map was read from ('' for maps built in memory).
-    axis_order : tuple of int
-        MAPC, MAPR, MAPS as found in the file (1 = x, 2 = y, 3 = z).
-    """
-
-    values: np.ndarray
-    origin: np.ndarray
-    voxel_size: np.ndarray
-    path: str = ""
-    axis_order: tuple = (1, 2, 3)
-    notes: list = field(default_factory=list)
-    _stats: MapStats | None = field(default=None, init=False, repr=False, compare=False)
-
-    def __post_init__(self):
-        self.values = np.ascontiguousarray(self.values, dtype=np.float32)
-        self.origin = np.asarray(self.origin, dtype=np.float64).reshape(3)
-        self.voxel_size = np.asarray(self.voxel_size, dtype=np.float64).reshape(3)
-        if self.values.ndim != 3:
-            raise MapError(f"Map {self.path or '(in memory)'}: values must be 3-D (nz, ny, nx), "
-                           f"got shape {self.values.shape}.")
-        if not np.all(self.voxel_size > 0):
-            raise MapError(f"Map {self.path or '(in memory)'}: voxel size must be positive, "
-                           f"got {self.voxel_size.tolist()}.")
-
-    @property
-    def shape_xyz(self) -> tuple:
-        """Grid size as (nx, ny, nz)."""
-        nz, ny, nx = self.values.shape
-        return (nx, ny, nz)
-
-    @property
-    def extent(self) -> np.ndarray:
-        """(2, 3) array: lowest and highest grid-point positions in Å (x, y, z)."""
-        top = self.origin + (np.array(self.shape_xyz) - 1) * self.voxel_size
-        return np.vstack([self.origin, top])
-
-    def stats(self) -> MapStats:
-        """Mean, standard deviation (population), minimum and maximum over the whole map.
-
-        Computed once, in float64, slab by slab (no full-size temporary), in a fixed order (the same
-        bits whatever the thread count), then cached.
-        """
-        if self._stats is None:
-            v = self.values
-            mean = float(np.sum(v, dtype=np.float64)) / v.size
-            step = max(1, (1 << 20) // max(1, v.shape[1] * v.shape[2]))
-            ss = 0.0
-            for k in range(0, v.shape[0], step):
-                d = v[k:k + step].astype(np.float64) - mean
-                np.square(d, out=d)
-                ss += float(d.sum())  # numpy's pairwise sum: the same bits on every machine (BLAS's dot is not)
-            self._stats = MapStats(mean=mean, sd=float(np.sqrt(ss / v.size)), min=float(v.min()),
-                                   max=float(v.max()))
-        return self._stats
-
-    def contains(self, coords: np.ndarray) -> np.ndarray:
-        """Whether each point of ``coords`` (n, 3) lies inside the grid box (bool array, shape (n,))."""
-        lo, hi = self.extent
-        c = np.asarray(coords, dtype=np.float64)
-        return np.all((c >= lo) & (c <= hi), axis=1)
-
-    def describe(self) -> dict:
-        nx, ny, nz = self.shape_xyz
-        return {"path": self.path, "grid": [nx, ny, nz], "voxel_size": self.voxel_size.tolist(),
-                "origin": self.origin.tolist(), "axis_order": list(self.axis_order)}
-
-
-def _check_path(path, suffixes, kind: str) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise InputFileError(f"{kind} file '{p}' does not exist; check the path.")
-    if p.is_dir():
-        raise InputFileError(f"{kind} file '{p}' is a folder; give the path of a file.")
-    name = p.name.lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
-    if not name.endswith(tuple(suffixes)):
-        raise InputFileError(
-            f"{kind} file '{p}' has an unknown extension; expected one of "
-            f"{', '.join(suffixes)} (optionally .gz).")
-    if not os.access(p, os.R_OK):
-        raise InputFileError(f"{kind} file '{p}' cannot be read (permission denied).")
-    return p
 
 
 #: bytes per voxel of the MRC modes read (complex modes are refused before their size matters)
@@ -230,7 +106,7 @@ def read_map(path, *, permissive: bool = False) -> DensityMap:
     """
     import gemmi
 
-    p = _check_path(path, MAP_SUFFIXES, "Map")
+    p = check_input_path(path, MAP_SUFFIXES, "Map")
     mode = _check_header(p)
     if mode in _COMPLEX_MODES:
         raise MapError(f"Map file '{p}' holds {_COMPLEX_MODES[mode]} values (MRC mode {mode}); "
@@ -326,7 +202,6 @@ def write_map(path, dmap: DensityMap, *, axis_order=(1, 2, 3), use_nstart: bool 
     """
     import gemmi
 
-    from .writers import atomic_path
 
     axis_order = tuple(int(a) for a in axis_order)
     zyx = dmap.values  # index [z, y, x]
@@ -363,3 +238,6 @@ def write_map(path, dmap: DensityMap, *, axis_order=(1, 2, 3), use_nstart: bool 
             m.set_header_float(w, float(o))
     with atomic_path(path) as tmp:
         m.write_ccp4_map(str(tmp))
+
+
+__all__ = ["MAP_SUFFIXES", "read_map", "write_map"]

@@ -16,97 +16,39 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError, ModelError
-from .maps import _check_path
+from ..types import Atoms, Model
+from .files import check_input_path
 
 MODEL_SUFFIXES = (".cif", ".mmcif", ".pdbx", ".pdb", ".ent")
 WATER_NAMES = frozenset({"HOH", "WAT", "DOD", "H2O", "SOL", "TIP", "TIP3", "TP3"})
-MOLECULE_TYPES = ("protein", "nucleic", "water", "ion", "ligand")
 # Elements that, alone in a residue, make it an ion (metals, halides and the like)
 _NON_ION_ELEMENTS = frozenset({"H", "D", "C", "N", "O", "P", "S", "SE", "B", "SI", "X", ""})
 _PROTEIN_CHEM_TYPES = ("peptide", "amino")
 _NUCLEIC_CHEM_TYPES = ("rna", "dna")
 
 
-@dataclass
-class Atoms:
-    """The atoms of one model as parallel arrays (length n).
+def model_document(model: Model, *, copy: bool = False):
+    """The model as a gemmi CIF document: the one read (``copy``: a private copy of it), else the file
+    parsed by gemmi (mmCIF read by the fast reader), else made from the PDB structure."""
+    import gemmi
 
-    Attributes
-    ----------
-    coords : (n, 3) float64, Å
-    element : (n,) str — upper-case element symbol ('C', 'FE', …)
-    name : (n,) str — atom name ('CA', "O5'", …)
-    altloc : (n,) str — alternate location ('' when none)
-    res_name, chain : (n,) str — residue name and author chain id
-    res_num : (n,) int64 — author residue number
-    ins_code : (n,) str — insertion code ('' when none)
-    residue : (n,) int64 — index of the atom's residue (0 .. n_residues-1, order of appearance)
-    mol_type : (n,) str — 'protein', 'nucleic', 'water', 'ion' or 'ligand'
-    is_hydrogen : (n,) bool
-    row : (n,) int64 — the atom's row in the file's ``_atom_site`` table
-    b_iso : (n,) float64 — B-factors as read
-    """
-
-    coords: np.ndarray
-    element: np.ndarray
-    name: np.ndarray
-    altloc: np.ndarray
-    res_name: np.ndarray
-    chain: np.ndarray
-    res_num: np.ndarray
-    ins_code: np.ndarray
-    residue: np.ndarray
-    mol_type: np.ndarray
-    is_hydrogen: np.ndarray
-    row: np.ndarray
-    b_iso: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.coords)
-
-    def table(self) -> pd.DataFrame:
-        """The atoms as a DataFrame (one row per atom, file order)."""
-        return pd.DataFrame({
-            "chain": self.chain, "res_num": self.res_num, "ins_code": self.ins_code,
-            "res_name": self.res_name, "atom_name": self.name, "altloc": self.altloc,
-            "element": self.element, "mol_type": self.mol_type,
-            "x": self.coords[:, 0], "y": self.coords[:, 1], "z": self.coords[:, 2],
-            "b_iso": self.b_iso, "is_hydrogen": self.is_hydrogen,
-        })
+    if model.doc is not None:
+        return gemmi.cif.read_string(model.doc.as_string()) if copy else model.doc
+    if model.gemmi_structure is not None:
+        return model.gemmi_structure.make_mmcif_document()
+    return gemmi.cif.read(model.path)
 
 
-@dataclass
-class Model:
-    """A model file as read: its atoms (first model) and what is needed to write it back."""
+def model_structure(model: Model):
+    """A gemmi Structure of the model's first model (for writing PDB)."""
+    import gemmi
 
-    path: str
-    format: str  # 'mmcif' or 'pdb'
-    atoms: Atoms
-    doc: object = None  # gemmi.cif.Document for mmCIF input read by gemmi
-    _structure: object = None  # gemmi.Structure for PDB input
-    loop: object = None  # for mmCIF read by the fast reader: where its _atom_site loop lies
-
-    def document(self, *, copy: bool = False):
-        """The model as a gemmi CIF document: the one read (``copy``: a private copy of it), else the
-        file parsed by gemmi (mmCIF read by the fast reader), else made from the PDB structure."""
-        import gemmi
-
-        if self.doc is not None:
-            return gemmi.cif.read_string(self.doc.as_string()) if copy else self.doc
-        if self._structure is not None:
-            return self._structure.make_mmcif_document()
-        return gemmi.cif.read(self.path)
-
-    def structure(self):
-        """A gemmi Structure of the first model (for writing PDB)."""
-        import gemmi
-
-        if self._structure is not None:
-            return self._structure.clone()
-        st = gemmi.make_structure_from_block(self.document()[0])
-        while len(st) > 1:
-            del st[len(st) - 1]
-        return st
+    if model.gemmi_structure is not None:
+        return model.gemmi_structure.clone()
+    st = gemmi.make_structure_from_block(model_document(model)[0])
+    while len(st) > 1:
+        del st[len(st) - 1]
+    return st
 
 
 def _unquote(values: list) -> np.ndarray:
@@ -546,7 +488,7 @@ def read_model(path) -> Model:
     ModelError
         No atoms, only hydrogens, or non-numeric coordinates.
     """
-    p = _check_path(path, MODEL_SUFFIXES, "Model")
+    p = check_input_path(path, MODEL_SUFFIXES, "Model")
     fmt = model_format(p)
     try:
         if fmt == "mmcif":
@@ -561,7 +503,7 @@ def read_model(path) -> Model:
             st.setup_entities()
             doc = st.make_mmcif_document()
             model = Model(path=str(p), format=fmt, atoms=_atoms_from_block(doc[0], str(p)),
-                          _structure=st)
+                          gemmi_structure=st)
     except (RuntimeError, ValueError, UnicodeDecodeError, OSError) as exc:
         raise InputFileError(f"Model file '{p}' could not be read as {fmt.upper()} ({exc}); the "
                              "file is corrupt or not a model. Check or regenerate it.") from None
@@ -594,4 +536,5 @@ def atoms_from_arrays(coords, element=None, *, name=None, res_name=None, chain=N
                  b_iso=np.zeros(n))
 
 
-__all__ = ["Atoms", "Model", "read_model", "atoms_from_arrays", "MOLECULE_TYPES", "InputFileError"]
+__all__ = ["MODEL_SUFFIXES", "read_model", "atoms_from_arrays", "model_document", "model_structure", "model_format",
+           "find_atom_site", "read_bytes"]

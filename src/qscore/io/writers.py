@@ -1,105 +1,23 @@
-"""Write results: annotated models (mmCIF with a Q column, PDB with Q as B-factor), tables, JSON.
+"""Write annotated models: mmCIF with a Q column (or new B-factors), PDB with a value in the B-factor column.
 
-Every write is atomic: the data go to a temporary file in the destination folder, which is renamed
-over the destination only once complete, so a failure never leaves a half-written file.
+Every write is atomic (:func:`qscore.io.files.atomic_path`): a failure never leaves a half-written file.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import OutputError
+from .files import atomic_path
+from .models import find_atom_site, model_document, model_structure, read_bytes
 
 #: mmCIF column MapQ writes, placed right after ``_atom_site.B_iso_or_equiv``
 Q_COLUMN = "Q_score"
 
-# The process's umask, read once here: reading it means setting it, and setting it to 0 on every
-# write would, for that moment, give files and folders other threads create no permission mask.
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside ``path``; rename it to ``path`` when the block succeeds."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"Cannot write '{path}': {exc.strerror or exc}. Choose a writable "
-                          "folder (e.g. with --out).") from None
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
-    try:
-        yield Path(tmp)
-        try:
-            os.replace(tmp, path)
-        except OSError as exc:
-            what = ("a folder is in the way; remove or rename it" if path.is_dir()
-                    else "check the path and its permissions")
-            raise OutputError(f"Cannot write '{path}' ({exc.strerror or exc}): {what}, or choose "
-                              "another folder with --out.") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
-def all_or_nothing():
-    """Yield a list for the paths a block writes (append each as soon as it exists); if the block
-    fails, remove them again, so that a set of files is written whole or not at all."""
-    written: list = []
-    try:
-        yield written
-    except BaseException:
-        for p in written:
-            Path(p).unlink(missing_ok=True)
-        raise
-
-
-def write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (UTF-8)."""
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(text, encoding="utf-8")
-
-
-def write_json(path, data: dict) -> None:
-    """Write ``data`` as indented JSON, atomically; numpy scalars and NaN become plain JSON."""
-    write_text(path, json.dumps(_jsonable(data), indent=2) + "\n")
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
-
-
-def write_table(path, table) -> None:
-    """Write a pandas DataFrame as CSV (``.csv``), TSV (``.tsv``) or Parquet (``.parquet``)."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        if path.suffix == ".parquet":
-            table.to_parquet(tmp, index=False)
-        else:
-            table.to_csv(tmp, index=False, sep="\t" if path.suffix == ".tsv" else ",",
-                         float_format="%.6g")
+__all__ = ["Q_COLUMN", "write_mmcif_with_q", "write_pdb_with_b", "write_mmcif_with_b"]
 
 
 def _format_q(q: float, decimals: int) -> str:
@@ -114,7 +32,6 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, decimals: int = 3) -> None
     a model read by the fast reader is rewritten line by line from its text (no full parse, little
     memory); otherwise through gemmi's document.
     """
-    from .models import find_atom_site, read_bytes
 
     if model.loop is not None:  # read by the fast reader: stream the file with the column added
         data = read_bytes(model.path)
@@ -126,7 +43,7 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, decimals: int = 3) -> None
             with atomic_path(path) as tmp:
                 Path(tmp).write_bytes(out)
             return
-    doc = model.document()
+    doc = model_document(model)
     block = doc[0]
     column = block.find_values("_atom_site.Cartn_x")
     if not column:
@@ -190,7 +107,7 @@ def _bytes_with_q_column(data: bytes, loop, values: list) -> bytes | None:
 def write_pdb_with_b(path, model, values: np.ndarray) -> None:
     """Write the model as PDB with ``values`` (one per atom) in the B-factor column, atomically: Q-scores
     (MapQ's convention for PDB files) or B-factors derived from them; NaN is written as 0."""
-    st = model.structure()
+    st = model_structure(model)
     qs = np.asarray(values, dtype=np.float64)
     i = 0
     for chain in st[0]:
@@ -208,7 +125,7 @@ def write_pdb_with_b(path, model, values: np.ndarray) -> None:
 def write_mmcif_with_b(path, model, b_iso, *, decimals: int = 2) -> None:
     """Write the model's mmCIF with ``_atom_site.B_iso_or_equiv`` replaced by ``b_iso`` (Å², one per atom
     of ``model.atoms``), atomically; everything else as read."""
-    doc = model.document(copy=True)
+    doc = model_document(model, copy=True)
     block = doc[0]
     if not block.find_values("_atom_site.Cartn_x"):
         raise OutputError(f"Cannot write B-factors into '{model.path}': it has no _atom_site table.")

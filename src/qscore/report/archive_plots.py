@@ -1,6 +1,6 @@
 """Figures of the archive statistics (``qscore archive stats``): fit, offsets, windows, residuals.
 
-Reads only an :class:`~qscore.analysis.archive.ArchiveStats`.  matplotlib is imported when a figure
+Reads only an :class:`~qscore.analysis.archive_stats.ArchiveStats`.  matplotlib is imported when a figure
 is drawn; figures are made and saved (atomically, PNG and SVG) with :mod:`qscore.report.common`, in
 its Okabe–Ito colours; lines also differ in style.
 """
@@ -99,7 +99,7 @@ def plot_residuals(stats):
 
 def plot_qq(stats):
     """Normal QQ plot of the chosen curve's residuals."""
-    from ..analysis.archive import qq_points
+    from ..analysis.archive_stats import qq_points
 
     fig, ax = _figure(4.8, 4.6)
     theoretical, ordered = qq_points(stats.residual_values())
@@ -137,3 +137,6 @@ def write_archive_figures(stats, folder, *, written: list | None = None) -> dict
         for fmt, path in save_figure(fig, Path(folder) / f"archive_{name}", written=written).items():
             out[f"{name}_{fmt}"] = path
     return out
+
+
+__all__ = ["plot_archive_fit", "plot_window_sizes", "plot_residuals", "plot_qq", "write_archive_figures"]

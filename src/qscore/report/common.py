@@ -32,7 +32,7 @@ def save_figure(fig, stem, *, written: list | None = None) -> dict:
 
     Each path is appended to ``written`` (if given) as soon as the file exists.
     """
-    from ..io.writers import atomic_path
+    from ..io.files import atomic_path
 
     paths = {}
     for fmt in FORMATS:

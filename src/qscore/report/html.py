@@ -143,8 +143,7 @@ def _drop_empty(table: pd.DataFrame, columns) -> list:
     return out
 
 
-def _summary_cards(result, s: dict, analysis: dict) -> str:
-    a = analysis["summary"]
+def _summary_cards(result, s: dict, analysis) -> str:
     c = s["counts"]
     heavy = result.scored & np.isfinite(result.q)
     q = result.q[heavy]
@@ -153,49 +152,48 @@ def _summary_cards(result, s: dict, analysis: dict) -> str:
     cards.append(("Mean Q", f'<div class="big" id="mean-q">{_num(s["mean_q"])}</div>'
                             f'<p>over {c["scored"]:,} scored atoms (σ {result.params.sigma:g} Å'
                             f'{", EMDB-compatible" if result.emdb_compat else ""})</p><p>{_e(by_type)}</p>'))
-    e = a.get("expected")
-    overall = analysis["model"].iloc[0]
+    e = analysis.expected
+    overall = analysis.overall
     if e is not None:
-        flag = str(overall.get("Q_flag", ""))
+        flag = str(overall.get("Q_flag") or "")
         words = {"below": "below the 95% band", "above": "above the 95% band", "within": "within the 95% band"}
         cards.append((f"Expected at {result.resolution:g} Å",
-                      f'<div class="big">{_num(e["Q_peak"])}</div><p>Q_peak; 95% of entries '
-                      f'{_num(e["Q_low95"])}–{_num(e["Q_high95"])}</p>'
+                      f'<div class="big">{_num(e.Q_peak)}</div><p>Q_peak; 95% of entries '
+                      f'{_num(e.Q_low95)}–{_num(e.Q_high95)}</p>'
                       f'<p class="verdict-{_e(flag)}">Model: {_e(words.get(flag, flag))}</p>'))
     else:
         cards.append(("Expected Q", '<p class="verdict-none">Needs the map\'s resolution: give '
                                     '<code>--resolution D</code> (Å).</p>'))
-    qr = a["q_resolution"]
-    lin = ", ".join(f"{t} {_num(v, 2)} Å" for t, v in qr.get("by_type_2020", {}).items() if v is not None)
-    if qr["value"] is not None:
-        body = f'<div class="big">{_num(qr["value"], 2)} Å</div><p>the expected-Q curve inverted</p>'
+    qr = analysis.q_resolution
+    lin = ", ".join(f"{t} {_num(v, 2)} Å" for t, v in qr.by_type_2020.items() if v is not None)
+    if qr.value is not None:
+        body = f'<div class="big">{_num(qr.value, 2)} Å</div><p>the expected-Q curve inverted</p>'
     else:
-        body = f'<p>none: {_e(qr["note"])}</p>'
+        body = f'<p>none: {_e(qr.note)}</p>'
     cards.append(("Q-resolution", body + (f"<p>2020 relations: {_e(lin)}</p>" if lin else "")))
-    rel = a.get("relative")
+    rel = analysis.relative
     if rel is not None:
-        body = (f'<div class="big">{_num(rel["Q_relative_all"], 1)}%</div><p>of {rel["n_archive"]:,} archive '
-                f'entries have a lower Q ({_e(rel["reading_all"])})</p>')
-        if rel["Q_relative_resolution"] is not None:
-            body += (f'<p><strong>{_num(rel["Q_relative_resolution"], 1)}%</strong> of the {rel["n_window"]:,} within '
-                     f'±{rel["window"]:g} Å ({_e(rel["reading_resolution"])})</p>')
-        elif rel.get("note"):
-            body += f"<p>{_e(rel['note'])}</p>"
+        body = (f'<div class="big">{_num(rel.Q_relative_all, 1)}%</div><p>of {rel.n_archive:,} archive '
+                f'entries have a lower Q ({_e(rel.reading_all)})</p>')
+        if rel.Q_relative_resolution is not None:
+            body += (f'<p><strong>{_num(rel.Q_relative_resolution, 1)}%</strong> of the {rel.n_window:,} within '
+                     f'±{rel.window:g} Å ({_e(rel.reading_resolution)})</p>')
+        elif rel.note:
+            body += f"<p>{_e(rel.note)}</p>"
         cards.append(("Percentile in the archive", body))
     else:
         cards.append(("Percentile in the archive", "<p>No archive given: add <code>--archive FILE</code> (with "
                                                    "<code>--resolution</code>) for Q_relative.</p>"))
-    corr = analysis.get("correlation")
-    if corr:
+    corr = analysis.correlation
+    if corr is not None:
         names = {"molmap": "molmap", "emodel": "electron scattering"}
         lines = []
-        for key, name in names.items():
-            cc = corr.get(key)
-            if cc and "skipped" not in cc:
-                lines.append(f"<p>{name}: CC {_num(cc['cc'])}, CC-mean <strong>{_num(cc['cc_mean'])}</strong></p>")
-            elif cc:
-                lines.append(f"<p>{name}: skipped ({_e(cc['skipped'])})</p>")
-        cards.append((f"Map–model correlation at {corr['resolution']:g} Å", "".join(lines)))
+        for key, cc in corr.sections().items():
+            if cc.skipped is None:
+                lines.append(f"<p>{names[key]}: CC {_num(cc.cc)}, CC-mean <strong>{_num(cc.cc_mean)}</strong></p>")
+            else:
+                lines.append(f"<p>{names[key]}: skipped ({_e(cc.skipped)})</p>")
+        cards.append((f"Map–model correlation at {corr.resolution:g} Å", "".join(lines)))
     if len(q):
         p = np.percentile(q, [5, 25, 50, 75, 95])
         cards.append(("Atom Q percentiles", "<p>5% {} · 25% {} · <strong>50% {}</strong> · 75% {} · 95% {}</p>"
@@ -205,22 +203,22 @@ def _summary_cards(result, s: dict, analysis: dict) -> str:
                                            f'{out:,}</div><p>of {c["scored"]:,} scored atoms'
                                            + (" — their Q is near 0: check that model and map are aligned"
                                               if out else "") + "</p>"))
-    fc = a.get("flag_counts")
-    if fc:
-        body = (f'<p><span class="verdict-below">▼ {fc["residues_below"]:,}</span> below and '
-                f'<span class="verdict-above">▲ {fc["residues_above"]:,}</span> above, of {fc["residues"]:,} '
+    fc = analysis.flag_counts
+    if fc is not None:
+        body = (f'<p><span class="verdict-below">▼ {fc.residues_below:,}</span> below and '
+                f'<span class="verdict-above">▲ {fc.residues_above:,}</span> above, of {fc.residues:,} '
                 "residues</p>")
-        if fc["ligands"]:
-            body += (f'<p>ligands: {fc["ligands_below"]:,} below, {fc["ligands_above"]:,} above, of '
-                     f'{fc["ligands"]:,}</p>')
+        if fc.ligands:
+            body += (f'<p>ligands: {fc.ligands_below:,} below, {fc.ligands_above:,} above, of '
+                     f'{fc.ligands:,}</p>')
         cards.append(("Outside the 95% band", body))
     cards.append(("Model", f'<p>{_count(c["atoms"], "atom")} ({c["hydrogens"]:,} H), '
                            f'{_count(c["residues"], "residue")}, {_count(c["chains"], "chain")}</p>'))
     return '<div class="cards">' + "".join(f'<div class="card"><h3>{_e(t)}</h3>{b}</div>' for t, b in cards) + "</div>"
 
 
-def _model_table(analysis: dict) -> str:
-    m = analysis["model"]
+def _model_table(analysis) -> str:
+    m = analysis.model
     cols = [("group", "Group", None), ("n_residues", "Residues", 0), ("n_atoms", "Atoms", 0), ("Q", "Q", 3),
             ("Q_flag", "Flag", None), ("Q_expected_2020", "Expected (2020)", 3),
             ("Q_resolution_2020", "Q-resolution 2020 (Å)", 2)]
@@ -246,7 +244,7 @@ def _relative_href(path, folder: Path) -> str:
     return quote(rel)
 
 
-def _params_block(s: dict, analysis: dict, archive_info: dict | None) -> str:
+def _params_block(s: dict, analysis, archive_info: dict | None) -> str:
     rows = [("Model", s["inputs"]["model"]), ("Map", s["inputs"]["map"]), ("Command", s["command"])]
     rows += [(f"parameter: {k}", v) for k, v in s["parameters"].items()]
     mp = s["map"]
@@ -257,9 +255,8 @@ def _params_block(s: dict, analysis: dict, archive_info: dict | None) -> str:
     rows += [(f"map {k}", _num(v, 5)) for k, v in stats.items()]
     for note in mp.get("notes") or []:
         rows.append(("map note", note))
-    e = analysis["summary"].get("expected")
-    if e is not None:
-        rows.append(("expected-Q curve", e["source"]))
+    if analysis.expected is not None:
+        rows.append(("expected-Q curve", analysis.expected.source))
     if archive_info:
         rows += [(f"archive: {k}", v) for k, v in archive_info.items()]
     rows += [(f"version: {k}", v) for k, v in s["versions"].items()]
@@ -267,14 +264,14 @@ def _params_block(s: dict, analysis: dict, archive_info: dict | None) -> str:
     return '<dl class="params">' + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows) + "</dl>"
 
 
-def render_report(result, analysis: dict, *, figures: list, outputs: dict, folder, archive_info: dict | None = None,
+def render_report(result, analysis, *, figures: list, outputs: dict, folder, archive_info: dict | None = None,
                   page_size: int = PAGE_SIZE) -> str:
     """The report's HTML text.
 
     Parameters
     ----------
-    result : qscore.api.QScoreResult
-    analysis : dict — ``result.analysis(...)``
+    result : qscore.pipeline.QScoreResult
+    analysis : qscore.analysis.results.Analysis
     figures : list of dict — each with key, title, caption and either ``data_uri``, ``png`` and ``svg``
         (a drawn figure) or ``note`` (why it is not drawn)
     outputs : dict {kind: path} — files to link to (paths relative to ``folder`` become relative links)
@@ -310,14 +307,14 @@ def render_report(result, analysis: dict, *, figures: list, outputs: dict, folde
             fig_html.append(f'<div class="note figure-note" id="fig-{_e(f["key"])}"><strong>{_e(f["title"])}:'
                             f"</strong> {_e(f['note'])}</div>")
 
-    residues = analysis["residues"]
+    residues = analysis.residues
     poly = residues[residues["mol_type"].isin(["protein", "nucleic"])]
     ligands = residues[residues["mol_type"].isin(["ligand", "ion"])].sort_values("Q_residue", kind="stable")
     waters = residues[residues["mol_type"] == "water"]
     flag = "Q_flag" if "Q_flag" in residues.columns else None
     res_spec = table_spec(poly, _drop_empty(poly, _RESIDUE_COLUMNS), flag=flag, page_size=page_size)
     lig_spec = table_spec(ligands, _drop_empty(ligands, _LIGAND_COLUMNS), flag=flag, page_size=page_size)
-    chains = analysis["chains"]
+    chains = analysis.chains
     chain_spec = table_spec(chains, _drop_empty(chains, _CHAIN_COLUMNS),
                             flag="Q_flag" if "Q_flag" in chains.columns else None, page_size=page_size)
     water_note = ""
@@ -343,7 +340,7 @@ def render_report(result, analysis: dict, *, figures: list, outputs: dict, folde
             files.append(f'<li><a href="{_relative_href(f["png"], folder)}">{_e(Path(f["png"]).name)}</a>, '
                          f'<a href="{_relative_href(f["svg"], folder)}">{_e(Path(f["svg"]).name)}</a> — figure: '
                          f'{_e(f["title"])}</li>')
-    from .. import __version__
+    from .._version import __version__
 
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = f"""<header>
@@ -387,20 +384,17 @@ def render_report(result, analysis: dict, *, figures: list, outputs: dict, folde
 """
 
 
-def write_report(result, folder, *, analysis: dict | None = None, archive: pd.DataFrame | None = None,
-                 window: float | None = None, min_entries: int | None = None, expected_model=None,
-                 outputs: dict | None = None, profile_atoms=None, max_chain_plots: int = 12,
-                 chimerax: bool = True, map_path=None) -> dict:
+def write_report(result, analysis, folder, *, archive=None, curve=None, outputs: dict | None = None,
+                 profile_atoms=None, max_chain_plots: int = 12, chimerax: bool = True, map_path=None) -> dict:
     """Write the figures, the ChimeraX files and the HTML report of ``result`` into ``folder``.
 
     Parameters
     ----------
-    result : qscore.api.QScoreResult — radial-profile figure only when scored with ``profiles=True``
+    result : qscore.pipeline.QScoreResult — radial-profile figure only when scored with ``profiles=True``
+    analysis : qscore.analysis.results.Analysis — the analysis of ``result`` (``result.analyse(...)``)
     folder : str or Path — existing, writable folder
-    analysis : dict, optional — ``result.analysis(...)``; computed (with ``archive``, ``window``,
-        ``min_entries``, ``expected_model``) when not given
-    archive : DataFrame, optional — archive (resolution, q) for the percentile figure
-    window, min_entries, expected_model : as for :meth:`QScoreResult.analysis`
+    archive : qscore.types.ArchiveData, optional — the archive of the percentiles (for their figure)
+    curve : qscore.types.ExpectedModel, optional — the expected-Q curve (for the archive figure)
     outputs : dict, optional — {kind: path} of files already written (linked from the report)
     profile_atoms : list of str, optional — atoms for the profile figure, ``CHAIN:NUMBER:ATOM``
     max_chain_plots : int — residue plots for at most this many chains
@@ -412,25 +406,21 @@ def write_report(result, folder, *, analysis: dict | None = None, archive: pd.Da
     dict {kind: path} of the files written: ``report_html``, ``defattr``, ``cxc``, ``figures``
     (the folder) and ``<figure key>_png`` / ``_svg``
     """
-    from ..api import output_stem
     from ..io.chimerax import write_chimerax
-    from ..io.writers import write_text
+    from ..io.files import write_text
+    from ..io.paths import output_stem
     from .common import save_figure
     from .plots import report_figures
 
     folder = Path(folder)
-    if analysis is None:
-        analysis = result.analysis(archive=archive, window=window, min_entries=min_entries,
-                                   expected_model=expected_model)
-    curve = result.expected_model(expected_model)
     stem = output_stem(result.model.path, result.dmap.path or "map")
     fig_dir = folder / f"{stem}_figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     written: dict = {}
     figures = []
-    rel = analysis["summary"].get("relative")
-    for f in report_figures(result, analysis, archive=archive, expected_model=curve, profile_atoms=profile_atoms,
-                            max_chain_plots=max_chain_plots, window=rel["window"] if rel else window):
+    rel = analysis.relative
+    for f in report_figures(result, analysis, archive=archive, curve=curve, profile_atoms=profile_atoms,
+                            max_chain_plots=max_chain_plots, window=rel.window if rel else None):
         entry = {"key": f.key, "title": f.title, "caption": f.caption, "note": f.note, "meta": f.meta}
         if f.figure is not None:
             paths = save_figure(f.figure, fig_dir / f.key)
@@ -443,13 +433,14 @@ def write_report(result, folder, *, analysis: dict | None = None, archive: pd.Da
     links = dict(outputs or {})
     if chimerax:
         cx = write_chimerax(result, folder, stem, model_path=links.get("model_cif"), map_path=map_path,
-                            expected=analysis["summary"].get("expected"))
+                            expected=analysis.expected)
         written.update(cx)
         links.update(cx)
     report = folder / f"{stem}_report.html"
-    archive_info = dict(archive.attrs) if archive is not None else None
-    if archive_info is not None and rel:
-        archive_info.update(window=rel["window"], min_entries=rel["min_entries"])
+    archive_info = None
+    if rel is not None:
+        archive_info = dict(rel.archive or {})
+        archive_info.update(window=rel.window, min_entries=rel.min_entries)
     write_text(report, render_report(result, analysis, figures=figures, outputs=links, folder=folder,
                                      archive_info=archive_info))
     return {"report_html": str(report), **written, "figures": str(fig_dir)}

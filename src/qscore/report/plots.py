@@ -52,17 +52,17 @@ def _new_figure(width: float, height: float):
     return new_figure(width, height, dpi=100)
 
 
-def _expected_text(expected: dict | None, resolution) -> str:
+def _expected_text(expected, resolution) -> str:
     if expected is None:
         return "no resolution given: no expected Q"
-    return (f"expected at {resolution:g} Å: Q_peak {expected['Q_peak']:.3f}, "
-            f"95% band {expected['Q_low95']:.3f}–{expected['Q_high95']:.3f}")
+    return (f"expected at {resolution:g} Å: Q_peak {expected.Q_peak:.3f}, "
+            f"95% band {expected.Q_low95:.3f}–{expected.Q_high95:.3f}")
 
 
-def _draw_band(ax, expected: dict | None, *, vertical: bool = False) -> None:
+def _draw_band(ax, expected, *, vertical: bool = False) -> None:
     if expected is None:
         return
-    lo, hi, peak = expected["Q_low95"], expected["Q_high95"], expected["Q_peak"]
+    lo, hi, peak = expected.Q_low95, expected.Q_high95, expected.Q_peak
     if vertical:
         ax.axvspan(lo, hi, color=BAND_COLOUR, alpha=0.35, linewidth=0, zorder=0)
         ax.axvline(peak, color=BLACK, linestyle="-.", linewidth=1.1, zorder=1)
@@ -120,16 +120,16 @@ def polymer_group(residues: pd.DataFrame, chain: str, mol_type: str) -> pd.DataF
     return rows.sort_values(["res_num", "ins_code"], kind="stable")
 
 
-def plot_residue_q(table: pd.DataFrame, *, chain: str, mol_type: str, expected: dict | None = None,
+def plot_residue_q(table: pd.DataFrame, *, chain: str, mol_type: str, expected=None,
                    resolution: float | None = None, max_labels: int = 12, per_row: int = RESIDUES_PER_ROW):
     """Residue Q along the sequence of one chain, with its parts, the expected band and outliers.
 
     Parameters
     ----------
-    table : DataFrame — rows of one chain and polymer type from ``result.analysis()['residues']``
+    table : DataFrame — rows of one chain and polymer type from ``Analysis.residues``
         (columns res_num, ins_code, res_name, Q_residue and the part columns; Q_flag with a resolution)
     chain, mol_type : the chain ID and polymer type ('protein' or 'nucleic'), for titles
-    expected : dict with Q_peak, Q_low95, Q_high95 at the map's resolution, or None
+    expected : qscore.analysis.results.ExpectedQ or None — Q_peak and the 95% band at the map's resolution
     resolution : float, optional — the map's resolution, Å (for the title)
     max_labels : int — most outliers labelled per row (the most extreme; all are marked)
     per_row : int — residues per row; longer chains wrap
@@ -220,13 +220,13 @@ def plot_residue_q(table: pd.DataFrame, *, chain: str, mol_type: str, expected: 
     return fig
 
 
-def plot_chain_overview(chains: pd.DataFrame, *, expected: dict | None = None, resolution: float | None = None,
+def plot_chain_overview(chains: pd.DataFrame, *, expected=None, resolution: float | None = None,
                         max_labels: int = 40):
     """Mean Q (over atoms) of every protein and nucleic chain, in model order, with the expected band.
 
     Parameters
     ----------
-    chains : DataFrame — ``result.analysis()['chains']`` (columns chain, mol_type, n_residues, Q)
+    chains : DataFrame — ``Analysis.chains`` (columns chain, mol_type, n_residues, Q)
     expected, resolution : as for :func:`plot_residue_q`
     max_labels : int — chain IDs are written on the axis only up to this many chains
     """
@@ -257,21 +257,21 @@ def plot_chain_overview(chains: pd.DataFrame, *, expected: dict | None = None, r
     return fig
 
 
-def plot_archive_position(archive: pd.DataFrame, *, q: float, resolution: float, expected_model,
-                          relative: dict | None = None, window: float | None = None):
+def plot_archive_position(archive, *, q: float, resolution: float, expected_model,
+                          relative=None, window: float | None = None):
     """The entry on the archive's Q-versus-resolution scatter, with the Q_peak and 95% curves.
 
     Parameters
     ----------
-    archive : DataFrame with columns resolution (Å) and q
+    archive : qscore.types.ArchiveData — the archive's resolutions (Å) and Q
     q : float — the model's mean Q
     resolution : float — the map's resolution, Å
-    expected_model : qscore.analysis.expected.ExpectedModel — the curves
-    relative : dict, optional — ``analysis['summary']['relative']`` (percentiles for the label)
+    expected_model : qscore.types.ExpectedModel — the curves
+    relative : qscore.analysis.results.RelativeQ, optional — the percentiles, for the label
     window : float, optional — the percentile window w, Å (shaded around the resolution)
     """
-    d = archive["resolution"].to_numpy(dtype=float)
-    aq = archive["q"].to_numpy(dtype=float)
+    d = np.asarray(archive.resolution, dtype=float)
+    aq = np.asarray(archive.q, dtype=float)
     fig = _new_figure(7.5, 5.0)
     ax = fig.subplots()
     ax.scatter(d, aq, s=4, color=GREY, alpha=0.35, linewidths=0, rasterized=True,
@@ -287,9 +287,9 @@ def plot_archive_position(archive: pd.DataFrame, *, q: float, resolution: float,
                    label=f"percentile window ±{window:g} Å")
     label = f"this model: Q {q:.3f} at {resolution:g} Å"
     if relative is not None:
-        parts = [f"{relative['Q_relative_all']:.0f}% of all entries below"]
-        if relative.get("Q_relative_resolution") is not None:
-            parts.append(f"{relative['Q_relative_resolution']:.0f}% within ±{relative['window']:g} Å")
+        parts = [f"{relative.Q_relative_all:.0f}% of all entries below"]
+        if relative.Q_relative_resolution is not None:
+            parts.append(f"{relative.Q_relative_resolution:.0f}% within ±{relative.window:g} Å")
         label += "\n(" + "; ".join(parts) + ")"
     ax.scatter([resolution], [q], s=220, marker="*", color=VERMILLION, edgecolors=BLACK, linewidths=0.8,
                zorder=5, label=label)
@@ -304,7 +304,7 @@ def plot_archive_position(archive: pd.DataFrame, *, q: float, resolution: float,
     return fig
 
 
-def plot_atom_distributions(q: np.ndarray, mol_type: np.ndarray, *, expected: dict | None = None,
+def plot_atom_distributions(q: np.ndarray, mol_type: np.ndarray, *, expected=None,
                             resolution: float | None = None):
     """Histograms of atom Q, one panel per molecule type present (protein, nucleic, water, ion, ligand).
 
@@ -316,7 +316,7 @@ def plot_atom_distributions(q: np.ndarray, mol_type: np.ndarray, *, expected: di
     """
     from matplotlib.ticker import MaxNLocator
 
-    from ..io.models import MOLECULE_TYPES
+    from ..types import MOLECULE_TYPES
 
     q = np.asarray(q, dtype=float)
     mol_type = np.asarray(mol_type, dtype=str)
@@ -498,16 +498,16 @@ def _safe_key(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", text) or "_"
 
 
-def report_figures(result, analysis: dict, *, archive: pd.DataFrame | None = None, expected_model=None,
-                   profile_atoms=None, max_chain_plots: int = 12, window: float | None = None) -> Iterator:
+def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=None, max_chain_plots: int = 12,
+                   window: float | None = None) -> Iterator:
     """Yield the report's figures one at a time (each can be saved and dropped before the next is drawn).
 
     Parameters
     ----------
-    result : qscore.api.QScoreResult
-    analysis : dict — ``result.analysis(...)`` (tables and summary)
-    archive : DataFrame, optional — the archive the percentiles used (resolution, q)
-    expected_model : ExpectedModel, optional — the curve (default: the result's)
+    result : qscore.pipeline.QScoreResult
+    analysis : qscore.analysis.results.Analysis — tables, expected Q, percentiles
+    archive : qscore.types.ArchiveData, optional — the archive the percentiles used
+    curve : qscore.types.ExpectedModel, optional — the expected-Q curve (needed for the archive figure)
     profile_atoms : list of str, optional — atoms for the profile figure (:func:`select_profile_atoms`)
     max_chain_plots : int — residue plots are drawn for at most this many chains (in model order)
     window : float, optional — the percentile window, Å
@@ -516,18 +516,17 @@ def report_figures(result, analysis: dict, *, archive: pd.DataFrame | None = Non
     ------
     ReportFigure
     """
-    summary = analysis["summary"]
-    expected = summary.get("expected")
+    expected = analysis.expected
     d = result.resolution
     need_d = "Needs the map's resolution: give --resolution D (Å)."
-    groups = polymer_groups(analysis["residues"])
+    groups = polymer_groups(analysis.residues)
     if not groups:
         yield ReportFigure("residue_q", "Residue Q along the sequence",
                            "Residue Q along each protein or nucleic chain.",
                            note="The model has no protein or nucleic-acid residues; see the ligand table.")
     shown = groups[:max(int(max_chain_plots), 0)]
     for k, (chain, mol_type) in enumerate(shown):
-        table = polymer_group(analysis["residues"], chain, mol_type)
+        table = polymer_group(analysis.residues, chain, mol_type)
         parts = "backbone and side chain" if mol_type == "protein" else "phosphate, sugar and base"
         caption = (f"Residue Q (points) and its {parts} (lines) along chain {chain}. "
                    + ("The dash-dot line is the expected Q_peak and the grey band holds 95% of archive entries at "
@@ -547,23 +546,22 @@ def report_figures(result, analysis: dict, *, archive: pd.DataFrame | None = Non
         yield ReportFigure("chains", "Chains: mean Q",
                            "Mean Q over the atoms of each protein and nucleic chain, in model order"
                            + (", with the expected Q_peak and 95% band." if expected is not None else "."),
-                           figure=plot_chain_overview(analysis["chains"], expected=expected, resolution=d))
+                           figure=plot_chain_overview(analysis.chains, expected=expected, resolution=d))
     title = "The model among the archive"
     caption = ("Mean Q of this model (star) on the archive's Q-versus-resolution scatter, with the expected "
                "Q_peak (solid) and the curves holding 95% of entries (dashed).")
     if d is None:
         yield ReportFigure("archive", title, caption,
                            note=need_d + " The archive comparison also needs --archive FILE.")
-    elif archive is None:
+    elif archive is None or curve is None:
         yield ReportFigure("archive", title, caption,
                            note="No archive given: add --archive FILE (a CSV of resolution and Q-score, e.g. from "
                                 "'qscore archive download') to place the model among archive entries.")
     else:
-        curve = expected_model if expected_model is not None else result.expected_model()
         yield ReportFigure("archive", title, caption,
-                           figure=plot_archive_position(archive, q=float(analysis["model"]["Q"].iloc[0]),
+                           figure=plot_archive_position(archive, q=float(analysis.overall["Q"]),
                                                         resolution=d, expected_model=curve,
-                                                        relative=summary.get("relative"), window=window))
+                                                        relative=analysis.relative, window=window))
     heavy = result.scored
     yield ReportFigure("atom_q", "Atom Q by molecule type",
                        "Distribution of atom Q for each molecule type (vertical line: mean"

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .common import BLACK, BLUE, GREY, ORANGE, VERMILLION, new_figure, save_figure
+from .common import BLACK, BLUE, GREY, ORANGE, VERMILLION, new_figure
 
 #: at most this many atoms get a panel each; larger selections are drawn in one panel
 MAX_PANELS = 12
@@ -127,4 +127,4 @@ def plot_bfactor_scan(scan):
     return fig
 
 
-__all__ = ["plot_profiles", "plot_bfactor_scan", "save_figure", "MAX_PANELS"]
+__all__ = ["plot_profiles", "plot_bfactor_scan", "MAX_PANELS"]

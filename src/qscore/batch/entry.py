@@ -1,0 +1,142 @@
+"""One batch entry, as a worker runs it: score, analyse and write as ``qscore score`` does; one results row.
+
+Nothing here talks to the cluster; :mod:`qscore.batch.run` submits :func:`score_entry` to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..core.engine import compute_qscores
+from ..errors import QScoreError, QScoreWarning
+from ..pipeline.outputs import score_and_write
+from ..pipeline.scoring import analysis_settings
+from ..provenance import utc_now, versions
+from ..types import DensityMap, QParams
+from .manifest import BatchEntry, BatchSettings
+
+__all__ = ["score_entry", "failed_row", "describe_error", "warm_up"]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _base_row(entry: BatchEntry, settings: BatchSettings) -> dict:
+    return {"id": entry.id, "resolution": entry.resolution, "sigma": entry.sigma, "emdb_compat": entry.emdb_compat,
+            "permissive": entry.permissive, "num_points": entry.num_points, "shell_step": entry.shell_step,
+            "max_radius": entry.max_radius, "map": entry.map, "model": entry.model, "threads": settings.threads}
+
+
+def _finish_row(row: dict, t0: float) -> dict:
+    v = versions()
+    row.update(elapsed_s=round(time.perf_counter() - t0, 3), worker=f"{socket.gethostname()}:{os.getpid()}",
+               finished_at=utc_now(),
+               qscore_version=v["qscore"], versions=json.dumps(v, sort_keys=True))
+    return row
+
+
+def failed_row(entry: BatchEntry, settings: BatchSettings, error: str, elapsed: float = 0.0) -> dict:
+    """The row of an entry that failed with ``error`` (also for failures the driver sees)."""
+    row = _finish_row({**_base_row(entry, settings), "status": "failed", "error": error},
+                      time.perf_counter() - elapsed)
+    row["worker"] = None
+    return row
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an entry's failure: the package's own message, else the exception's type and text."""
+    if isinstance(exc, QScoreError):
+        text = str(exc)
+    elif isinstance(exc, MemoryError):
+        text = f"out of memory while scoring (MemoryError{': ' + str(exc) if str(exc) else ''})"
+    else:
+        text = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+    return " ".join(_ANSI.sub("", text).split())  # one line, without terminal colours
+
+
+def _result_columns(result) -> dict:
+    """Results-table columns of a scored entry, from its result and the analysis cached on it."""
+    analysis = result.analysis
+    counts = result.counts()
+    corr = analysis.correlation
+    molmap = corr.molmap if corr is not None else None
+    emodel = corr.emodel if corr is not None else None
+    expected, rel, flags = analysis.expected, analysis.relative, analysis.flag_counts
+
+    def cc(section, name):
+        return None if section is None or section.skipped is not None else getattr(section, name)
+
+    return {
+        "qscore": result.mean_q(), "qscore_protein": _mean_or_none(result, "protein"),
+        "qscore_nucleic": _mean_or_none(result, "nucleic"),
+        "q_resolution": analysis.q_resolution.value, "q_expected": expected.Q_mean if expected else None,
+        "q_low95": expected.Q_low95 if expected else None, "q_high95": expected.Q_high95 if expected else None,
+        "q_flag": analysis.overall.get("Q_flag"),
+        "q_relative_all": rel.Q_relative_all if rel else None,
+        "q_relative_resolution": rel.Q_relative_resolution if rel else None,
+        "q_relative_n_window": rel.n_window if rel else None,
+        "cc_molmap": cc(molmap, "cc"), "cc_mean_molmap": cc(molmap, "cc_mean"), "cc_emodel": cc(emodel, "cc"),
+        "cc_mean_emodel": cc(emodel, "cc_mean"),
+        "atoms": counts["atoms"], "scored_atoms": counts["scored"], "hydrogens": counts["hydrogens"],
+        "outside_map": counts["outside_map"], "residues": counts["residues"], "chains": counts["chains"],
+        "residues_below": flags.residues_below if flags else None,
+        "residues_above": flags.residues_above if flags else None,
+    }
+
+
+def _mean_or_none(result, mol_type: str):
+    """Mean Q of one molecule type, or None when the model has none (as the summary leaves it out)."""
+    return result.mean_q(mol_type) if (result.scored & (result.atoms.mol_type == mol_type)).any() else None
+
+
+def score_entry(entry: BatchEntry, settings: BatchSettings, out_dir: str) -> dict:
+    """Score one entry exactly as ``qscore score`` does and write its files to ``out_dir/<id>/``.
+
+    Runs on a worker.  Any failure (a missing or corrupt file, an unusable map or model, any other
+    exception) becomes a row with status 'failed' and the reason; the entry's folder is then removed,
+    so a folder exists only for an entry whose row says 'ok'.
+
+    Returns
+    -------
+    dict — the entry's row of the results table (without its fingerprint, which the driver adds)
+    """
+    t0 = time.perf_counter()
+    folder = Path(out_dir) / entry.id
+    row = _base_row(entry, settings)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", QScoreWarning)
+            analysis = analysis_settings(entry.sigma, entry.resolution, **settings.analysis_kwargs())
+            if folder.exists():
+                shutil.rmtree(folder)
+            run = score_and_write(entry.model, entry.map, analysis, out_dir=folder, command=settings.command,
+                                  **entry.score_kwargs(settings.threads))
+        row.update(_result_columns(run.result), status="ok", error=None, outputs=entry.id,
+                   warnings="; ".join(dict.fromkeys(str(w.message) for w in caught)) or None)
+    except Exception as exc:  # noqa: BLE001 - fault isolation: whatever goes wrong fails this entry only
+        with contextlib.suppress(OSError):
+            shutil.rmtree(folder)
+        row.update(status="failed", error=describe_error(exc))
+    return _finish_row(row, t0)
+
+
+def warm_up() -> None:
+    """Import qscore and load its compiled kernels (on a worker, before its first entry).
+
+    A worker's first entry then costs what any entry costs, so timeouts measure the entry's own work.
+    """
+    coords = np.array([[4.0, 4.0, 4.0], [5.5, 4.0, 4.0]])
+    grid = np.indices((9, 9, 9)).transpose(1, 2, 3, 0)[..., ::-1].astype(float)
+    values = sum(np.exp(-np.sum((grid - c) ** 2, axis=-1)) for c in coords)
+    dmap = DensityMap(values=values, origin=np.zeros(3), voxel_size=np.ones(3))
+    with contextlib.suppress(Exception):  # a warm-up is an optimisation, never a failure
+        compute_qscores(coords, np.zeros(2, bool), np.arange(2), dmap, QParams())

@@ -1,0 +1,97 @@
+"""The one error funnel of the command line: every command runs through :func:`handle_errors`.
+
+The library raises :class:`~qscore.errors.QScoreError` with messages in Python's terms
+(``window=-1``); here they become one line in the command line's terms (``--window -1``), on stderr,
+with exit code 2 — or the traceback with ``qscore --debug``.  Warnings of the package
+(:class:`~qscore.errors.QScoreWarning`) are printed as ``Warning: …`` lines on stderr as they come.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import warnings
+
+import click
+
+from ..errors import QScoreError, QScoreWarning
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "QScoreCommandError", "handle_errors", "cli_message", "echo_warning"]
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class QScoreCommandError(click.ClickException):
+    """A QScoreError reported by the CLI: one line, exit code 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file=None):
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+def _option(command: click.Command | None, name: str, aliases: dict) -> tuple:
+    """(the option's flag, whether it is a flag, its negation's flag) for the Python parameter ``name``."""
+    params = {p.name: p for p in (command.params if command is not None else []) if isinstance(p, click.Option)}
+    target = params.get(aliases.get(name, name))
+    negation = params.get(f"no_{aliases.get(name, name)}")
+    flag = target.opts[0] if target is not None else "--" + aliases.get(name, name).replace("_", "-")
+    return flag, bool(target is not None and target.is_flag), negation.opts[0] if negation is not None else None
+
+
+def cli_message(exc: QScoreError, command: click.Command | None = None, aliases: dict | None = None) -> str:
+    """The message of ``exc`` with the Python parameters it names written as the command's options.
+
+    ``name=True`` becomes the flag (``--skip-outside``), ``name=False`` its ``--no-…`` option where there is
+    one, ``name=value`` becomes ``--name value`` and a bare ``name=`` the option alone.  ``aliases`` maps a
+    Python parameter to the name of the click parameter that gives it (``{'archive': 'archive_path'}``).
+    """
+    text = str(exc)
+    for name in getattr(exc, "parameters", ()):
+        flag, is_flag, negation = _option(command, name, aliases or {})
+        key = re.escape(name)
+        text = re.sub(rf"(?<![\w-]){key}=True\b", flag, text)
+        if negation:
+            text = re.sub(rf"(?<![\w-]){key}=False\b", negation, text)
+        text = re.sub(rf"(?<![\w-]){key}=(?=[\s.,;:)]|$)", flag, text)
+        text = re.sub(rf"(?<![\w-]){key}=(?=\S)", flag + (" " if not is_flag else "="), text)
+    return text
+
+
+def echo_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` for the CLI: the package's warnings as ``Warning: …`` lines on stderr."""
+    if issubclass(category, QScoreWarning):
+        click.echo(f"Warning: {message}", err=True)
+    else:  # a warning of another package: as Python would show it
+        click.echo(warnings.formatwarning(message, category, filename, lineno, line).rstrip(), err=True)
+
+
+def handle_errors(func=None, *, aliases: dict | None = None, translate: bool = True):
+    """Run a command through the funnel: QScoreError → one line and exit code 2 (traceback with --debug),
+    Ctrl-C → exit code 130, the package's warnings → ``Warning:`` lines.
+
+    ``aliases``: {Python parameter: click parameter name} where the two differ (see :func:`cli_message`);
+    ``translate=False`` keeps the library's ``name=value`` wording (``qscore-mapq``, whose own syntax it is).
+    """
+    if func is None:
+        return functools.partial(handle_errors, aliases=aliases, translate=translate)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        ctx = click.get_current_context()
+        debug = (ctx.find_root().obj or {}).get("debug", False)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", QScoreWarning)
+                warnings.showwarning = echo_warning
+                return func(*args, **kwargs)
+        except QScoreError as exc:
+            if debug:
+                raise
+            raise QScoreCommandError(cli_message(exc, ctx.command, aliases) if translate else str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted; no partial output was left.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+    return wrapper

@@ -1,0 +1,110 @@
+"""Click options shared by the commands: one definition each, so help texts and defaults agree.
+
+The Q-score options (``score``, ``report``, ``batch``, ``profile``, ``cc``, ``bfactors``), the analysis
+options (archive percentiles, expected-Q curve: ``score``, ``report``, ``batch``), the report options
+and the arguments and options ``score`` and ``report`` share.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+SIGMA = click.option("--sigma", type=float, default=0.4,
+                     help="Width of the reference Gaussian, Å (0.4: EMDB; 0.6: 2020 paper and MapQ).")
+RESOLUTION = click.option("--resolution", "-r", type=float, default=None,
+                          help="The map's reported resolution, Å (recorded; used for expected Q).")
+EMDB_COMPAT = click.option("--emdb-compat", is_flag=True,
+                           help="Reproduce multi-process MapQ (the EMDB's numbers) for maps whose origin is off the "
+                                "voxel lattice.")
+THREADS = click.option("--threads", "-j", type=click.IntRange(min=0), default=0, help="Threads (0: all cores).")
+PERMISSIVE = click.option("--permissive", is_flag=True, help="Accept integer-mode maps (read as real values).")
+NUM_POINTS = click.option("--num-points", type=int, default=8, help="Advanced: points needed per shell (MapQ: 8).")
+SHELL_STEP = click.option("--shell-step", type=float, default=0.1, help="Advanced: distance between shells, Å.")
+MAX_RADIUS = click.option("--max-radius", type=float, default=2.0, help="Advanced: outermost shell radius, Å.")
+
+#: parameter name -> option, in the order they appear in --help
+SCORE_OPTIONS = {"sigma": SIGMA, "resolution": RESOLUTION, "emdb_compat": EMDB_COMPAT, "threads": THREADS,
+                 "permissive": PERMISSIVE, "num_points": NUM_POINTS, "shell_step": SHELL_STEP,
+                 "max_radius": MAX_RADIUS}
+
+
+def score_options(func=None, *, exclude=()):
+    """Add the Q-score options (:data:`SCORE_OPTIONS`) to a command; ``exclude`` names those it leaves out."""
+    if func is None:
+        return functools.partial(score_options, exclude=exclude)
+    for name, opt in reversed(SCORE_OPTIONS.items()):
+        if name not in exclude:
+            func = opt(func)
+    return func
+
+
+def _apply(func, decorators):
+    for deco in reversed(decorators):
+        func = deco(func)
+    return func
+
+
+#: the analysis options, and the Python parameters of the library they give (for the error funnel)
+ANALYSIS_ALIASES = {"archive": "archive_path", "resolution_column": "archive_resolution_column",
+                    "q_column": "archive_q_column", "drop_invalid": "archive_drop_invalid"}
+
+
+def analysis_options(func):
+    """Options of the analysis after the Q-scores: archive percentiles and the expected-Q curve."""
+    return _apply(func, [
+        click.option("--archive", "archive_path", default=None, metavar="FILE",
+                     help="CSV of archive entries (resolution, Q-score) for percentiles; 'emdb' for the table "
+                          "'qscore archive download' saved. Needs the map's resolution."),
+        click.option("--archive-resolution-column", default=None, metavar="NAME",
+                     help="Column of the archive holding the resolution, Å (default: recognised by name)."),
+        click.option("--archive-q-column", default=None, metavar="NAME",
+                     help="Column of the archive holding the Q-score (default: recognised by name)."),
+        click.option("--archive-drop-invalid", is_flag=True,
+                     help="Leave out archive rows with a value that is not a number, a resolution outside (0, 50] Å "
+                          "or a Q outside [-1, 1] (counted) instead of refusing the archive."),
+        click.option("--window", type=float, default=0.5,
+                     help="Percentile window w, Å: entries with |d_i - d| <= w (paper 0.5; EMDB validation 1.0)."),
+        click.option("--min-entries", type=int, default=10,
+                     help="Fewest archive entries within the window for Q_relative_resolution to be given."),
+        click.option("--expected-model", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+                     help="Expected-Q curve (JSON from 'qscore archive stats --save-model') instead of the "
+                          "built-in one."),
+    ])
+
+
+#: the report options (``qscore report``; ``qscore score --report`` uses their defaults)
+REPORT_OPTIONS = (
+    click.option("--profile-atom", "profile_atoms", multiple=True, metavar="SELECTION",
+                 help="Atoms whose radial profiles to draw, as 'qscore profile' selects them: CHAIN:RESIDUES:ATOMS, "
+                      "e.g. A:26:CA, A:26B:CA (insertion code), A:20-22:CA+CB; repeatable; the first 9 atoms are "
+                      "drawn. Default: the atoms at the 95th, 50th and 5th percentiles of Q."),
+    click.option("--max-chain-plots", type=click.IntRange(0), default=12,
+                 help="Residue plots for at most this many chains (in model order); every chain stays in the "
+                      "report's tables."),
+)
+
+
+def report_options(func):
+    """Add the report options (:data:`REPORT_OPTIONS`) to a command."""
+    return _apply(func, list(REPORT_OPTIONS))
+
+
+OUT = click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
+                   help="Output folder (default: the model's folder).")
+MODEL = click.argument("model", type=click.Path(dir_okay=False))
+MAP = click.argument("map_path", metavar="MAP", type=click.Path(dir_okay=False))
+
+
+def scoring_command(func):
+    """MODEL and MAP arguments, the scoring options, --out, --quiet and the analysis options: what
+    'qscore score' and 'qscore report' share."""
+    return _apply(func, [MODEL, MAP, score_options, OUT,
+                         click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary."),
+                         analysis_options])
+
+
+__all__ = ["SIGMA", "RESOLUTION", "EMDB_COMPAT", "THREADS", "PERMISSIVE", "NUM_POINTS", "SHELL_STEP", "MAX_RADIUS",
+           "SCORE_OPTIONS", "score_options", "ANALYSIS_ALIASES", "analysis_options", "REPORT_OPTIONS",
+           "report_options", "OUT", "MODEL", "MAP", "scoring_command"]

@@ -1,0 +1,144 @@
+"""Fetch the EMDB's current table of entries, resolutions and Q-scores (``qscore archive download``).
+
+The table comes from the EMDB search API (``https://www.ebi.ac.uk/emdb/api/search/<query>``, Solr
+behind it) asked for the fields ``emdb_id``, ``resolution`` and the Q-score field as CSV, and is
+saved in the user's cache (``$XDG_CACHE_HOME/qscore`` or ``~/.cache/qscore``), where
+``qscore score … --archive emdb`` finds it.  The address can be changed with ``--url`` or the
+environment variable ``QSCORE_EMDB_SEARCH_URL`` (tests point it at an unroutable local address).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import urllib.parse
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import QScoreError
+from .files import write_json, write_table
+from .paths import cached_archive_path
+
+DEFAULT_SEARCH_URL = "https://www.ebi.ac.uk/emdb/api/search/"
+URL_ENV = "QSCORE_EMDB_SEARCH_URL"
+DEFAULT_QUERY = 'current_status:"REL"'
+DEFAULT_Q_FIELD = "qscore"
+
+
+def search_url(base: str, query: str, fields, rows: int) -> str:
+    """The search-API address asking for ``fields`` of up to ``rows`` entries matching ``query``, as CSV."""
+    params = urllib.parse.urlencode({"rows": rows, "fl": ",".join(fields), "wt": "csv", "download": "true"})
+    return f"{base.rstrip('/')}/{urllib.parse.quote(query, safe='')}?{params}"
+
+
+def fetch_text(url: str, timeout: float) -> str:
+    """GET ``url`` (Accept: text/csv) and return the body as text.
+
+    Raises
+    ------
+    QScoreError — not an http(s) address, unreachable server (offline, proxy, DNS), HTTP error, an
+    answer broken off or garbled (``http.client.HTTPException``, e.g. fewer bytes than its
+    Content-Length), or a body that is not text
+    """
+    import http.client
+    import urllib.error
+    import urllib.request  # http.client and ssl: imported only when something is fetched, not at CLI start
+
+    def not_an_address(why: str = "") -> QScoreError:
+        return QScoreError(f"'{url}' is not an address of the EMDB search API{why}: give an http:// or https:// "
+                           f"URL with url= or ${URL_ENV} (default {DEFAULT_SEARCH_URL}). Nothing was written.",
+                           parameter="url")
+
+    try:
+        if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
+            raise not_an_address()
+        request = urllib.request.Request(url, headers={"Accept": "text/csv", "User-Agent": "qscore"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (https/http only)
+            body = response.read()
+    except (ValueError, http.client.InvalidURL) as exc:  # urllib's 'unknown url type', a bad host or port
+        raise not_an_address(f" ({exc})") from None
+    except urllib.error.HTTPError as exc:
+        raise QScoreError(f"The EMDB search API at '{url}' answered HTTP {exc.code} ({exc.reason}); try again "
+                          "later, or check query= and q_field=. Nothing was written.",
+                          parameter=("query", "q_field")) from None
+    except http.client.HTTPException as exc:  # IncompleteRead (body shorter than announced), bad status line
+        raise QScoreError(f"The EMDB search API at '{url}' broke off or garbled its answer "
+                          f"({type(exc).__name__}: {exc}); try again later. Nothing was written.") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise QScoreError(f"Cannot reach the EMDB search API at '{url}' ({reason}): you seem to be offline or "
+                          "behind a proxy. Connect and retry, or give an archive table you already have with "
+                          "'qscore score … --archive FILE'. Nothing was written.") from None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise QScoreError(f"The EMDB search API at '{url}' returned something that is not CSV text; nothing "
+                          "was written.") from None
+
+
+def parse_archive_csv(text: str, q_field: str = DEFAULT_Q_FIELD):
+    """The search API's CSV as a table of emdb_id, resolution (Å) and qscore, usable entries only.
+
+    Returns
+    -------
+    (DataFrame, int) — the entries with a resolution > 0 and a Q-score, and how many rows were left out
+
+    Raises
+    ------
+    QScoreError — not a CSV with emdb_id, resolution and the Q-score field (the columns found are named),
+    or a Q-score outside [−1, 1] (the field is probably not the Q-score)
+    """
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(io.StringIO(text))
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise QScoreError(f"The EMDB search API did not return a CSV table ({exc}); nothing was written.") from None
+    lower = {str(c).strip().lower(): c for c in table.columns}
+    missing = [f for f in ("emdb_id", "resolution", q_field.lower()) if f not in lower]
+    if missing:
+        raise QScoreError(f"The EMDB search API returned columns {', '.join(map(str, table.columns)) or 'none'} "
+                          f"but not {', '.join(missing)}; the Q-score field may have another name: pass it with "
+                          "q_field=. Nothing was written.", parameter="q_field")
+    out = pd.DataFrame({
+        "emdb_id": table[lower["emdb_id"]].astype(str),
+        "resolution": pd.to_numeric(table[lower["resolution"]], errors="coerce"),
+        "qscore": pd.to_numeric(table[lower[q_field.lower()]], errors="coerce"),
+    })
+    bad_q = out["qscore"].notna() & ((out["qscore"] < -1) | (out["qscore"] > 1))
+    if bad_q.any():  # as 'qscore archive stats' and 'qscore score --archive' refuse them
+        shown = ", ".join(f"{v:g} ({i})" for v, i in zip(out["qscore"][bad_q][:5], out["emdb_id"][bad_q][:5],
+                                                          strict=True))
+        raise QScoreError(f"The EMDB search API's field '{q_field}' holds {int(bad_q.sum())} value(s) outside "
+                          f"[-1, 1], which no Q-score can take: {shown}{', …' if bad_q.sum() > 5 else ''}; the "
+                          "Q-score field may have another name: pass it with q_field=. Nothing was written.",
+                          parameter="q_field")
+    ok = out["resolution"].notna() & out["qscore"].notna() & (out["resolution"] > 0)
+    return out[ok].reset_index(drop=True), int((~ok).sum())
+
+
+def download_archive(*, url: str | None = None, query: str = DEFAULT_QUERY, q_field: str = DEFAULT_Q_FIELD,
+                     rows: int = 1_000_000, timeout: float = 60.0, out: Path | None = None) -> dict:
+    """Fetch the EMDB table and save it (atomically) as CSV; returns what was done.
+
+    Returns
+    -------
+    dict — path, url, entries (saved), left_out (rows without resolution or Q-score), downloaded (UTC ISO time)
+    """
+    base = url or os.environ.get(URL_ENV) or DEFAULT_SEARCH_URL
+    full = search_url(base, query, ["emdb_id", "resolution", q_field], rows)
+    table, left_out = parse_archive_csv(fetch_text(full, timeout), q_field)
+    if table.empty:
+        raise QScoreError(f"The EMDB search API returned no entry with both a resolution and a Q-score "
+                          f"('{q_field}') for the query {query!r}; nothing was written.")
+    path = Path(out) if out is not None else cached_archive_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_table(path, table)
+    info = {"path": str(path), "url": full, "entries": int(len(table)), "left_out": left_out,
+            "downloaded": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    write_json(path.with_suffix(".json"), {"kind": "qscore-emdb-archive", **info})
+    return info
+
+
+__all__ = ["DEFAULT_SEARCH_URL", "URL_ENV", "DEFAULT_QUERY", "DEFAULT_Q_FIELD", "search_url", "fetch_text",
+           "parse_archive_csv", "download_archive"]

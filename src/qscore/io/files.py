@@ -1,0 +1,126 @@
+"""File plumbing shared by the readers and writers: input checks and atomic, all-or-nothing writes.
+
+Every write is atomic: the data go to a temporary file in the destination folder, which is renamed
+over the destination only once complete, so a failure never leaves a half-written file;
+:func:`all_or_nothing` removes a whole set of files again when one of them fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputFileError, OutputError
+
+__all__ = ["check_input_path", "atomic_path", "all_or_nothing", "write_text", "write_json", "write_table"]
+
+
+def check_input_path(path, suffixes, kind: str) -> Path:
+    """``path`` as a Path, after checking that it is a readable file with one of ``suffixes`` (``.gz`` too).
+
+    Raises
+    ------
+    InputFileError — missing, a folder, an unknown extension, or not readable; ``kind`` names the file
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"{kind} file '{p}' does not exist; check the path.")
+    if p.is_dir():
+        raise InputFileError(f"{kind} file '{p}' is a folder; give the path of a file.")
+    name = p.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    if not name.endswith(tuple(suffixes)):
+        raise InputFileError(
+            f"{kind} file '{p}' has an unknown extension; expected one of "
+            f"{', '.join(suffixes)} (optionally .gz).")
+    if not os.access(p, os.R_OK):
+        raise InputFileError(f"{kind} file '{p}' cannot be read (permission denied).")
+    return p
+
+
+# The process's umask, read once here: reading it means setting it, and setting it to 0 on every
+# write would, for that moment, give files and folders other threads create no permission mask.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; rename it to ``path`` when the block succeeds."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"Cannot write '{path}': {exc.strerror or exc}. Choose a writable "
+                          "folder (e.g. with --out).") from None
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
+    try:
+        yield Path(tmp)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            what = ("a folder is in the way; remove or rename it" if path.is_dir()
+                    else "check the path and its permissions")
+            raise OutputError(f"Cannot write '{path}' ({exc.strerror or exc}): {what}, or choose "
+                              "another folder with --out.") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def all_or_nothing():
+    """Yield a list for the paths a block writes (append each as soon as it exists); if the block
+    fails, remove them again, so that a set of files is written whole or not at all."""
+    written: list = []
+    try:
+        yield written
+    except BaseException:
+        for p in written:
+            Path(p).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (UTF-8)."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+
+
+def write_json(path, data: dict) -> None:
+    """Write ``data`` as indented JSON, atomically; numpy scalars and NaN become plain JSON."""
+    write_text(path, json.dumps(_jsonable(data), indent=2) + "\n")
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def write_table(path, table) -> None:
+    """Write a pandas DataFrame as CSV (``.csv``), TSV (``.tsv``) or Parquet (``.parquet``)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if path.suffix == ".parquet":
+            table.to_parquet(tmp, index=False)
+        else:
+            table.to_csv(tmp, index=False, sep="\t" if path.suffix == ".tsv" else ",",
+                         float_format="%.6g")

@@ -1,0 +1,76 @@
+"""Where files go: output names and folders, and the user's cache.
+
+``<model>__Q__<map>`` is the stem MapQ gives its outputs; every command names its files after it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import OutputError
+
+__all__ = ["output_stem", "prepare_out_dir", "refuse_overwriting_inputs", "cache_dir", "cached_archive_path",
+           "ARCHIVE_NAME"]
+
+#: file name of the downloaded EMDB archive in the cache
+ARCHIVE_NAME = "emdb_qscores.csv"
+
+
+def output_stem(model_path, map_path) -> str:
+    """``<model>__Q__<map>``: the stem MapQ gives its output files (``.gz`` and the extension removed)."""
+    def stem(p):
+        name = Path(p).name
+        if name.lower().endswith(".gz"):
+            name = name[:-3]
+        return Path(name).stem
+
+    return f"{stem(model_path)}__Q__{stem(map_path)}"
+
+
+def prepare_out_dir(out_dir, model_path) -> Path:
+    """The folder outputs go to (``out_dir``, or the folder of ``model_path``), created and checked writable.
+
+    Raises
+    ------
+    OutputError — before any computation, when the folder cannot be made or written
+    """
+    folder = Path(out_dir) if out_dir is not None else Path(model_path).resolve().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".qscore-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"Output folder '{folder}' cannot be written ({exc.strerror or exc}); "
+                          "choose another with out_dir=.", parameter="out_dir") from None
+    return folder
+
+
+def refuse_overwriting_inputs(outputs, *inputs) -> None:
+    """Raise OutputError, before anything is written, when an output path is one of the input files
+    (``None`` inputs, such as a map held only in memory, are ignored)."""
+    given = {Path(p).resolve() for p in inputs if p}
+    for p in outputs:
+        if Path(p).resolve() in given:
+            raise OutputError(f"Output '{p}' would overwrite an input; use out_dir= to pick another folder.",
+                              parameter="out_dir")
+
+
+def cache_dir() -> Path:
+    """The user's cache folder for qscore (platformdirs' convention, without the dependency)."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg) / "qscore"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "qscore"
+    if sys.platform.startswith("win") and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "qscore" / "Cache"
+    return Path.home() / ".cache" / "qscore"
+
+
+def cached_archive_path() -> Path:
+    """Where ``qscore archive download`` saves the EMDB table (``--archive emdb`` reads it)."""
+    return cache_dir() / ARCHIVE_NAME

@@ -1,0 +1,114 @@
+"""MapQ's own run (``mapq_cmd.py``): score each model in the map and write MapQ's files next to it.
+
+The command line that parses MapQ's arguments is :mod:`qscore.cli.mapq` (``qscore-mapq``); the files
+and their names are described there and in :mod:`qscore.io.mapq_files`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..analysis.groups import residue_table
+from ..analysis.mapq import mapq_table
+from ..errors import OutputError
+from ..io.files import all_or_nothing
+from ..io.mapq_files import write_mapq_all
+from ..io.maps import read_map
+from ..io.models import read_model
+from ..io.paths import output_stem, prepare_out_dir
+from ..io.writers import write_mmcif_with_q, write_pdb_with_b
+from .scoring import score
+
+__all__ = ["DEFAULT_NP", "DEFAULT_RES", "DEFAULT_SIGMA", "DEFAULT_BFACTOR", "MODEL_KINDS", "kind_by_name",
+           "mapq_paths", "run_mapq"]
+
+#: MapQ's defaults (mapq_cmd.py)
+DEFAULT_NP, DEFAULT_RES, DEFAULT_SIGMA, DEFAULT_BFACTOR = 1, 3.0, 0.6, -1.0
+#: file kinds by extension, as MapQ recognises them (``.gz`` ignored)
+MODEL_KINDS = (("map", (".mrc", ".map", ".ccp4")), ("pdb", (".pdb", ".ent")), ("cif", (".cif", ".mmcif")))
+
+
+def kind_by_name(name: str) -> str | None:
+    """'map', 'pdb', 'cif' or None, from a file name's extension (``.gz`` ignored)."""
+    low = name.lower().removesuffix(".gz")
+    for kind, suffixes in MODEL_KINDS:
+        if low.endswith(suffixes):
+            return kind
+    return None
+
+
+def mapq_paths(model_path, map_path, bfactor: float = DEFAULT_BFACTOR, model_format: str | None = None) -> dict:
+    """The files MapQ writes for one model, next to the model: {'model': …, 'all_txt': …, 'bfactor': …}.
+
+    ``model`` is ``<model>__Q__<map>.cif`` for mmCIF models and ``.pdb`` for PDB models
+    (``model_format`` 'mmcif' or 'pdb'; default from the extension); 'bfactor' is
+    ``<model>_B<f>.pdb`` when f > 0.
+    """
+    model_path = Path(model_path)
+    folder = model_path.resolve().parent
+    stem = output_stem(model_path, map_path)
+    if model_format is None:
+        model_format = "pdb" if kind_by_name(model_path.name) == "pdb" else "mmcif"
+    paths = {"model": folder / f"{stem}.{'pdb' if model_format == 'pdb' else 'cif'}",
+             "all_txt": folder / f"{stem}_All.txt"}
+    if bfactor > 0:
+        base = model_path.name.removesuffix(".gz") if model_path.name.lower().endswith(".gz") else model_path.name
+        paths["bfactor"] = folder / f"{Path(base).stem}_B{bfactor:.0f}.pdb"
+    return paths
+
+
+def run_mapq(maps, models, *, np: int = DEFAULT_NP, res: float = DEFAULT_RES, sigma: float = DEFAULT_SIGMA,
+             bfactor: float = DEFAULT_BFACTOR, progress=None, command: str = "") -> list:
+    """Score every model against the map and write MapQ's files next to each model (``qscore-mapq``).
+
+    Parameters
+    ----------
+    maps : list of path — exactly one map
+    models : list of path — the models, in MapQ's order (PDB files first)
+    np : int — MapQ's processes: > 1 computes as multi-process MapQ (``emdb_compat``); also the threads
+    res : float — the map's resolution, Å (the expected Q of the ``_All.txt`` table)
+    sigma : float — the reference-Gaussian width, Å
+    bfactor : float — f of B = f·(1 − Q); > 0 also writes ``<model>_B<f>.pdb``
+
+    Every input is read and every output folder checked before anything is computed or written,
+    so a bad input leaves no file behind.  Each file is written atomically.
+
+    Returns
+    -------
+    list of dict, one per model: 'model', 'result' (QScoreResult) and 'paths' ({kind: Path})
+
+    Raises
+    ------
+    QScoreError — unreadable or unusable map or model, output folder not writable, an output that
+        would overwrite an input
+    """
+    dmap = read_map(maps[0], permissive=True)  # Chimera reads integer-mode maps too
+    read = [read_model(p) for p in models]
+    plans = []
+    inputs = {Path(p).resolve() for p in [*models, *maps]}
+    for path, model in zip(models, read, strict=True):
+        prepare_out_dir(None, path)
+        paths = mapq_paths(path, maps[0], bfactor, model.format)
+        clash = [p for p in paths.values() if p.resolve() in inputs]
+        if clash:
+            raise OutputError(f"Output '{clash[0]}' would overwrite an input file; rename or move the input.")
+        plans.append((path, model, paths))
+    done = []
+    with all_or_nothing() as written:  # a failure on a later model leaves no files of earlier ones
+        for path, model, paths in plans:
+            result = score(model, dmap, sigma=sigma, resolution=res, emdb_compat=np > 1,
+                           threads=min(np, os.cpu_count() or 1), progress=progress, command=command)
+            if model.format == "pdb":
+                write_pdb_with_b(paths["model"], model, result.q)
+            else:
+                write_mmcif_with_q(paths["model"], model, result.q)
+            written.append(paths["model"])
+            table = mapq_table(result.atoms, result.q, residue_table(result.atoms, result.q), resolution=res)
+            write_mapq_all(paths["all_txt"], table, sigma=sigma)
+            written.append(paths["all_txt"])
+            if "bfactor" in paths:
+                write_pdb_with_b(paths["bfactor"], model, bfactor * (1.0 - result.q))
+                written.append(paths["bfactor"])
+            done.append({"model": path, "result": result, "paths": paths})
+    return done

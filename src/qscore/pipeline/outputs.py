@@ -1,0 +1,172 @@
+"""Score → analyse → write: what ``qscore score``, ``qscore report`` and every batch entry run.
+
+:func:`score_and_write` checks every input first (analysis settings, profile selection, output
+folder), scores, analyses once, and writes the run's files: the annotated model(s), the per-atom
+(and with a resolution the residue and chain) tables and the JSON summary, all or nothing; then,
+when asked, MapQ's ``_All.txt`` table and the HTML report with its figures and ChimeraX files.
+It returns a :class:`ScoreRun` and never prints.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..analysis.mapq import mapq_table
+from ..analysis.results import Analysis
+from ..io.files import all_or_nothing, write_json, write_table
+from ..io.mapq_files import DEFAULT_RESOLUTION, write_mapq_all
+from ..io.maps import read_map
+from ..io.models import read_model
+from ..io.paths import output_stem, prepare_out_dir, refuse_overwriting_inputs
+from ..io.writers import write_mmcif_with_q, write_pdb_with_b
+from ..report.plots import select_profile_atoms
+from ..types import DensityMap, Model
+from .scoring import AnalysisSettings, QScoreResult, score
+
+__all__ = ["ScoreRun", "score_and_write", "write_score_outputs", "write_mapq_files", "check_profile_atoms"]
+
+
+@dataclass
+class ScoreRun:
+    """What :func:`score_and_write` did: the result (analysed) and {kind: path} of every file written."""
+
+    result: QScoreResult
+    paths: dict = field(default_factory=dict)
+
+    @property
+    def analysis(self) -> Analysis:
+        return self.result.analysis
+
+
+def check_profile_atoms(model: Model, profile_atoms) -> None:
+    """Refuse, before any Q is computed, a profile selection that is malformed or matches no heavy atom."""
+    if profile_atoms:
+        import numpy as np
+
+        select_profile_atoms(model.atoms, np.zeros(len(model.atoms)), list(profile_atoms))
+
+
+def write_score_outputs(result: QScoreResult, folder) -> dict:
+    """Write the annotated model(s), the per-atom CSV, (with a resolution) the residue and chain CSVs
+    and the JSON summary into ``folder``, all or nothing.
+
+    Returns
+    -------
+    dict {kind: path} of the files written
+    """
+    folder = Path(folder)
+    stem = output_stem(result.model.path, result.dmap.path or "map")
+    paths = {"model_cif": folder / f"{stem}.cif", "atoms_csv": folder / f"{stem}_atoms.csv",
+             "summary_json": folder / f"{stem}_summary.json"}
+    if result.model.format == "pdb":
+        paths["model_pdb"] = folder / f"{stem}.pdb"
+    analysis = result.analysis
+    tables = {}
+    if analysis is not None and result.resolution is not None:
+        tables = {"residues": analysis.residues, "chains": analysis.chains}
+    for kind in tables:
+        paths[f"{kind}_csv"] = folder / f"{stem}_{kind}.csv"
+    refuse_overwriting_inputs(paths.values(), result.model.path, result.dmap.path)
+    summary = result.summary()
+    summary["outputs"] = {k: str(v) for k, v in paths.items()}
+    with all_or_nothing() as written:  # a failure removes the files already written: no partial set
+        write_mmcif_with_q(paths["model_cif"], result.model, result.q)
+        written.append(paths["model_cif"])
+        if "model_pdb" in paths:
+            write_pdb_with_b(paths["model_pdb"], result.model, result.q)
+            written.append(paths["model_pdb"])
+        write_table(paths["atoms_csv"], result.atom_table())
+        written.append(paths["atoms_csv"])
+        for kind, table in tables.items():
+            write_table(paths[f"{kind}_csv"], table)
+            written.append(paths[f"{kind}_csv"])
+        write_json(paths["summary_json"], summary)
+        written.append(paths["summary_json"])
+    return {k: str(v) for k, v in paths.items()}
+
+
+def write_mapq_files(result: QScoreResult, folder) -> dict:
+    """Write MapQ's per-residue table ``<model>__Q__<map>_All.txt`` into ``folder`` (``score --mapq-files``).
+
+    The table's expected Q is for ``result.resolution``, or MapQ's default 3.0 Å when none was given
+    (see :mod:`qscore.io.mapq_files`); the residue table is the result's analysis.
+    Returns {'mapq_all_txt': path}.
+    """
+    path = Path(folder) / f"{output_stem(result.model.path, result.dmap.path or 'map')}_All.txt"
+    table = mapq_table(result.atoms, result.q, result.analyse().residues,
+                       resolution=result.resolution or DEFAULT_RESOLUTION)
+    write_mapq_all(path, table, sigma=result.params.sigma)
+    return {"mapq_all_txt": str(path)}
+
+
+def _record_outputs(paths: dict) -> None:
+    """Rewrite the summary at ``paths['summary_json']`` with ``paths`` as its ``outputs``, after
+    files written later (MapQ's table, the report) have joined them."""
+    summary_path = Path(paths["summary_json"])
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary["outputs"] = {k: str(v) for k, v in paths.items()}
+    write_json(summary_path, summary)
+
+
+def _write_report(result: QScoreResult, folder, settings: AnalysisSettings, *, outputs: dict, profile_atoms,
+                  max_chain_plots: int, map_path) -> dict:
+    """The report, figures and ChimeraX files; returns the paths worth listing (not each PNG and SVG)."""
+    from ..report.html import write_report  # matplotlib and the report assets only when a report is asked for
+
+    paths = write_report(result, result.analysis, folder, archive=settings.archive, curve=result.curve(settings),
+                         outputs=outputs, profile_atoms=list(profile_atoms or ()), max_chain_plots=max_chain_plots,
+                         map_path=map_path)
+    return {k: v for k, v in paths.items() if not k.endswith(("_png", "_svg"))}
+
+
+def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None, report: bool = False,
+                    mapq_files: bool = False, profile_atoms=(), max_chain_plots: int = 12,
+                    progress_factory: Callable | None = None, **score_kwargs) -> ScoreRun:
+    """Score ``model`` in ``map_path``, analyse once and write the files of a ``qscore score`` run.
+
+    Parameters
+    ----------
+    model : str, Path or Model — the model (a path is read here, before the map)
+    map_path : str, Path or DensityMap — the map
+    settings : AnalysisSettings — from :func:`qscore.pipeline.scoring.analysis_settings` (checked already)
+    out_dir : str or Path, optional — output folder (default: the model's)
+    report : bool — also the HTML report, figures and ChimeraX files (keeps radial profiles for them)
+    mapq_files : bool — also MapQ's ``_All.txt`` table
+    profile_atoms : sequence of str — atoms for the report's profile figure (checked before scoring)
+    max_chain_plots : int — residue plots in the report for at most this many chains
+    progress_factory : callable(n_atoms) -> (update, close), optional — a progress bar for the scoring
+    **score_kwargs : sigma, resolution, emdb_compat, threads, permissive, num_points, shell_step,
+        max_radius, command — as for :func:`qscore.pipeline.scoring.score`
+
+    Returns
+    -------
+    ScoreRun
+    """
+    t0 = time.perf_counter()
+    model_path = model.path if isinstance(model, Model) else model
+    mdl = model if isinstance(model, Model) else read_model(model)
+    check_profile_atoms(mdl, profile_atoms)  # a bad selection is refused before anything is computed
+    dmap = map_path if isinstance(map_path, DensityMap) else read_map(map_path,
+                                                                     permissive=score_kwargs.get("permissive", False))
+    folder = prepare_out_dir(out_dir, model_path)  # only once both inputs were read: no empty folder is left
+    update, close = progress_factory(len(mdl.atoms)) if progress_factory else (None, lambda: None)
+    try:
+        result = score(mdl, dmap, profiles=report, progress=update, **score_kwargs)
+    finally:
+        close()
+    result.elapsed = time.perf_counter() - t0  # reading the inputs included, as the run time users see
+    result.analyse(settings)
+    paths = write_score_outputs(result, folder)
+    if mapq_files:
+        paths.update(write_mapq_files(result, folder))
+    if report:
+        paths.update(_write_report(result, folder, settings, outputs=dict(paths), profile_atoms=profile_atoms,
+                                   max_chain_plots=max_chain_plots,
+                                   map_path=None if isinstance(map_path, DensityMap) else map_path))
+    if mapq_files or report:
+        _record_outputs(paths)
+    return ScoreRun(result=result, paths=paths)
