@@ -154,6 +154,56 @@ def _parse_cell(text: str, kind, column: str):
     return value
 
 
+def _check_header(cells, path) -> list:
+    """The manifest's column names (lower case), after checking them; every problem in one message."""
+    header = [h.strip().lower() for h in cells]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    unknown = [h for h in header if h not in REQUIRED_COLUMNS and h not in OPTION_COLUMNS]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    problems = []
+    if missing:
+        problems.append(f"it lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    if unknown:
+        problems.append(f"column{'s' if len(unknown) > 1 else ''} {', '.join(repr(u) for u in unknown)} "
+                        f"{'are' if len(unknown) > 1 else 'is'} not known (optional columns: "
+                        f"{', '.join(OPTION_COLUMNS)})")
+    if repeated:
+        problems.append(f"column{'s' if len(repeated) > 1 else ''} {', '.join(repeated)} appear more than once")
+    if problems:
+        raise InputFileError(f"Manifest '{path}': {'; '.join(problems)}. It needs the columns "
+                             f"{', '.join(REQUIRED_COLUMNS)} (any case, comma- or tab-separated); found: "
+                             f"{', '.join(header)}.")
+    return header
+
+
+def _entry_values(rec: dict, folder: Path, settings: BatchSettings) -> tuple:
+    """({field: value} of one manifest row, [problems]): paths made absolute, empty cells from ``settings``."""
+    values, bad = {}, []
+    for col in ("map", "model"):
+        if not rec[col]:
+            bad.append(f"the {col} path is empty")
+        values[col] = os.path.abspath(os.path.join(folder, os.path.expanduser(rec[col])))
+    for col, kind in {"resolution": float, **OPTION_COLUMNS}.items():
+        cell = rec.get(col, "")
+        if not cell:
+            if col == "resolution":
+                bad.append("the resolution is empty (give the map's resolution in Å)")
+            values[col] = getattr(settings, col, None)
+            continue
+        try:
+            values[col] = _parse_cell(cell, kind, col)
+        except ValueError as exc:
+            bad.append(str(exc))
+    if not bad:
+        try:
+            check_resolution(values["resolution"])
+            QParams(sigma=values["sigma"], num_points=values["num_points"], shell_step=values["shell_step"],
+                    max_radius=values["max_radius"])
+        except ParameterError as exc:
+            bad.append(str(exc))
+    return values, bad
+
+
 def read_manifest(path, settings: BatchSettings | None = None) -> list[BatchEntry]:
     """Read and check a manifest: CSV (``.csv``), TSV (``.tsv``/``.tab``; other names: by the header).
 
@@ -194,23 +244,7 @@ def read_manifest(path, settings: BatchSettings | None = None) -> list[BatchEntr
     suffix = p.suffix.lower()
     sep = "\t" if suffix in (".tsv", ".tab") or (suffix != ".csv" and "\t" in lines[0][1]) else ","
     rows = list(csv.reader(io.StringIO("\n".join(ln for _, ln in lines)), delimiter=sep))
-    header = [h.strip().lower() for h in rows[0]]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    unknown = [h for h in header if h not in REQUIRED_COLUMNS and h not in OPTION_COLUMNS]
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    problems = []
-    if missing:
-        problems.append(f"it lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-    if unknown:
-        problems.append(f"column{'s' if len(unknown) > 1 else ''} {', '.join(repr(u) for u in unknown)} "
-                        f"{'are' if len(unknown) > 1 else 'is'} not known (optional columns: "
-                        f"{', '.join(OPTION_COLUMNS)})")
-    if repeated:
-        problems.append(f"column{'s' if len(repeated) > 1 else ''} {', '.join(repeated)} appear more than once")
-    if problems:
-        raise InputFileError(f"Manifest '{p}': {'; '.join(problems)}. It needs the columns "
-                             f"{', '.join(REQUIRED_COLUMNS)} (any case, comma- or tab-separated); found: "
-                             f"{', '.join(header)}.")
+    header = _check_header(rows[0], p)
     if len(rows) == 1:
         raise InputFileError(f"Manifest '{p}' has a header but no entries; add one row per (map, model) pair.")
 
@@ -235,29 +269,7 @@ def read_manifest(path, settings: BatchSettings | None = None) -> list[BatchEntr
             problems.append(f"{where}: duplicate id (also on line {first_line}{case})")
             continue
         seen[ident.lower()] = (line, ident)
-        values, bad = {}, []
-        for col in ("map", "model"):
-            if not rec[col]:
-                bad.append(f"the {col} path is empty")
-            values[col] = os.path.abspath(os.path.join(folder, os.path.expanduser(rec[col])))
-        for col, kind in {"resolution": float, **OPTION_COLUMNS}.items():
-            cell = rec.get(col, "")
-            if not cell:
-                if col == "resolution":
-                    bad.append("the resolution is empty (give the map's resolution in Å)")
-                values[col] = getattr(settings, col, None)
-                continue
-            try:
-                values[col] = _parse_cell(cell, kind, col)
-            except ValueError as exc:
-                bad.append(str(exc))
-        if not bad:
-            try:
-                check_resolution(values["resolution"])
-                QParams(sigma=values["sigma"], num_points=values["num_points"], shell_step=values["shell_step"],
-                        max_radius=values["max_radius"])
-            except ParameterError as exc:
-                bad.append(str(exc))
+        values, bad = _entry_values(rec, folder, settings)
         if bad:
             problems.append(f"{where}: {'; '.join(bad)}")
             continue

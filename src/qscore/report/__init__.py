@@ -1,1 +1,3 @@
-"""Figures and reports (matplotlib is imported lazily, only here)."""
+"""Figures (matplotlib, Okabe–Ito colours) and the self-contained HTML report; reads results only."""
+
+__all__: list = []
