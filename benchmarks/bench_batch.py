@@ -4,12 +4,12 @@
 
 The manifest cycles through the entries of ``../shared/data`` (7CEC chain A, 4,308 atoms; its first
 100 atoms; apoferritin, 1,654 atoms; actin, 2,872 atoms), under distinct ids, plus synthetic
-helices from :func:`qscore.demo.build_demo` (120 atoms) — or only synthetic ones where the data are
+helices from :func:`qscore.pipeline.demo.build_demo` (120 atoms) — or only synthetic ones where the data are
 absent.  Sigma 0.4, each entry's residue/chain analysis and files as ``qscore score`` writes them.
 
 Configurations (``WxT``: W worker processes with T kernel threads each, the same
 ``run_batch`` code path a cluster runs; ``serial``: the same per-entry function,
-:func:`qscore.batch.score_entry`, called in a loop in this process, no dask):
+:func:`qscore.batch.entry.score_entry`, called in a loop in this process, no dask):
 
 * entries/min counts the scoring phase, from the first submission to the last result (workers
   already warm); ``wall`` adds starting the LocalCluster and warming its workers;
@@ -54,7 +54,7 @@ TABLE_SIZES = (1_000, 10_000, 50_000)
 
 def make_manifest(folder: Path, n: int) -> tuple[Path, dict]:
     """A manifest of ``n`` entries cycling through the real entries and a synthetic helix."""
-    from qscore.demo import build_demo
+    from qscore.pipeline.demo import build_demo
 
     kinds = [(k, DATA / m, DATA / p, d) for k, m, p, d in REAL if (DATA / m).exists() and (DATA / p).exists()]
     demo = build_demo(folder / "demo", resolution=2.5)
@@ -73,7 +73,8 @@ def make_manifest(folder: Path, n: int) -> tuple[Path, dict]:
 
 def run_serial(manifest: Path, out: Path) -> dict:
     """The per-entry function the workers run, in a loop here (after one warm-up entry)."""
-    from qscore.batch import BatchSettings, read_manifest, score_entry, warm_up
+    from qscore.batch import BatchSettings, read_manifest
+    from qscore.batch.entry import score_entry, warm_up
 
     settings = BatchSettings(threads=1)
     entries = read_manifest(manifest, settings)

@@ -223,8 +223,8 @@ def cutoff_margins(coords: np.ndarray, atoms: np.ndarray, num_points: int = 8, s
     """
     from scipy.spatial import cKDTree
 
-    from qscore.core.engine import QParams
     from qscore.core.spiral import spiral_table
+    from qscore.types import QParams
 
     params = QParams(sigma=SIGMA, num_points=num_points, shell_step=shell_step, max_radius=max_radius,
                      tries=tries)
@@ -327,7 +327,7 @@ def recheck_cropped(coords: np.ndarray, rows: np.ndarray, dmap, q: np.ndarray, i
         The non-H atoms, Å.
     rows : ndarray of int, shape (n,)
         Their ``_atom_site`` rows.
-    dmap : qscore.io.maps.DensityMap
+    dmap : qscore.types.DensityMap
     q : ndarray
         qscore's per-row Q on the full map.
     index : ndarray of int
@@ -343,8 +343,8 @@ def recheck_cropped(coords: np.ndarray, rows: np.ndarray, dmap, q: np.ndarray, i
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     import jqscore
 
-    from qscore.core.engine import QParams, compute_qscores
-    from qscore.io.maps import DensityMap
+    from qscore.core.engine import compute_qscores
+    from qscore.types import DensityMap, QParams
 
     far = index[np.argmax(np.abs(coords[index] - dmap.origin).max(axis=1))]
     lo_xyz, hi_xyz = coords[far] - half_box, coords[far] + half_box

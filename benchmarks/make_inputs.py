@@ -42,7 +42,8 @@ import numpy as np
 from numba import njit
 from scipy.spatial import cKDTree
 
-from qscore.io.maps import DensityMap, write_map
+from qscore.io.maps import write_map
+from qscore.types import DensityMap
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"

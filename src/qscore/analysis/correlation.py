@@ -437,8 +437,8 @@ class EModel:
             raise ParameterError(
                 f"An electron-scattering model map of this model on the grid of map '{dmap.path or '(in memory)'}' "
                 f"needs about {_gib(self.memory_bytes)} (a {'×'.join(map(str, self.cell_shape))} grid with margins), "
-                f"more than the {_gib(limit)} allowed. Allow more with --max-memory, crop the map around the "
-                "model, or leave the electron-scattering map out (--no-emodel).")
+                f"more than the {_gib(limit)} allowed. Allow more with max_memory=, crop the map around the "
+                "model, or leave the electron-scattering map out (emodel=False).", parameter=("max_memory", "emodel"))
         voxel = dmap.voxel_size
         lo, hi, margin = geo["lo"], geo["hi"], geo["margin"]
         cell_n = np.array(self.cell_shape)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -58,6 +59,59 @@ def get_threads() -> int:
     return _THREADS[0]
 
 
+@dataclass(frozen=True)
+class KernelInputs:
+    """What :func:`kernels.qscore_atoms` needs, prepared once for a model and a map.
+
+    heavy : (h,) int64 — indices of the non-H atoms; targets : (m,) — the heavy atoms to score (indices
+    into ``heavy``), in cell order; radii : (s,) float64 — shell radii, Å; n_shells : int — s;
+    args : tuple — the kernel's arguments after ``targets`` and before ``want_profile``
+    """
+
+    heavy: np.ndarray
+    targets: np.ndarray
+    radii: np.ndarray
+    n_shells: int
+    args: tuple
+
+
+def kernel_inputs(coords: np.ndarray, is_hydrogen: np.ndarray, dmap: DensityMap, params: QParams | None = None, *,
+                  subset: np.ndarray | None = None) -> KernelInputs:
+    """The neighbour cell grid, spiral table and reference Gaussian of a run (see :func:`compute_qscores`).
+
+    Raises
+    ------
+    ParameterError — no heavy atom, or a ``subset`` that is not a mask of the atoms
+    """
+    n = len(coords)
+    heavy = np.flatnonzero(~is_hydrogen)
+    if len(heavy) == 0:
+        raise ParameterError("No non-hydrogen atoms to score; Q-scores need heavy atoms.")
+    params = params or QParams()
+    radii = params.radii()
+    dirs, dir_start = spiral_table(params.num_points, params.tries)
+    heavy_coords = np.ascontiguousarray(coords[heavy])
+    cell = float(radii[-1]) * 1.9 + 1e-6  # one cell per neighbour reach: 27 cells (measured fastest)
+    lo, dims, start, order = kernels.build_cells(heavy_coords, cell)
+    ncells = int(np.prod(dims))
+    while ncells > 8 * len(heavy_coords) + 1_000_000:  # very sparse model: coarser cells
+        cell *= 2.0
+        lo, dims, start, order = kernels.build_cells(heavy_coords, cell)
+        ncells = int(np.prod(dims))
+    stats = dmap.stats()
+    # atoms in cell order: consecutive atoms of one cell share their neighbour candidates
+    targets = order
+    if subset is not None:
+        subset = np.asarray(subset, dtype=bool)
+        if subset.shape != (n,):
+            raise ParameterError(f"subset= has shape {subset.shape}; it must be a mask of the model's {n} atoms.",
+                                 parameter="subset")
+        targets = order[subset[heavy][order]]
+    args = (heavy_coords, dmap.values, dmap.origin, dmap.voxel_size, radii, dirs, dir_start, params.num_points,
+            params.sigma, stats.max_d - stats.min_d, stats.min_d, lo, dims, start, order, cell)
+    return KernelInputs(heavy=heavy, targets=targets, radii=radii, n_shells=len(radii), args=args)
+
+
 def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.ndarray,
                     dmap: DensityMap, params: QParams | None = None, *, profiles: bool = False,
                     subset: np.ndarray | None = None, chunk_size: int = 2048,
@@ -91,41 +145,16 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
     coords = np.ascontiguousarray(coords, dtype=np.float64)
     is_hydrogen = np.asarray(is_hydrogen, dtype=bool)
     n = len(coords)
-    heavy = np.flatnonzero(~is_hydrogen)
-    if len(heavy) == 0:
-        raise ParameterError("No non-hydrogen atoms to score; Q-scores need heavy atoms.")
-    params = params or QParams()
-    radii = params.radii()
-    dirs, dir_start = spiral_table(params.num_points, params.tries)
-    heavy_coords = np.ascontiguousarray(coords[heavy])
-    cell = float(radii[-1]) * 1.9 + 1e-6  # one cell per neighbour reach: 27 cells (measured fastest)
-    lo, dims, start, order = kernels.build_cells(heavy_coords, cell)
-    ncells = int(np.prod(dims))
-    while ncells > 8 * len(heavy_coords) + 1_000_000:  # very sparse model: coarser cells
-        cell *= 2.0
-        lo, dims, start, order = kernels.build_cells(heavy_coords, cell)
-        ncells = int(np.prod(dims))
-    stats = dmap.stats()
-    amp = stats.max_d - stats.min_d
-    base = stats.min_d
-    n_s = len(radii) + 1
+    inputs = kernel_inputs(coords, is_hydrogen, dmap, params, subset=subset)
+    heavy, targets = inputs.heavy, inputs.targets
+    n_s = inputs.n_shells + 1
     q_heavy = np.full(len(heavy), np.nan)
-    # atoms in cell order: consecutive atoms of one cell share their neighbour candidates
-    targets = order
-    if subset is not None:
-        subset = np.asarray(subset, dtype=bool)
-        if subset.shape != (n,):
-            raise ParameterError(f"subset= has shape {subset.shape}; it must be a mask of the model's {n} atoms.",
-                                 parameter="subset")
-        targets = order[subset[heavy][order]]
     prof = np.full((len(heavy), n_s), np.nan) if profiles else None
     kept = np.zeros((len(heavy), n_s), dtype=np.int32) if profiles else None
 
     def run(b0: int) -> int:
         t = targets[b0:b0 + chunk_size]
-        q, p, k = kernels.qscore_atoms(t, heavy_coords, dmap.values, dmap.origin, dmap.voxel_size,
-                                       radii, dirs, dir_start, params.num_points, params.sigma,
-                                       amp, base, lo, dims, start, order, cell, profiles)
+        q, p, k = kernels.qscore_atoms(t, *inputs.args, profiles)
         q_heavy[t] = q
         if profiles:
             prof[t] = p
@@ -154,7 +183,7 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
         src = assign_hydrogens(coords, is_hydrogen, np.asarray(residue, dtype=np.int64))
         ok = src >= 0
         q_all[hyd[ok]] = q_all[src[ok]]
-    out = {"q": q_all, "radii": radii}
+    out = {"q": q_all, "radii": inputs.radii}
     if profiles:
         full_p = np.full((n, n_s), np.nan)
         full_k = np.zeros((n, n_s), dtype=np.int32)
@@ -179,5 +208,6 @@ def assign_hydrogens(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nd
     return np.where(local >= 0, heavy[np.maximum(local, 0)], -1)
 
 
-__all__ = ["HYDROGEN_BOND_MAX", "emdb_compatible_map", "set_threads", "get_threads", "compute_qscores",
+__all__ = ["HYDROGEN_BOND_MAX", "KernelInputs", "kernel_inputs", "emdb_compatible_map", "set_threads", "get_threads",
+           "compute_qscores",
            "assign_hydrogens"]

@@ -59,7 +59,7 @@ def atomic_path(path):
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise OutputError(f"Cannot write '{path}': {exc.strerror or exc}. Choose a writable "
-                          "folder (e.g. with --out).") from None
+                          "folder (e.g. with out_dir=).", parameter="out_dir") from None
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     try:
@@ -70,7 +70,7 @@ def atomic_path(path):
             what = ("a folder is in the way; remove or rename it" if path.is_dir()
                     else "check the path and its permissions")
             raise OutputError(f"Cannot write '{path}' ({exc.strerror or exc}): {what}, or choose "
-                              "another folder with --out.") from None
+                              "another folder with out_dir=.", parameter="out_dir") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -123,8 +123,8 @@ def read_map(path, *, permissive: bool = False) -> DensityMap:
         msg = (f"Map file '{p}' holds {_INTEGER_MODES[mode]} values (MRC mode {mode}), which is "
                "usually a mask or segmentation rather than a density map.")
         if not permissive:
-            raise MapError(msg + " Give the density map, or pass --permissive (permissive=True) "
-                           "to read it as real values.")
+            raise MapError(msg + " Give the density map, or pass permissive=True to read it as real values.",
+                           parameter="permissive")
         warnings.warn(msg + " Read as real values because permissive=True.", QScoreWarning,
                       stacklevel=2)
     elif mode not in _REAL_MODES:
