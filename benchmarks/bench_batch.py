@@ -42,6 +42,9 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_name, simd_level  # noqa: E402
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OUT_DIR = Path(__file__).resolve().parent / "out"
 REAL = [("cecA", "emd30342_7cec/390_emd_30342_A_z4.mrc", "emd30342_7cec/390_7cec_A.cif", 3.9),
@@ -167,7 +170,8 @@ def main(argv=None) -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+    machine = {"cpus": os.cpu_count(), "cpu": cpu_name(), "simd": simd_level(), "python": platform.python_version(),
+               "platform": platform.platform(),
                "qscore": qscore.__version__, "dask": dask.__version__, "numba": numba.__version__}
     payload = {"entries": args.entries, "mix": mix, "machine": machine, "results": results, "table_writes": tables}
     (OUT_DIR / "batch_results.json").write_text(json.dumps(payload, indent=2) + "\n")
@@ -177,7 +181,8 @@ def main(argv=None) -> None:
         w.writerows(results)
     lines = [f"# qscore batch throughput ({args.entries} entries: "
              f"{', '.join(f'{v} {k}' for k, v in mix.items())})", "",
-             f"{machine['cpus']} CPUs, Python {machine['python']}, qscore {machine['qscore']}, dask "
+             f"{machine['cpu']} ({machine['simd']}), {machine['cpus']} CPUs, Python {machine['python']}, qscore "
+             f"{machine['qscore']}, dask "
              f"{machine['dask']}, numba {machine['numba']}", "",
              "| config | entries/min | scoring s | wall s (with cluster start) | overhead ms/entry | resume s |",
              "|---|---:|---:|---:|---:|---:|"]

@@ -52,6 +52,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_name, simd_level  # noqa: E402
+
 CHAIN_A_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "emd30342_7cec"
 CHAIN_A = (CHAIN_A_DIR / "390_7cec_A.cif", CHAIN_A_DIR / "390_emd_30342_A_z4.mrc")
 SIGMA = 0.4
@@ -453,17 +456,6 @@ def versions(with_jqscore: bool) -> dict:
     return out
 
 
-def cpu_name() -> str:
-    """The CPU model, from /proc/cpuinfo where there is one."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def result_rows(inputs: dict, runs: dict, comparisons: dict) -> list:
     """One flat row per (size, tool) for the tables and the CSV."""
     rows = []
@@ -604,7 +596,7 @@ def main(argv=None) -> int:
     from make_inputs import OUT_DIR, SIZES, make_inputs  # not in the children: their memory is measured
 
     out_dir = args.out or OUT_DIR
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": cpu_name(), "threads": args.threads,
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": f"{cpu_name()}, {simd_level()}", "threads": args.threads,
             "repeats": args.repeats, "versions": versions(with_jq)}  # the source state as timed
     sizes = args.sizes.split(",") if args.sizes else list(SIZES)
     inputs = make_inputs(sizes, out_dir, log=lambda m: print(m, flush=True))
