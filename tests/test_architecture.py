@@ -77,3 +77,29 @@ def test_checks_can_fail(tmp_path):
         test_nothing_outside_the_cli_prints_exits_or_reads_argv(bad)
     for found in ("imports click on line 3", "print() on line 6", "click.echo() on line 7", "reads sys.argv on line 6"):
         assert found in str(caught.value)
+
+
+def _public_functions(path: Path):
+    tree = _tree(path)
+    names = set()
+    for n in tree.body:
+        if isinstance(n, ast.Assign) and "__all__" in ast.unparse(n.targets[0]):
+            names = {e.value for e in getattr(n.value, "elts", []) if isinstance(e, ast.Constant)}
+    for n in tree.body:
+        if isinstance(n, ast.FunctionDef) and n.name in names:
+            yield n
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SRC)))
+def test_public_functions_have_numpydoc_parameters(path):
+    """Every public function says what its parameters are (numpydoc 'Parameters' section) — except the
+    click commands, whose docstring is their --help."""
+    missing = []
+    for fn in _public_functions(path):
+        if any("command" in ast.unparse(d) or "group" in ast.unparse(d) for d in fn.decorator_list):
+            continue
+        doc = ast.get_docstring(fn) or ""
+        params = [a.arg for a in fn.args.args + fn.args.kwonlyargs if a.arg not in ("self", "cls")]
+        if not doc or (len(params) > 1 and "Parameters\n----------" not in doc):
+            missing.append(fn.name)
+    assert not missing, missing

@@ -13,19 +13,16 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import gaussian_map
-from qscore.analysis.correlation import (
-    EModel,
+from qscore.analysis.cc_core import (
     atomic_numbers,
     check_model_resolution,
-    emodel_correlation,
-    map_model_correlation,
-    molmap,
-    molmap_correlation,
+    correlations,
     occupancy_weights,
     pair_sums,
+    pool,
 )
-from qscore.analysis.correlation import _correlations as correlations
-from qscore.analysis.correlation import _pool as pool
+from qscore.analysis.correlation import map_model_correlation, molmap, molmap_correlation
+from qscore.analysis.emodel import EModel, emodel_correlation
 from qscore.cli import main
 from qscore.errors import ModelError, ParameterError
 from qscore.io.models import atoms_from_arrays

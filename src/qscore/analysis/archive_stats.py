@@ -138,7 +138,18 @@ def fit_polynomial(d, q, degree: int) -> PolynomialFit:
 
 
 def fit_polynomials(d, q, degrees: Sequence[int] = DEGREES) -> dict:
-    """{degree: PolynomialFit} for each degree."""
+    """{degree: PolynomialFit} for each degree.
+
+    Parameters
+    ----------
+    d : (n,) float — resolutions, Å
+    q : (n,) float — Q-scores
+    degrees : sequence of int — the polynomial degrees to fit
+
+    Returns
+    -------
+    dict {int: PolynomialFit}
+    """
     return {k: fit_polynomial(d, q, k) for k in degrees}
 
 
@@ -194,7 +205,16 @@ class CrossValidation:
 
 
 def prediction_metrics(q_true, q_pred) -> dict:
-    """{'r2', 'rmse', 'mae'} of predictions (R² about the mean of ``q_true``; NaN if it is constant)."""
+    """R², RMSE and MAE of predictions.
+
+    Parameters
+    ----------
+    q_true, q_pred : (n,) float — observed and predicted Q
+
+    Returns
+    -------
+    dict {'r2', 'rmse', 'mae'} — R² about the mean of ``q_true`` (NaN if it is constant); RMSE, MAE in Q units
+    """
     q_true = np.asarray(q_true, dtype=np.float64)
     err = q_true - np.asarray(q_pred, dtype=np.float64)
     ss_tot = float(np.sum((q_true - q_true.mean()) ** 2))
@@ -203,7 +223,17 @@ def prediction_metrics(q_true, q_pred) -> dict:
 
 
 def split_sizes(n: int, test_fraction: float) -> tuple:
-    """(n_train, n_test) of a random split, with n_test = ⌈test_fraction · n⌉."""
+    """Sizes of a random train/test split.
+
+    Parameters
+    ----------
+    n : int — entries
+    test_fraction : float — share held out, in (0, 1)
+
+    Returns
+    -------
+    (n_train, n_test) — with n_test = ⌈test_fraction · n⌉
+    """
     n_test = math.ceil(test_fraction * n - 1e-9)
     return n - n_test, n_test
 
@@ -261,7 +291,18 @@ def cross_validate(d, q, degree: int = 3, *, repeats: int = 100, test_fraction: 
 # ---------------------------------------------------------------------------------------------
 
 def window_counts(d, w: float, centres=WINDOW_CENTRES) -> np.ndarray:
-    """Number of entries with |d_i − c| ≤ w at each resolution c of ``centres`` (all in Å)."""
+    """Number of entries within ±w of each resolution.
+
+    Parameters
+    ----------
+    d : (n,) float — the entries' resolutions, Å
+    w : float — window half-width, Å
+    centres : (m,) float — the resolutions to count at, Å
+
+    Returns
+    -------
+    (m,) int — #{i : |d_i − c| ≤ w} for each c of ``centres``
+    """
     ds = np.sort(np.asarray(d, dtype=np.float64))
     c = np.asarray(centres, dtype=np.float64)
     return (np.searchsorted(ds, c + w + WINDOW_TOLERANCE, side="right")
@@ -287,7 +328,16 @@ def relative_resolution_percentiles(d, q, w: float) -> np.ndarray:
 
 
 def pearson(x, y) -> float:
-    """Pearson correlation of x and y; NaN with fewer than 2 pairs or a constant variable."""
+    """Pearson correlation of x and y.
+
+    Parameters
+    ----------
+    x, y : (n,) float
+
+    Returns
+    -------
+    float — NaN with fewer than 2 pairs or a constant variable
+    """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if x.size < 2:
@@ -300,6 +350,13 @@ def pearson(x, y) -> float:
 def window_size_table(d, q, windows: Sequence[float] = PERCENTILE_WINDOWS, *, centres=WINDOW_CENTRES,
                       split: float = SPLIT_RESOLUTION) -> pd.DataFrame:
     """Window-size analysis of the percentile windows.
+
+    Parameters
+    ----------
+    d, q : (n,) float — resolutions (Å) and Q-scores of the archive
+    windows : sequence of float — percentile window half-widths w, Å
+    centres : (m,) float — resolutions at which window sizes are counted, Å
+    split : float — resolution separating the two correlation groups, Å
 
     Returns
     -------

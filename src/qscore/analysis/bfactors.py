@@ -2,7 +2,7 @@
 
 B = f · (1 − Q) per atom, clamped at 0.  For each f of a scan (0, 20, …, 300 Å² by default) an
 electron-scattering model map is built from the atoms with those B-factors at the map's resolution
-on the map's grid (:class:`~qscore.analysis.correlation.EModel`), and its CC-mean with the map over
+on the map's grid (:class:`~qscore.analysis.emodel.EModel`), and its CC-mean with the map over
 the model-map points at or above the threshold is computed; the f with the highest CC-mean is kept.
 Atoms without a Q (a hydrogen with no heavy atom within 1.3 Å) are taken as Q = 0, i.e. B = f.
 """
@@ -17,22 +17,43 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from .correlation import THRESHOLD, EModel, check_model_resolution, occupancy_weights
+from .cc_core import THRESHOLD, check_model_resolution, occupancy_weights
+from .emodel import EModel
 
 #: the scan of the 2025 paper: f = 0, 20, …, 300 Å²
 F_MIN, F_MAX, F_STEP = 0.0, 300.0, 20.0
 
 
 def bfactors_from_q(q, f: float) -> np.ndarray:
-    """B = f · (1 − Q), clamped at 0 (Å²); a missing Q (NaN) counts as 0.  Returns (n,) float64."""
+    """B-factors from Q: B = f · (1 − Q), clamped at 0; a missing Q (NaN) counts as 0.
+
+    Parameters
+    ----------
+    q : (n,) float — per-atom Q
+    f : float — the factor f, Å²
+
+    Returns
+    -------
+    (n,) float64 — B, Å²
+    """
     q = np.nan_to_num(np.asarray(q, dtype=np.float64), nan=0.0)
     return np.maximum(f * (1.0 - q), 0.0)
 
 
 def scan_factors(f_min: float = F_MIN, f_max: float = F_MAX, f_step: float = F_STEP) -> np.ndarray:
-    """The factors f_min, f_min + f_step, … up to f_max (included when on the step), Å².
+    """The factors f_min, f_min + f_step, … up to f_max (included when on the step).
 
-    Raises ParameterError for a negative f_min, f_max < f_min, a step ≤ 0, or more than 1000 factors.
+    Parameters
+    ----------
+    f_min, f_max, f_step : float — Å²
+
+    Returns
+    -------
+    (k,) float64 — the factors, Å²
+
+    Raises
+    ------
+    ParameterError — a negative f_min, f_max < f_min, a step ≤ 0, or more than 1000 factors
     """
     if not (np.isfinite(f_min) and np.isfinite(f_max) and np.isfinite(f_step)):
         raise ParameterError(f"The f scan f_min={f_min}, f_max={f_max}, f_step={f_step} must be finite numbers (Å²).",

@@ -50,9 +50,17 @@ def _for_sigma(table: dict, sigma: float):
 
 
 def linear_expected_q(d, mol_type: str, sigma: float) -> float:
-    """Expected Q of one molecule type at resolution d Å by the 2020 linear relations (SPEC §5).
+    """Expected Q of one molecule type at resolution d by the 2020 linear relations (SPEC §5).
 
-    Returns NaN where no relation exists (ligands, or a sigma other than 0.4 and 0.6 Å).
+    Parameters
+    ----------
+    d : float — resolution, Å
+    mol_type : str — 'protein', 'nucleic', 'ion' or 'water'
+    sigma : float — reference-Gaussian width, Å (relations exist for 0.4 and 0.6)
+
+    Returns
+    -------
+    float — NaN where no relation exists (ligands, or another sigma)
     """
     check_resolution(d)
     rel = (_for_sigma(LINEAR_2020, sigma) or {}).get(mol_type)
@@ -60,9 +68,19 @@ def linear_expected_q(d, mol_type: str, sigma: float) -> float:
 
 
 def linear_q_resolution(q: float, mol_type: str, sigma: float) -> float:
-    """Invert the 2020 linear relation of ``mol_type``: the resolution (Å) at which Q is expected.
+    """Invert the 2020 linear relation of ``mol_type``: the resolution at which Q is expected.
 
-    This is MapQ's "Est.Res." column; NaN where no relation exists or Q is not finite.
+    This is MapQ's "Est.Res." column.
+
+    Parameters
+    ----------
+    q : float — a mean Q
+    mol_type : str — 'protein', 'nucleic', 'ion' or 'water'
+    sigma : float — reference-Gaussian width, Å
+
+    Returns
+    -------
+    float — Å; NaN where no relation exists or Q is not finite
     """
     rel = (_for_sigma(LINEAR_2020, sigma) or {}).get(mol_type)
     if rel is None or not np.isfinite(q):
@@ -71,14 +89,20 @@ def linear_q_resolution(q: float, mol_type: str, sigma: float) -> float:
 
 
 def q_resolution(q: float, model: ExpectedModel, d_range=Q_RESOLUTION_RANGE) -> tuple:
-    """Invert the expected-Q curve: the resolution (Å) whose Q_mean equals ``q``.
+    """Invert the expected-Q curve: the resolution whose Q_mean equals ``q``.
 
     Solved on ``d_range`` (default 0.5–20 Å).  Nothing is extrapolated: when ``q`` lies beyond
     the curve's values on that range, or the curve is not single-valued there, no number is given.
 
+    Parameters
+    ----------
+    q : float — a mean Q
+    model : ExpectedModel — the curve
+    d_range : (float, float) — resolutions to solve on, Å
+
     Returns
     -------
-    (float or None, str or None) — the Q-resolution in Å and, when there is none, why.
+    (float or None, str or None) — the Q-resolution in Å and, when there is none, why
     """
     lo, hi = float(d_range[0]), float(d_range[1])
     if not np.isfinite(q):
@@ -104,7 +128,17 @@ def q_resolution(q: float, model: ExpectedModel, d_range=Q_RESOLUTION_RANGE) -> 
 
 
 def flag_q(q, low, high):
-    """'below' (Q < Q_low95), 'within' or 'above' (Q > Q_high95) for each Q; '' where Q is NaN."""
+    """'below' (Q < Q_low95), 'within' or 'above' (Q > Q_high95) for each Q.
+
+    Parameters
+    ----------
+    q : (n,) float
+    low, high : float — Q_low95 and Q_high95
+
+    Returns
+    -------
+    (n,) object — the flags; '' where Q is NaN
+    """
     q = np.asarray(q, dtype=float)
     out = np.where(q < low, "below", np.where(q > high, "above", "within")).astype(object)
     out[~np.isfinite(q)] = ""

@@ -178,6 +178,11 @@ def _type_labels(atoms) -> np.ndarray:
 def chain_table(atoms, q) -> pd.DataFrame:
     """Per (chain, type) averages over atoms (SPEC §4): chains and, within each, types in order of appearance.
 
+    Parameters
+    ----------
+    atoms : qscore.types.Atoms
+    q : (n,) float — per-atom Q (hydrogens ignored)
+
     Returns
     -------
     DataFrame with columns chain, type ('Protein', 'Nucleic', 'Water', or the residue name of a
@@ -194,6 +199,11 @@ def chain_table(atoms, q) -> pd.DataFrame:
 
 def model_table(atoms, q) -> pd.DataFrame:
     """Model-wide averages over atoms: all, protein, nucleic, water, ion, and each ligand type.
+
+    Parameters
+    ----------
+    atoms : qscore.types.Atoms
+    q : (n,) float — per-atom Q (hydrogens ignored)
 
     Returns
     -------
@@ -255,6 +265,16 @@ def add_q_resolution(table: pd.DataFrame, sigma: float, *, q_column: str = "Q",
 
     The expected-Q curve is fitted to whole entries, so its inverse (:func:`whole_model_q_resolution`)
     is given for the whole model only, never per chain or type.
+
+    Parameters
+    ----------
+    table : DataFrame — a chain or model table
+    sigma : float — the reference-Gaussian width, Å
+    q_column, mol_type_column : str — the table's Q and molecule-type columns
+
+    Returns
+    -------
+    DataFrame — a copy with the column added
     """
     out = table.copy()
     out["Q_resolution_2020"] = [linear_q_resolution(v, t, sigma) for v, t in
@@ -263,8 +283,18 @@ def add_q_resolution(table: pd.DataFrame, sigma: float, *, q_column: str = "Q",
 
 
 def whole_model_q_resolution(model: pd.DataFrame, curve: ExpectedModel | None) -> QResolution:
-    """The Q-resolution of the whole model: the curve inverted at the 'all' row's Q (0.5–20 Å), and the
-    2020 relations per molecule type (from the rows :func:`add_q_resolution` filled)."""
+    """The Q-resolution of the whole model.
+
+    Parameters
+    ----------
+    model : DataFrame — the model table (its 'all' row first), with Q_resolution_2020 (:func:`add_q_resolution`)
+    curve : ExpectedModel or None — the expected-Q curve
+
+    Returns
+    -------
+    QResolution — the curve inverted at the 'all' row's Q (0.5–20 Å), and the 2020 relations per
+    molecule type
+    """
     value, note, source = None, "no expected-Q curve for this sigma", None
     if curve is not None:
         value, note = q_resolution(float(model["Q"].iloc[0]), curve)
@@ -288,8 +318,20 @@ def _expected_summary(residues: pd.DataFrame, resolution: float, curve: Expected
 
 def relative_to_archive(q: float, resolution: float | None, archive: ArchiveData, *, sigma: float,
                         window: float = DEFAULT_WINDOW, min_entries: int = DEFAULT_MIN_ENTRIES) -> RelativeQ:
-    """The model's percentiles in ``archive`` (SPEC §6) with the paper's readings and a note when the
-    sigma is not the archive's 0.4 Å."""
+    """The model's percentiles in an archive (SPEC §6), with the paper's readings.
+
+    Parameters
+    ----------
+    q : float — the model's mean Q
+    resolution : float or None — the map's resolution, Å
+    archive : ArchiveData
+    sigma : float — the reference-Gaussian width Q was computed with, Å (a note says so unless 0.4)
+    window : float — w, Å; min_entries : int — fewest entries within ±w for Q_relative_resolution
+
+    Returns
+    -------
+    RelativeQ
+    """
     rel = relative_q(q, resolution, archive, window=window, min_entries=min_entries)
     sigma_note = None
     if abs(sigma - 0.4) > 1e-9:

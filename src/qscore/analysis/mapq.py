@@ -40,7 +40,17 @@ _ROW_KIND = {"Protein": "protein", "Nucleic": "nucleic", "Ion": "ion", "Water": 
 
 
 def mapq_label(mol_type: str, res_name: str) -> str:
-    """MapQ's type of a residue: Protein, Nucleic, Ion (:data:`MAPQ_IONS`), Water (HOH) or Other."""
+    """MapQ's type of a residue.
+
+    Parameters
+    ----------
+    mol_type : str — qscore's molecule type
+    res_name : str — the residue name
+
+    Returns
+    -------
+    str — Protein, Nucleic, Ion (:data:`MAPQ_IONS`), Water (HOH) or Other
+    """
     if mol_type == "protein":
         return "Protein"
     if mol_type == "nucleic":

@@ -22,7 +22,17 @@ PEAK_TOLERANCE = 1e-12
 
 
 def count_within(residuals, shift: float, window: float) -> int:
-    """Entries whose residual lies within ±window of ``shift`` (Q units; edges count as inside)."""
+    """Entries whose residual lies within ±window of ``shift`` (edges count as inside).
+
+    Parameters
+    ----------
+    residuals : (n,) float — Q minus the curve, Q units
+    shift, window : float — Q units
+
+    Returns
+    -------
+    int
+    """
     return int(np.count_nonzero(np.abs(np.asarray(residuals) - shift) <= window + PEAK_TOLERANCE))
 
 
@@ -59,10 +69,19 @@ def peak_offset(residuals, window: float = 0.01) -> float:
 
 
 def coverage_quantile(values, coverage: float = 0.95) -> float:
-    """Smallest of ``values`` with at least ``coverage`` of them ≤ it (NaN when empty).
+    """Smallest of ``values`` with at least ``coverage`` of them ≤ it.
 
     The inverted-CDF quantile: one of the values, so a bound taken from it holds exactly the
     entries it should, with no rounding at its edge.
+
+    Parameters
+    ----------
+    values : (n,) float
+    coverage : float — in (0, 1)
+
+    Returns
+    -------
+    float — NaN when ``values`` is empty
     """
     v = np.sort(np.asarray(values, dtype=np.float64))
     if v.size == 0:
@@ -124,11 +143,17 @@ def curve_offsets(residuals, *, window: float = 0.01, coverage: float = 0.95) ->
 
 
 def bound_coverage(residuals, *, peak: float, low: float, high: float) -> dict:
-    """Fractions of entries each bound holds, for offsets (Q units) from a curve.
+    """Fractions of entries each bound holds, for offsets from a curve.
 
-    Returns {'inside': share of all entries between low and high, 'above_within_high': share of
-    the entries above Q_peak that lie at or below high, 'below_within_low': share of those below
-    Q_peak at or above low}.
+    Parameters
+    ----------
+    residuals : (n,) float — Q minus the curve, Q units
+    peak, low, high : float — the offsets of Q_peak and of the bounds, Q units
+
+    Returns
+    -------
+    dict — 'inside' (share of all entries between low and high), 'above_within_high' (share of the
+    entries above Q_peak at or below high), 'below_within_low' (share of those below Q_peak at or above low)
     """
     r = np.asarray(residuals, dtype=np.float64)
     above, below = r[r > peak], r[r < peak]
@@ -144,11 +169,18 @@ def rolling_offsets(d, q, fit, *, half_width: float = 0.5, step: float = 0.1,
     At resolutions d_c = k·step across the archive, the residuals (from ``fit``) of the entries
     with |d − d_c| ≤ half_width give a local Q_peak and local bounds.
 
+    Parameters
+    ----------
+    d, q : (n,) float — resolutions (Å) and Q-scores
+    fit : PolynomialFit — the curve (anything with ``predict(d)``)
+    half_width, step : float — window half-width and spacing of the windows, Å
+    min_entries : int — windows with fewer entries are left out
+    window, coverage : as for :func:`curve_offsets`
+
     Returns
     -------
     DataFrame with columns ``resolution`` (Å), ``entries``, ``mean``, ``peak``, ``low``, ``high``
-    (offsets from the curve, Q units) and the curves ``q_mean``, ``q_peak``, ``q_low95``,
-    ``q_high95``; windows with fewer than ``min_entries`` entries are left out.
+    (offsets from the curve, Q units) and the curves ``q_mean``, ``q_peak``, ``q_low95``, ``q_high95``
     """
     if not half_width > 0 or not step > 0:
         raise ParameterError(f"rolling_half_width={half_width} Å and the step {step} Å must be positive.",

@@ -115,7 +115,17 @@ def select_atoms(atoms, selection: str) -> np.ndarray:
 
 
 def gaussian(x, A, mu, sigma, B):
-    """A·exp(−½((x − μ)/σ)²) + B."""
+    """A·exp(−½((x − μ)/σ)²) + B.
+
+    Parameters
+    ----------
+    x : float or (n,) float — radius, Å
+    A, mu, sigma, B : float — amplitude, centre (Å), width (Å), baseline
+
+    Returns
+    -------
+    float or (n,) float
+    """
     return A * np.exp(-0.5 * ((np.asarray(x, dtype=np.float64) - mu) / sigma) ** 2) + B
 
 
@@ -206,7 +216,17 @@ def profile_columns(radii) -> list:
 
 
 def reference_gaussian(result, x) -> np.ndarray:
-    """The Q-score's reference Gaussian g(x) = (maxD − minD)·exp(−½(x/σ)²) + minD of SPEC §2.7."""
+    """The Q-score's reference Gaussian g(x) = (maxD − minD)·exp(−½(x/σ)²) + minD of SPEC §2.7.
+
+    Parameters
+    ----------
+    result : QScoreResult — its map statistics and sigma
+    x : (n,) float — radii, Å
+
+    Returns
+    -------
+    (n,) float64
+    """
     stats = result.map_stats
     return gaussian(x, stats.max_d - stats.min_d, 0.0, result.params.sigma, stats.min_d)
 
@@ -251,8 +271,16 @@ def profile_table(result, mask=None, *, max_radius: float = FIT_MAX_RADIUS) -> p
 
 
 def selection_profile(result, mask, *, max_radius: float = FIT_MAX_RADIUS) -> dict:
-    """The radial profile of a selection as a whole: at each radius the mean over every kept point of
-    every selected non-hydrogen atom (as MapQ profiles a group of atoms), and its Gaussian fit.
+    """The radial profile of a selection as a whole, and its Gaussian fit.
+
+    At each radius the mean over every kept point of every selected non-hydrogen atom (as MapQ
+    profiles a group of atoms).
+
+    Parameters
+    ----------
+    result : QScoreResult — scored with ``profiles=True``
+    mask : (n,) bool — the selected atoms
+    max_radius : float — the fit's range, Å
 
     Returns
     -------

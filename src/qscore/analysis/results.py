@@ -27,7 +27,17 @@ def _plain(v):
 
 
 def records(table: pd.DataFrame, columns=None) -> list:
-    """The rows of ``table`` (only ``columns`` that it has, if given) as dicts with NaN as None."""
+    """The rows of a table as dicts with NaN as None (JSON-ready).
+
+    Parameters
+    ----------
+    table : DataFrame
+    columns : sequence of str, optional — only these columns (those the table has)
+
+    Returns
+    -------
+    list of dict
+    """
     cols = list(table.columns) if columns is None else [c for c in columns if c in table.columns]
     return [{k: _plain(v) for k, v in row.items()} for row in table[cols].to_dict(orient="records")]
 
@@ -114,7 +124,7 @@ class ModelMapCC:
     """CC and CC-mean of the map with one model map (SPEC §8), or why it was skipped.
 
     ``values`` holds every number computed (see :func:`qscore.analysis.correlation.molmap_correlation`,
-    :func:`~qscore.analysis.correlation.emodel_correlation`) or ``{'skipped': reason}``.
+    :func:`~qscore.analysis.emodel.emodel_correlation`) or ``{'skipped': reason}``.
     """
 
     values: dict

@@ -20,9 +20,17 @@ log = logging.getLogger("qscore.batch")
 
 @contextlib.contextmanager
 def open_cluster(*, workers: int | None, scheduler: str | None, memory_limit="auto"):
-    """A ``distributed.Client``: on a new LocalCluster of ``workers`` single-threaded processes, or on
-    the running cluster at ``scheduler``, with :func:`warm_up_plugin` registered.  Closed (and the
-    LocalCluster shut down) on exit.
+    """A ``distributed.Client`` for a batch, closed (and a LocalCluster shut down) on exit.
+
+    Parameters
+    ----------
+    workers : int or None — processes of a new LocalCluster (single-threaded each); not with ``scheduler``
+    scheduler : str or None — address of a running scheduler to connect to instead
+    memory_limit : str or float — memory per local worker process ('auto', '4GB', bytes)
+
+    Yields
+    ------
+    distributed.Client — with :func:`warm_up_plugin` registered
 
     Raises
     ------
@@ -67,7 +75,13 @@ def task_slots(client) -> int:
 
 
 def stop_runaway(client, key) -> None:
-    """Restart the worker running task ``key`` (a timed-out entry's computation cannot be interrupted)."""
+    """Restart the worker running task ``key`` (a timed-out entry's computation cannot be interrupted).
+
+    Parameters
+    ----------
+    client : distributed.Client
+    key : str — the task's key
+    """
     try:
         processing = client.processing()
     except Exception:  # noqa: BLE001 - nothing to restart when the scheduler cannot say

@@ -45,7 +45,18 @@ def _finish_row(row: dict, t0: float) -> dict:
 
 
 def failed_row(entry: BatchEntry, settings: BatchSettings, error: str, elapsed: float = 0.0) -> dict:
-    """The row of an entry that failed with ``error`` (also for failures the driver sees)."""
+    """The results-table row of an entry that failed (also for failures the driver sees).
+
+    Parameters
+    ----------
+    entry : BatchEntry; settings : BatchSettings
+    error : str — the reason, one line
+    elapsed : float — seconds the entry ran
+
+    Returns
+    -------
+    dict — the row (status 'failed'), without its fingerprint
+    """
     row = _finish_row({**_base_row(entry, settings), "status": "failed", "error": error},
                       time.perf_counter() - elapsed)
     row["worker"] = None
@@ -104,6 +115,12 @@ def score_entry(entry: BatchEntry, settings: BatchSettings, out_dir: str) -> dic
     Runs on a worker.  Any failure (a missing or corrupt file, an unusable map or model, any other
     exception) becomes a row with status 'failed' and the reason; the entry's folder is then removed,
     so a folder exists only for an entry whose row says 'ok'.
+
+    Parameters
+    ----------
+    entry : BatchEntry — the manifest row, defaults filled in
+    settings : BatchSettings — what the batch's entries share
+    out_dir : str — the batch folder (as the worker sees it)
 
     Returns
     -------

@@ -123,6 +123,14 @@ def fingerprint(entry: BatchEntry, settings: BatchSettings) -> str:
     """A digest of everything an entry's results depend on: its files (sizes, times) and parameters.
 
     Threads, timeouts and the command line are left out (they do not change the numbers).
+
+    Parameters
+    ----------
+    entry : BatchEntry; settings : BatchSettings
+
+    Returns
+    -------
+    str — 24 hexadecimal digits
     """
     archive = settings.archive
     if archive is not None and str(archive).lower() != "emdb":

@@ -125,7 +125,21 @@ class BatchInterrupted(KeyboardInterrupt):
 def check_out_dir(out_dir, manifest_path, *, force: bool) -> bool:
     """Refuse a folder that belongs to another manifest's batch or holds other files (unless ``force``).
 
-    Writes nothing.  Returns True when the folder holds this manifest's batch (to resume).
+    Writes nothing.
+
+    Parameters
+    ----------
+    out_dir : str or Path — the batch folder
+    manifest_path : str or Path — the manifest the batch is for
+    force : bool — take the folder anyway (its results are started afresh)
+
+    Returns
+    -------
+    bool — True when the folder holds this manifest's batch (to resume)
+
+    Raises
+    ------
+    OutputError — a file where the folder should be, or a folder of another batch or with other files
     """
     folder = Path(out_dir)
     manifest = str(Path(manifest_path).resolve())

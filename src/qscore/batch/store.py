@@ -59,8 +59,16 @@ def clean_cell(value):
 def batch_percentiles(table: pd.DataFrame, *, window: float, min_entries: int) -> pd.DataFrame:
     """Percentiles (SPEC §6) of every ok entry of ``table`` against the ok entries of the batch itself.
 
-    Adds ``batch_relative_all``, ``batch_relative_resolution`` (percent; empty where fewer than
-    ``min_entries`` entries lie within ±``window`` Å) and ``batch_n_window``.
+    Parameters
+    ----------
+    table : DataFrame — the results table (columns :data:`RESULT_COLUMNS`)
+    window : float — w, Å
+    min_entries : int — fewest entries within ±w for a percentile by resolution
+
+    Returns
+    -------
+    DataFrame — a copy with ``batch_relative_all``, ``batch_relative_resolution`` (percent; empty where
+    fewer than ``min_entries`` entries lie within ±``window`` Å) and ``batch_n_window``
     """
     out = table.copy()
     ok = (out["status"] == "ok").fillna(False).to_numpy(bool) & out["qscore"].notna().to_numpy()
@@ -83,7 +91,17 @@ def batch_percentiles(table: pd.DataFrame, *, window: float, min_entries: int) -
 
 
 def rows_to_table(rows, *, window: float = 0.5, min_entries: int = 10) -> pd.DataFrame:
-    """The results table (columns :data:`RESULT_COLUMNS`, typed) of ``rows``, with batch percentiles."""
+    """The results table of ``rows``, typed, with batch percentiles.
+
+    Parameters
+    ----------
+    rows : iterable of dict — finished entries' rows
+    window, min_entries : as for :func:`batch_percentiles`
+
+    Returns
+    -------
+    DataFrame — columns :data:`RESULT_COLUMNS`
+    """
     table = pd.DataFrame(list(rows), columns=list(RESULT_COLUMNS))  # rows hold plain values (see _clean)
     for col, kind in RESULT_COLUMNS.items():
         table[col] = table[col].astype(_DTYPES[kind])

@@ -134,7 +134,13 @@ class ProgressBar:
 
 
 def print_report(report, manifest) -> None:
-    """The summary of a finished batch."""
+    """The summary of a finished batch.
+
+    Parameters
+    ----------
+    report : qscore.batch.BatchReport
+    manifest : str — the manifest's path, as given
+    """
     n_run = report.scored_ok + report.scored_failed
     click.echo(f"Batch  {manifest}: {report.entries} entries; {report.skipped} already finished (skipped), "
                f"{n_run} scored now: {report.scored_ok} ok, {report.scored_failed} failed"

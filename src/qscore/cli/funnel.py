@@ -46,6 +46,16 @@ def cli_message(exc: QScoreError, command: click.Command | None = None, aliases:
     ``name=True`` becomes the flag (``--skip-outside``), ``name=False`` its ``--no-…`` option where there is
     one, ``name=value`` becomes ``--name value`` and a bare ``name=`` the option alone.  ``aliases`` maps a
     Python parameter to the name of the click parameter that gives it (``{'archive': 'archive_path'}``).
+
+    Parameters
+    ----------
+    exc : QScoreError
+    command : click.Command, optional — the command whose options to use
+    aliases : dict, optional
+
+    Returns
+    -------
+    str — one line
     """
     text = str(exc)
     for name in getattr(exc, "parameters", ()):
@@ -60,7 +70,12 @@ def cli_message(exc: QScoreError, command: click.Command | None = None, aliases:
 
 
 def echo_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """``warnings.showwarning`` for the CLI: the package's warnings as ``Warning: …`` lines on stderr."""
+    """``warnings.showwarning`` for the CLI: the package's warnings as ``Warning: …`` lines on stderr.
+
+    Parameters
+    ----------
+    message, category, filename, lineno, file, line : as :func:`warnings.showwarning` takes them
+    """
     if issubclass(category, QScoreWarning):
         click.echo(f"Warning: {message}", err=True)
     else:  # a warning of another package: as Python would show it
@@ -71,8 +86,15 @@ def handle_errors(func=None, *, aliases: dict | None = None, translate: bool = T
     """Run a command through the funnel: QScoreError → one line and exit code 2 (traceback with --debug),
     Ctrl-C → exit code 130, the package's warnings → ``Warning:`` lines.
 
-    ``aliases``: {Python parameter: click parameter name} where the two differ (see :func:`cli_message`);
-    ``translate=False`` keeps the library's ``name=value`` wording (``qscore-mapq``, whose own syntax it is).
+    Parameters
+    ----------
+    func : callable — the command's function (the decorator may also be used with keywords only)
+    aliases : dict, optional — {Python parameter: click parameter name} where the two differ (see :func:`cli_message`)
+    translate : bool — False keeps the library's ``name=value`` wording (``qscore-mapq``, whose own syntax it is)
+
+    Returns
+    -------
+    callable — the wrapped function
     """
     if func is None:
         return functools.partial(handle_errors, aliases=aliases, translate=translate)

@@ -31,7 +31,17 @@ SCORE_OPTIONS = {"sigma": SIGMA, "resolution": RESOLUTION, "emdb_compat": EMDB_C
 
 
 def score_options(func=None, *, exclude=()):
-    """Add the Q-score options (:data:`SCORE_OPTIONS`) to a command; ``exclude`` names those it leaves out."""
+    """Add the Q-score options (:data:`SCORE_OPTIONS`) to a command.
+
+    Parameters
+    ----------
+    func : callable, optional — the command's function (omit to get a decorator)
+    exclude : sequence of str — the options to leave out
+
+    Returns
+    -------
+    callable
+    """
     if func is None:
         return functools.partial(score_options, exclude=exclude)
     for name, opt in reversed(SCORE_OPTIONS.items()):

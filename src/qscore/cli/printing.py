@@ -14,7 +14,18 @@ __all__ = ["fmt", "print_summary", "print_analysis", "correlation_lines", "warn_
 
 
 def fmt(v, spec=".4f", none="–") -> str:
-    """A number for a table cell: ``none`` for None and NaN."""
+    """A number for a table cell.
+
+    Parameters
+    ----------
+    v : float or None
+    spec : str — format specification
+    none : str — shown for None and NaN
+
+    Returns
+    -------
+    str
+    """
     return none if v is None or (isinstance(v, float) and v != v) else format(v, spec)
 
 
@@ -23,7 +34,17 @@ def _residue_id(r: dict) -> str:
 
 
 def progress_bar(n_atoms: int, enabled: bool = True):
-    """(update(done, total), close()) of a tqdm bar of atoms for long runs (no bar for ≤ 20,000 atoms)."""
+    """A tqdm bar of atoms for long runs.
+
+    Parameters
+    ----------
+    n_atoms : int — no bar for ≤ 20,000 atoms
+    enabled : bool
+
+    Returns
+    -------
+    (update(done, total) or None, close())
+    """
     if not enabled or n_atoms <= 20000:
         return None, lambda: None
     from tqdm import tqdm
@@ -44,7 +65,13 @@ def progress_bar(n_atoms: int, enabled: bool = True):
 
 
 def warn_outside(n_outside: int, n_atoms: int, consequence: str) -> None:
-    """The warning for atoms outside the map box, on stderr (nothing when there are none)."""
+    """The warning for atoms outside the map box, on stderr (nothing when there are none).
+
+    Parameters
+    ----------
+    n_outside, n_atoms : int
+    consequence : str — what it does to the numbers
+    """
     if n_outside:
         click.echo(f"Warning: {n_outside} of {n_atoms} atoms lie outside the map box; {consequence}. Check that "
                    "model and map are aligned.", err=True)
@@ -97,7 +124,13 @@ def _print_relative(rel) -> None:
 
 
 def print_analysis(a, max_rows: int = 20) -> None:
-    """The expected-Q, Q-resolution, chain, worst-residue, ligand and percentile lines of an Analysis."""
+    """The expected-Q, Q-resolution, chain, worst-residue, ligand and percentile lines of an Analysis.
+
+    Parameters
+    ----------
+    a : qscore.analysis.results.Analysis
+    max_rows : int — chains listed at most
+    """
     from ..analysis.results import records
 
     _print_expected_and_q_resolution(a)
@@ -121,7 +154,13 @@ def print_analysis(a, max_rows: int = 20) -> None:
 
 
 def print_summary(result, paths: dict) -> None:
-    """The lines of a 'qscore score' run: inputs, mean Q, the analysis, correlation, time and files."""
+    """The lines of a 'qscore score' run: inputs, mean Q, the analysis, time, files and correlation.
+
+    Parameters
+    ----------
+    result : QScoreResult — analysed
+    paths : dict {kind: path} — the files written
+    """
     s = result.summary()
     c = s["counts"]
     click.echo(f"Model  {s['inputs']['model']}  ({c['atoms']} atoms, {c['scored']} scored, "

@@ -20,7 +20,21 @@ __all__ = ["score", "report", "demo", "run_score_command"]
 def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_resolution_column, archive_q_column,
                       archive_drop_invalid, window, min_entries, expected_model, no_cc=False, report=False,
                       mapq_files=False, profile_atoms=(), max_chain_plots=12, **score_kwargs):
-    """Check the analysis inputs, run the pipeline and print the summary: 'qscore score' and 'qscore report'."""
+    """Check the analysis inputs, run the pipeline and print the summary: 'qscore score' and 'qscore report'.
+
+    Parameters
+    ----------
+    model, map_path : str — the files
+    out_dir : str or None; quiet : bool
+    archive_path, archive_resolution_column, archive_q_column, archive_drop_invalid, window, min_entries,
+    expected_model, no_cc : the analysis options (see :func:`qscore.pipeline.analysis_settings`)
+    report, mapq_files, profile_atoms, max_chain_plots : what else to write
+    **score_kwargs : the Q-score options (sigma, resolution, emdb_compat, threads, permissive, …)
+
+    Returns
+    -------
+    qscore.pipeline.ScoreRun
+    """
     from ..pipeline import analysis_settings, score_and_write
 
     settings = analysis_settings(score_kwargs["sigma"], score_kwargs["resolution"], archive=archive_path,

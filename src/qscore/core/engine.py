@@ -79,6 +79,18 @@ def kernel_inputs(coords: np.ndarray, is_hydrogen: np.ndarray, dmap: DensityMap,
                   subset: np.ndarray | None = None) -> KernelInputs:
     """The neighbour cell grid, spiral table and reference Gaussian of a run (see :func:`compute_qscores`).
 
+    Parameters
+    ----------
+    coords : (n, 3) float64 — every atom, Å
+    is_hydrogen : (n,) bool
+    dmap : DensityMap
+    params : QParams, optional — MapQ's defaults when not given
+    subset : (n,) bool, optional — score only these atoms
+
+    Returns
+    -------
+    KernelInputs
+
     Raises
     ------
     ParameterError — no heavy atom, or a ``subset`` that is not a mask of the atoms
@@ -195,8 +207,18 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
 
 
 def assign_hydrogens(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.ndarray) -> np.ndarray:
-    """For each hydrogen (in order), the atom index of the nearest heavy atom of the same residue
-    within 1.3 Å, or -1 when there is none."""
+    """For each hydrogen, the nearest heavy atom of the same residue within 1.3 Å.
+
+    Parameters
+    ----------
+    coords : (n, 3) float64 — every atom, Å
+    is_hydrogen : (n,) bool
+    residue : (n,) int64 — residue index of each atom
+
+    Returns
+    -------
+    (h,) int64 — for each hydrogen (in order), the atom index of its heavy atom, or -1 when there is none
+    """
     heavy = np.flatnonzero(~is_hydrogen)
     hyd = np.flatnonzero(is_hydrogen)
     n_res = int(residue.max()) + 1 if len(residue) else 0

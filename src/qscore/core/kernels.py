@@ -36,9 +36,20 @@ def _corners(flat, nx, ny, i, j, k, fx, fy, fz):
 
 @njit(cache=_CACHE, nogil=True)
 def interpolate(flat, nx, ny, nz, ox, oy, oz, ix, iy, iz, x, y, z):
-    """Trilinear value at (x, y, z) Å of a map given as its flat C-ordered values (nz, ny, nx);
-    0 outside the grid (as Chimera).  ix, iy, iz are the reciprocal voxel sizes (Chimera's
-    xyz-to-ijk transform); indices are unsigned so that no wraparound checks are made."""
+    """Trilinear value at a point of a map given as its flat values; 0 outside the grid (as Chimera).
+
+    Parameters
+    ----------
+    flat : (nz·ny·nx,) float32 — the map's values, C order (z slowest)
+    nx, ny, nz : int — grid size
+    ox, oy, oz : float — origin, Å
+    ix, iy, iz : float — reciprocal voxel sizes, Å⁻¹ (Chimera's xyz-to-ijk transform)
+    x, y, z : float — the point, Å
+
+    Returns
+    -------
+    float64 — indices are unsigned, so that no wraparound checks are made
+    """
     gx = (x - ox) * ix
     gy = (y - oy) * iy
     gz = (z - oz) * iz
@@ -68,7 +79,16 @@ def interpolate(flat, nx, ny, nz, ox, oy, oz, ix, iy, iz, x, y, z):
 
 @njit(cache=_CACHE, nogil=True)
 def interpolate_inside(flat, nx, ny, ox, oy, oz, ix, iy, iz, x, y, z):
-    """As :func:`interpolate` for a point known to lie in the grid's interior cells (no checks)."""
+    """As :func:`interpolate` for a point known to lie in the grid's interior cells (no checks).
+
+    Parameters
+    ----------
+    flat, nx, ny, ox, oy, oz, ix, iy, iz, x, y, z : as for :func:`interpolate`
+
+    Returns
+    -------
+    float64
+    """
     gx = (x - ox) * ix
     gy = (y - oy) * iy
     gz = (z - oz) * iz
@@ -80,7 +100,18 @@ def interpolate_inside(flat, nx, ny, ox, oy, oz, ix, iy, iz, x, y, z):
 
 @njit(cache=_CACHE, nogil=True)
 def interpolate_points(values, origin, voxel, points):
-    """Trilinear values at points (n, 3) Å; 0 outside the grid. Returns (n,) float64."""
+    """Trilinear values at many points; 0 outside the grid.
+
+    Parameters
+    ----------
+    values : (nz, ny, nx) float32 — the map
+    origin, voxel : (3,) float64 — Å (x, y, z)
+    points : (n, 3) float64 — Å
+
+    Returns
+    -------
+    (n,) float64
+    """
     n = points.shape[0]
     nz, ny, nx = values.shape
     flat = values.reshape(-1)
@@ -102,10 +133,17 @@ def _cell_of(coords, a, lo, dims, cell_size):
 
 @njit(cache=_CACHE, nogil=True)
 def build_cells(coords, cell_size):
-    """Sort points into a uniform grid of cubic cells of edge ``cell_size`` Å.
+    """Sort points into a uniform grid of cubic cells.
 
-    Returns ``(lo, dims, start, order)``: lowest corner (3,), cell counts (3,) int64, and the
-    points of cell c as ``order[start[c]:start[c + 1]]`` with c = ix + nx (iy + ny iz).
+    Parameters
+    ----------
+    coords : (n, 3) float64 — Å
+    cell_size : float — cell edge, Å
+
+    Returns
+    -------
+    (lo, dims, start, order) — lowest corner (3,) Å, cell counts (3,) int64, and the points of cell c
+    as ``order[start[c]:start[c + 1]]`` with c = ix + nx (iy + ny iz)
     """
     n = coords.shape[0]
     lo = np.empty(3)
@@ -484,8 +522,17 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
 
 @njit(cache=_CACHE, nogil=True)
 def shift_linear(values, offset_zyx):
-    """Resample ``values`` (nz, ny, nx) at ``index + offset`` per axis by trilinear interpolation;
-    grid points whose source lies outside the grid become 0.  Returns float32, same shape."""
+    """Resample a map at ``index + offset`` per axis by trilinear interpolation.
+
+    Parameters
+    ----------
+    values : (nz, ny, nx) float32
+    offset_zyx : (3,) float64 — the shift in voxels, z, y, x
+
+    Returns
+    -------
+    (nz, ny, nx) float32 — grid points whose source lies outside the grid become 0
+    """
     nz, ny, nx = values.shape
     flat = values.reshape(-1)
     out = np.empty((nz, ny, nx), dtype=np.float32)
@@ -500,9 +547,22 @@ def shift_linear(values, offset_zyx):
 @njit(cache=_CACHE, nogil=True)
 def nearest_heavy(h_coords, h_residue, heavy_coords, heavy_sorted_by_residue, residue_start,
                   max_dist):
-    """For each hydrogen, the index (into heavy_coords) of the nearest heavy atom of the same
-    residue within ``max_dist`` Å, or -1.  ``heavy_sorted_by_residue[residue_start[r]:
-    residue_start[r + 1]]`` are the heavy atoms of residue r."""
+    """For each hydrogen, the nearest heavy atom of the same residue within ``max_dist``.
+
+    Parameters
+    ----------
+    h_coords : (h, 3) float64 — the hydrogens, Å
+    h_residue : (h,) int64 — their residue indices
+    heavy_coords : (k, 3) float64 — the heavy atoms, Å
+    heavy_sorted_by_residue : (k,) int64 — heavy-atom indices grouped by residue
+    residue_start : (r + 1,) int64 — ``heavy_sorted_by_residue[residue_start[r]:residue_start[r + 1]]``
+        are the heavy atoms of residue r
+    max_dist : float — Å
+
+    Returns
+    -------
+    (h,) int64 — index into heavy_coords, or -1
+    """
     n = h_coords.shape[0]
     out = np.full(n, -1, dtype=np.int64)
     lim = max_dist * max_dist

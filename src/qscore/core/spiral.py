@@ -36,8 +36,15 @@ def spiral_directions(n: int) -> np.ndarray:
 def spiral_table(num_points: int, tries: int) -> tuple:
     """Directions of every try, concatenated: try i has ``num_points + 2 i`` points.
 
-    Returns ``(dirs, start)``: dirs (total, 3) float64 and start (tries + 1,) int64 such that try i
-    uses ``dirs[start[i]:start[i + 1]]``.
+    Parameters
+    ----------
+    num_points : int — points of the first try
+    tries : int — number of tries
+
+    Returns
+    -------
+    (dirs, start) — dirs (total, 3) float64 unit vectors and start (tries + 1,) int64 such that try i
+    uses ``dirs[start[i]:start[i + 1]]``
     """
     sizes = [num_points + 2 * i for i in range(tries)]
     start = np.zeros(tries + 1, dtype=np.int64)

@@ -262,10 +262,20 @@ def write_cxc(path, *, model_path, defattr_path, map_path=None, expected=None,
 
 
 def write_chimerax(result, folder, stem: str, *, model_path=None, map_path=None, expected=None) -> dict:
-    """Write ``<stem>.defattr`` and ``<stem>.cxc`` into ``folder``; returns {'defattr': path, 'cxc': path}.
+    """Write ``<stem>.defattr`` and ``<stem>.cxc`` into ``folder``.
 
-    ``model_path`` defaults to the scored model's file, ``map_path`` to the map's (none for a map
-    built in memory); ``expected`` (Q_low95, Q_peak at the resolution) anchors the palette.
+    Parameters
+    ----------
+    result : QScoreResult — the atoms and their Q
+    folder : str or Path — existing folder
+    stem : str — the files' name without extension
+    model_path : path, optional — the model the script opens (default: the scored model's file)
+    map_path : path, optional — the map it opens (default: the map's file; none for a map built in memory)
+    expected : ExpectedQ, optional — Q_low95 and Q_peak at the resolution anchor the palette
+
+    Returns
+    -------
+    dict {'defattr': path, 'cxc': path}
     """
     folder = Path(folder)
     paths = {"defattr": folder / f"{stem}.defattr", "cxc": folder / f"{stem}.cxc"}

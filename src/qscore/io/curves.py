@@ -17,7 +17,13 @@ CURVE_KIND = "qscore-expected-model"
 
 
 def write_expected_model(path, model: ExpectedModel) -> None:
-    """Write ``model`` to ``path`` as JSON (atomically)."""
+    """Write an expected-Q curve as JSON (atomically).
+
+    Parameters
+    ----------
+    path : str or Path
+    model : ExpectedModel
+    """
     write_json(path, {"kind": CURVE_KIND, "version": 1, **asdict(model)})
 
 

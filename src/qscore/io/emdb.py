@@ -26,13 +26,34 @@ DEFAULT_Q_FIELD = "qscore"
 
 
 def search_url(base: str, query: str, fields, rows: int) -> str:
-    """The search-API address asking for ``fields`` of up to ``rows`` entries matching ``query``, as CSV."""
+    """The search-API address asking for some fields of the entries matching a query, as CSV.
+
+    Parameters
+    ----------
+    base : str — the API's address
+    query : str — Solr query
+    fields : sequence of str — fields to return
+    rows : int — most entries
+
+    Returns
+    -------
+    str — the URL
+    """
     params = urllib.parse.urlencode({"rows": rows, "fl": ",".join(fields), "wt": "csv", "download": "true"})
     return f"{base.rstrip('/')}/{urllib.parse.quote(query, safe='')}?{params}"
 
 
 def fetch_text(url: str, timeout: float) -> str:
     """GET ``url`` (Accept: text/csv) and return the body as text.
+
+    Parameters
+    ----------
+    url : str — an http(s) address
+    timeout : float — seconds to wait for the server
+
+    Returns
+    -------
+    str
 
     Raises
     ------
@@ -79,6 +100,11 @@ def fetch_text(url: str, timeout: float) -> str:
 def parse_archive_csv(text: str, q_field: str = DEFAULT_Q_FIELD):
     """The search API's CSV as a table of emdb_id, resolution (Å) and qscore, usable entries only.
 
+    Parameters
+    ----------
+    text : str — the CSV
+    q_field : str — the name of the Q-score field
+
     Returns
     -------
     (DataFrame, int) — the entries with a resolution > 0 and a Q-score, and how many rows were left out
@@ -119,7 +145,16 @@ def parse_archive_csv(text: str, q_field: str = DEFAULT_Q_FIELD):
 
 def download_archive(*, url: str | None = None, query: str = DEFAULT_QUERY, q_field: str = DEFAULT_Q_FIELD,
                      rows: int = 1_000_000, timeout: float = 60.0, out: Path | None = None) -> dict:
-    """Fetch the EMDB table and save it (atomically) as CSV; returns what was done.
+    """Fetch the EMDB table and save it (atomically) as CSV.
+
+    Parameters
+    ----------
+    url : str, optional — the search API (default: $QSCORE_EMDB_SEARCH_URL or the EMDB's)
+    query : str — Solr query selecting the entries
+    q_field : str — the Q-score field
+    rows : int — most entries
+    timeout : float — seconds
+    out : Path, optional — the file (default: the cache, where ``archive="emdb"`` finds it)
 
     Returns
     -------

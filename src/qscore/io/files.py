@@ -21,11 +21,21 @@ __all__ = ["check_input_path", "atomic_path", "all_or_nothing", "write_text", "w
 
 
 def check_input_path(path, suffixes, kind: str) -> Path:
-    """``path`` as a Path, after checking that it is a readable file with one of ``suffixes`` (``.gz`` too).
+    """An input path, after checking that it is a readable file with a known extension.
+
+    Parameters
+    ----------
+    path : str or Path
+    suffixes : sequence of str — the extensions accepted (``.gz`` after them too)
+    kind : str — what the file is ('Map', 'Model'), for messages
+
+    Returns
+    -------
+    Path
 
     Raises
     ------
-    InputFileError — missing, a folder, an unknown extension, or not readable; ``kind`` names the file
+    InputFileError — missing, a folder, an unknown extension, or not readable
     """
     p = Path(path)
     if not p.exists():
@@ -91,13 +101,25 @@ def all_or_nothing():
 
 
 def write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (UTF-8)."""
+    """Write text to a file atomically (UTF-8).
+
+    Parameters
+    ----------
+    path : str or Path
+    text : str
+    """
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
 
 
 def write_json(path, data: dict) -> None:
-    """Write ``data`` as indented JSON, atomically; numpy scalars and NaN become plain JSON."""
+    """Write a dict as indented JSON, atomically; numpy scalars and NaN become plain JSON.
+
+    Parameters
+    ----------
+    path : str or Path
+    data : dict
+    """
     write_text(path, json.dumps(_jsonable(data), indent=2) + "\n")
 
 
@@ -116,7 +138,13 @@ def _jsonable(obj):
 
 
 def write_table(path, table) -> None:
-    """Write a pandas DataFrame as CSV (``.csv``), TSV (``.tsv``) or Parquet (``.parquet``)."""
+    """Write a DataFrame atomically as CSV (``.csv``), TSV (``.tsv``) or Parquet (``.parquet``).
+
+    Parameters
+    ----------
+    path : str or Path — its suffix chooses the format
+    table : DataFrame
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
         if path.suffix == ".parquet":

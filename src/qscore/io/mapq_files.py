@@ -217,7 +217,14 @@ def format_mapq_all(table, *, sigma: float = 0.6) -> str:
 
 
 def write_mapq_all(path, table, *, sigma: float = 0.6) -> None:
-    """Write MapQ's ``_All.txt`` table (see :func:`format_mapq_all`) to ``path``, atomically."""
+    """Write MapQ's ``_All.txt`` table (see :func:`format_mapq_all`), atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+    table : qscore.analysis.mapq.MapQTable
+    sigma : float — the sigma Q was computed with, Å
+    """
     write_text(path, format_mapq_all(table, sigma=sigma))
 
 

@@ -28,8 +28,18 @@ _NUCLEIC_CHEM_TYPES = ("rna", "dna")
 
 
 def model_document(model: Model, *, copy: bool = False):
-    """The model as a gemmi CIF document: the one read (``copy``: a private copy of it), else the file
-    parsed by gemmi (mmCIF read by the fast reader), else made from the PDB structure."""
+    """The model as a gemmi CIF document.
+
+    Parameters
+    ----------
+    model : Model
+    copy : bool — a private copy of the document read (to edit)
+
+    Returns
+    -------
+    gemmi.cif.Document — the one read, else the file parsed by gemmi (mmCIF read by the fast reader),
+    else made from the PDB structure
+    """
     import gemmi
 
     if model.doc is not None:
@@ -372,6 +382,16 @@ def _atoms_from_block(block, path: str) -> Atoms:
 
 
 def model_format(path) -> str:
+    """'pdb' for ``.pdb``/``.ent`` files (``.gz`` too), else 'mmcif'.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    str
+    """
     name = Path(path).name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
@@ -516,7 +536,19 @@ def read_model(path) -> Model:
 
 def atoms_from_arrays(coords, element=None, *, name=None, res_name=None, chain=None, res_num=None,
                       mol_type=None) -> Atoms:
-    """Build :class:`Atoms` from arrays (for tests and callers with their own parsers)."""
+    """Build :class:`Atoms` from arrays (for tests and callers with their own parsers).
+
+    Parameters
+    ----------
+    coords : (n, 3) float — Å
+    element, name, res_name, chain : (n,) str, optional — defaults 'C', 'CA', 'UNK', 'A'
+    res_num : (n,) int, optional — default 1 … n
+    mol_type : (n,) str, optional — default 'ligand'
+
+    Returns
+    -------
+    Atoms — residues are the distinct (chain, number, name) triples; B-factors 0
+    """
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 3)
     n = len(coords)
 

@@ -20,7 +20,16 @@ ARCHIVE_NAME = "emdb_qscores.csv"
 
 
 def output_stem(model_path, map_path) -> str:
-    """``<model>__Q__<map>``: the stem MapQ gives its output files (``.gz`` and the extension removed)."""
+    """``<model>__Q__<map>``: the stem MapQ gives its output files.
+
+    Parameters
+    ----------
+    model_path, map_path : str or Path — ``.gz`` and the extension are removed
+
+    Returns
+    -------
+    str
+    """
     def stem(p):
         name = Path(p).name
         if name.lower().endswith(".gz"):
@@ -31,7 +40,16 @@ def output_stem(model_path, map_path) -> str:
 
 
 def prepare_out_dir(out_dir, model_path) -> Path:
-    """The folder outputs go to (``out_dir``, or the folder of ``model_path``), created and checked writable.
+    """The folder outputs go to, created and checked writable.
+
+    Parameters
+    ----------
+    out_dir : str, Path or None — the folder (None: the folder of ``model_path``)
+    model_path : str or Path
+
+    Returns
+    -------
+    Path
 
     Raises
     ------

@@ -27,10 +27,16 @@ def _format_q(q: float, decimals: int) -> str:
 def write_mmcif_with_q(path, model, q: np.ndarray, *, decimals: int = 3) -> None:
     """Write the model's mmCIF with a ``_atom_site.Q_score`` column right after B_iso_or_equiv.
 
-    ``model`` is a :class:`qscore.io.models.Model`; ``q`` holds one value per atom of
-    ``model.atoms``.  Rows of later models (not scored) get '?'.  Everything else is kept as read:
-    a model read by the fast reader is rewritten line by line from its text (no full parse, little
-    memory); otherwise through gemmi's document.
+    Rows of later models (not scored) get '?'.  Everything else is kept as read: a model read by the
+    fast reader is rewritten line by line from its text (no full parse, little memory); otherwise
+    through gemmi's document.
+
+    Parameters
+    ----------
+    path : str or Path
+    model : Model
+    q : (n,) float — one value per atom of ``model.atoms``
+    decimals : int
     """
 
     if model.loop is not None:  # read by the fast reader: stream the file with the column added
@@ -105,8 +111,16 @@ def _bytes_with_q_column(data: bytes, loop, values: list) -> bytes | None:
 
 
 def write_pdb_with_b(path, model, values: np.ndarray) -> None:
-    """Write the model as PDB with ``values`` (one per atom) in the B-factor column, atomically: Q-scores
-    (MapQ's convention for PDB files) or B-factors derived from them; NaN is written as 0."""
+    """Write the model as PDB with a value per atom in the B-factor column, atomically.
+
+    Q-scores (MapQ's convention for PDB files) or B-factors derived from them; NaN is written as 0.
+
+    Parameters
+    ----------
+    path : str or Path
+    model : Model
+    values : (n,) float — one per atom of ``model.atoms``
+    """
     st = model_structure(model)
     qs = np.asarray(values, dtype=np.float64)
     i = 0
@@ -123,8 +137,15 @@ def write_pdb_with_b(path, model, values: np.ndarray) -> None:
 
 
 def write_mmcif_with_b(path, model, b_iso, *, decimals: int = 2) -> None:
-    """Write the model's mmCIF with ``_atom_site.B_iso_or_equiv`` replaced by ``b_iso`` (Å², one per atom
-    of ``model.atoms``), atomically; everything else as read."""
+    """Write the model's mmCIF with ``_atom_site.B_iso_or_equiv`` replaced, atomically; the rest as read.
+
+    Parameters
+    ----------
+    path : str or Path
+    model : Model
+    b_iso : (n,) float — Å², one per atom of ``model.atoms``
+    decimals : int
+    """
     doc = model_document(model, copy=True)
     block = doc[0]
     if not block.find_values("_atom_site.Cartn_x"):

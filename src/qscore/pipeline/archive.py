@@ -83,9 +83,17 @@ def write_archive_stats(stats: ArchiveStats, folder, *, save_model=None, figures
 def run_archive_stats(archive_path, *, resolution_column: str | None = None, q_column: str | None = None,
                       drop_invalid: bool = False, out_dir=None, save_model=None, figures: bool = True,
                       command: str = "", **stats_options) -> tuple:
-    """Read ``archive_path`` (:func:`qscore.io.archive.read_archive`), compute every statistic
-    (:func:`qscore.analysis.archive_stats.archive_stats`, which takes ``stats_options``) and write them
-    into ``out_dir`` (default :func:`default_out_dir`).
+    """``qscore archive stats``: read an archive, compute every statistic, write them.
+
+    Parameters
+    ----------
+    archive_path : str or Path — read by :func:`qscore.io.archive.read_archive`
+    resolution_column, q_column, drop_invalid : how it is read
+    out_dir : str or Path, optional — default :func:`default_out_dir`
+    save_model : str or Path, optional — also write the fitted curve (JSON)
+    figures : bool — draw the figures
+    command : str — recorded in the summary
+    **stats_options : passed to :func:`qscore.analysis.archive_stats.archive_stats` (degree, repeats, …)
 
     Returns
     -------

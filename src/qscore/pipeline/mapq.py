@@ -39,11 +39,17 @@ def kind_by_name(name: str) -> str | None:
 
 
 def mapq_paths(model_path, map_path, bfactor: float = DEFAULT_BFACTOR, model_format: str | None = None) -> dict:
-    """The files MapQ writes for one model, next to the model: {'model': …, 'all_txt': …, 'bfactor': …}.
+    """The files MapQ writes for one model, next to the model.
 
-    ``model`` is ``<model>__Q__<map>.cif`` for mmCIF models and ``.pdb`` for PDB models
-    (``model_format`` 'mmcif' or 'pdb'; default from the extension); 'bfactor' is
-    ``<model>_B<f>.pdb`` when f > 0.
+    Parameters
+    ----------
+    model_path, map_path : str or Path
+    bfactor : float — f of B = f·(1 − Q); > 0 adds ``<model>_B<f>.pdb``
+    model_format : str, optional — 'mmcif' or 'pdb' (default: from the extension)
+
+    Returns
+    -------
+    dict — 'model' (``<model>__Q__<map>.cif`` or ``.pdb``), 'all_txt' and, for f > 0, 'bfactor'
     """
     model_path = Path(model_path)
     folder = model_path.resolve().parent

@@ -43,7 +43,13 @@ class ScoreRun:
 
 
 def check_profile_atoms(model: Model, profile_atoms) -> None:
-    """Refuse, before any Q is computed, a profile selection that is malformed or matches no heavy atom."""
+    """Refuse, before any Q is computed, a profile selection that is malformed or matches no heavy atom.
+
+    Parameters
+    ----------
+    model : Model
+    profile_atoms : sequence of str — selections (``A:26:CA``)
+    """
     if profile_atoms:
         import numpy as np
 
@@ -53,6 +59,11 @@ def check_profile_atoms(model: Model, profile_atoms) -> None:
 def write_score_outputs(result: QScoreResult, folder) -> dict:
     """Write the annotated model(s), the per-atom CSV, (with a resolution) the residue and chain CSVs
     and the JSON summary into ``folder``, all or nothing.
+
+    Parameters
+    ----------
+    result : QScoreResult — analysed already, for the tables and the summary's analysis
+    folder : str or Path — existing, writable
 
     Returns
     -------
@@ -90,11 +101,19 @@ def write_score_outputs(result: QScoreResult, folder) -> dict:
 
 
 def write_mapq_files(result: QScoreResult, folder) -> dict:
-    """Write MapQ's per-residue table ``<model>__Q__<map>_All.txt`` into ``folder`` (``score --mapq-files``).
+    """Write MapQ's per-residue table ``<model>__Q__<map>_All.txt`` (``score --mapq-files``).
 
     The table's expected Q is for ``result.resolution``, or MapQ's default 3.0 Å when none was given
     (see :mod:`qscore.io.mapq_files`); the residue table is the result's analysis.
-    Returns {'mapq_all_txt': path}.
+
+    Parameters
+    ----------
+    result : QScoreResult
+    folder : str or Path
+
+    Returns
+    -------
+    dict {'mapq_all_txt': path}
     """
     path = Path(folder) / f"{output_stem(result.model.path, result.dmap.path or 'map')}_All.txt"
     table = mapq_table(result.atoms, result.q, result.analyse().residues,

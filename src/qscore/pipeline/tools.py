@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.bfactors import BFactorScan, scan_bfactors, scan_factors
-from ..analysis.correlation import check_model_resolution, map_model_correlation
+from ..analysis.cc_core import check_model_resolution
+from ..analysis.correlation import map_model_correlation
 from ..analysis.profiles import profile_table, reference_gaussian, select_atoms, selection_profile
 from ..analysis.results import MapModelCorrelation
 from ..core.engine import set_threads
@@ -121,9 +122,21 @@ def _profile_mask(atoms, dmap, selection: str, map_path, skip_outside: bool) -> 
 def run_profile(model, map_path, selection: str, *, sigma: float = 0.4, emdb_compat: bool = False,
                 threads: int | None = None, permissive: bool = False, skip_outside: bool = False,
                 out_dir=None) -> ProfileRun:
-    """Radial profiles and Gaussian fits of the atoms ``selection`` picks (``qscore profile``).
+    """Radial profiles and Gaussian fits of the atoms a selection picks (``qscore profile``).
 
     Writes ``<model>__Q__<map>_profiles.csv``, ``_profiles.png/.svg`` and ``_profiles.json``.
+
+    Parameters
+    ----------
+    model, map_path : str or Path — the files
+    selection : str — ``CHAIN[:RESIDUES[:ATOMS]]`` items joined by commas
+    sigma : float — Å; emdb_compat : bool; threads : int, optional; permissive : bool
+    skip_outside : bool — leave out selected atoms outside the map instead of refusing them
+    out_dir : str or Path, optional — default: the model's folder
+
+    Returns
+    -------
+    ProfileRun
 
     Raises
     ------
@@ -171,7 +184,21 @@ class CorrelationRun:
 def run_cc(model, map_path, resolution: float, *, threshold: float = 0.01, molmap: bool = True,
            emodel: bool = True, max_memory: int | None = None, threads: int | None = None,
            permissive: bool = False, json_path=None) -> CorrelationRun:
-    """CC and CC-mean between the map and model maps at ``resolution`` (``qscore cc``).
+    """CC and CC-mean between the map and model maps at a resolution (``qscore cc``).
+
+    Parameters
+    ----------
+    model, map_path : str or Path
+    resolution : float — d, Å
+    threshold : float — model-map points at or above it are compared
+    molmap, emodel : bool — which model maps
+    max_memory : int, optional — bytes the electron-scattering map may take
+    threads : int, optional; permissive : bool
+    json_path : str or Path, optional — also write the numbers there
+
+    Returns
+    -------
+    CorrelationRun
 
     Raises
     ------
@@ -209,9 +236,23 @@ def run_bfactors(model, map_path, resolution: float, *, f_min: float = 0.0, f_ma
                  max_memory: int | None = None, out_dir=None) -> BFactorRun:
     """B-factors from Q, B = f·(1 − Q) with the f whose model map fits the map best (``qscore bfactors``).
 
-    ``formats``: 'auto' (mmCIF, plus PDB for PDB input), 'cif', 'pdb' or 'both'.  Writes
-    ``<model>__Q__<map>_bfactors.cif``/``.pdb``, ``_bfactor_scan.csv``, ``_bfactor_scan.png/.svg`` and
-    ``_bfactors.json``.
+    Writes ``<model>__Q__<map>_bfactors.cif``/``.pdb``, ``_bfactor_scan.csv``, ``_bfactor_scan.png/.svg``
+    and ``_bfactors.json``.
+
+    Parameters
+    ----------
+    model, map_path : str or Path
+    resolution : float — d, Å (the model maps')
+    f_min, f_max, f_step : float — the scan, Å²
+    threshold : float — model-map points at or above it are compared
+    formats : str — 'auto' (mmCIF, plus PDB for PDB input), 'cif', 'pdb' or 'both'
+    sigma : float — Å; emdb_compat : bool; threads : int, optional; permissive : bool
+    max_memory : int, optional — bytes an electron-scattering map may take
+    out_dir : str or Path, optional
+
+    Returns
+    -------
+    BFactorRun
     """
     scan_factors(f_min, f_max, f_step)  # refuse a bad scan before any work
     mdl, dmap = read_model(model), read_map(map_path, permissive=permissive)

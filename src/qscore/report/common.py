@@ -18,7 +18,17 @@ DPI = 150
 
 
 def new_figure(width: float, height: float, *, dpi: float | None = None):
-    """A constrained-layout :class:`~matplotlib.figure.Figure` of ``width`` × ``height`` inches."""
+    """A constrained-layout matplotlib Figure (no pyplot).
+
+    Parameters
+    ----------
+    width, height : float — inches
+    dpi : float, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), layout="constrained")
@@ -28,9 +38,17 @@ def new_figure(width: float, height: float, *, dpi: float | None = None):
 
 
 def save_figure(fig, stem, *, written: list | None = None) -> dict:
-    """Save ``fig`` atomically as ``stem``.png and ``stem``.svg; returns {format: path}.
+    """Save a figure atomically as PNG and SVG.
 
-    Each path is appended to ``written`` (if given) as soon as the file exists.
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    stem : str or Path — the files' path without extension
+    written : list, optional — each path is appended as soon as the file exists
+
+    Returns
+    -------
+    dict {format: path}
     """
     from ..io.files import atomic_path
 

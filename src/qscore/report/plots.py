@@ -115,7 +115,17 @@ def polymer_groups(residues: pd.DataFrame) -> list:
 
 
 def polymer_group(residues: pd.DataFrame, chain: str, mol_type: str) -> pd.DataFrame:
-    """The residues of one (chain, polymer type) group, in sequence order."""
+    """The residues of one (chain, polymer type) group, in sequence order.
+
+    Parameters
+    ----------
+    residues : DataFrame — the residue table
+    chain : str; mol_type : str — 'protein' or 'nucleic'
+
+    Returns
+    -------
+    DataFrame
+    """
     rows = residues[(residues["chain"] == chain) & (residues["mol_type"] == mol_type)]
     return rows.sort_values(["res_num", "ins_code"], kind="stable")
 

@@ -1,0 +1,235 @@
+"""The electron-scattering model map of SPEC §8: gemmi's ``DensityCalculatorE`` on the map's own grid.
+
+The model's B-factors (or any given ones, as :mod:`qscore.analysis.bfactors` scans them), cut at
+resolution d in reciprocal space, computed on a periodic cell around the model's sub-box of the map
+grid, so that memory stays bounded by the model's extent (:func:`emodel_geometry` says how much first).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import ModelError, ParameterError
+from .cc_core import THRESHOLD, atomic_numbers, correlations, default_max_memory, gib, pair_sums
+
+__all__ = ["EMODEL_BYTES_PER_POINT", "emodel_geometry", "EModel", "emodel_correlation"]
+
+#: bytes per grid point of an electron-scattering model map at its peak (gemmi grid 4, float64 copy 8,
+#: half-complex transform 8, reciprocal-space multiplier 4, real result 8; the sub-box's map values and
+#: model values, 16, bounded by the cell)
+EMODEL_BYTES_PER_POINT = 48
+
+
+def emodel_geometry(coords, elements, dmap, resolution: float, *, b_max: float = 0.0) -> dict:
+    """Where an electron-scattering model map lies on ``dmap``'s grid and what it costs.
+
+    Parameters
+    ----------
+    coords : (n, 3) float — atom positions, Å
+    elements : (n,) str — element symbols
+    dmap : DensityMap — the map whose grid the model map uses
+    resolution : float — d, Å
+    b_max : float — the largest B-factor, Å² (sets the margin)
+
+    Returns
+    -------
+    dict — ``usable`` (n,) bool (atoms with a known element), ``lo``/``hi`` (3,) int (the first and last
+    map grid index, x y z, of the sub-box the model map covers), ``margin`` (3,) int (grid points added on
+    each side to make the periodic cell), ``cell_shape`` (nx, ny, nz), ``blur`` (Å², gemmi's sampling blur
+    for B = 0 atoms: 8π²/1.1 · spacing², as refmac) and ``memory_bytes``
+
+    Raises
+    ------
+    ModelError — no atom has a known element, or the atoms lie far outside the map's box
+    """
+    import gemmi
+    from scipy import fft
+
+    coords = np.asarray(coords, dtype=np.float64).reshape(-1, 3)
+    usable = atomic_numbers(elements) > 0
+    if not usable.any():
+        raise ModelError("No atom with a known element: a model map needs element symbols (type_symbol).")
+    voxel = dmap.voxel_size
+    blur = 8 * math.pi ** 2 / 1.1 * float(voxel.min()) ** 2
+    # reach of a model map around its atoms: the widest atom density asked for (gemmi's estimate, with
+    # the blur) plus one resolution for the ripples of the resolution cut
+    dc = gemmi.DensityCalculatorE()
+    dc.blur = blur
+    probe = gemmi.Atom()
+    probe.b_iso = float(b_max) if np.isfinite(b_max) else 0.0
+    radius = 0.0
+    for sym in np.unique(np.asarray(elements).astype(str)[usable]):
+        probe.element = gemmi.Element(str(sym))
+        radius = max(radius, dc.estimate_radius(probe))
+    reach = radius + float(resolution)
+    n_xyz = np.array(dmap.shape_xyz)
+    lo_xyz = coords[usable].min(axis=0) - reach
+    hi_xyz = coords[usable].max(axis=0) + reach
+    box_lo, box_hi = dmap.extent
+    if np.any(lo_xyz > box_hi) or np.any(hi_xyz < box_lo):
+        raise ModelError(f"The model lies entirely outside the box of map '{dmap.path or '(in memory)'}'; "
+                         "model and map are not aligned.")
+    lo = np.clip(np.floor((lo_xyz - dmap.origin) / voxel).astype(np.int64), 0, n_xyz - 1)
+    hi = np.clip(np.ceil((hi_xyz - dmap.origin) / voxel).astype(np.int64), 0, n_xyz - 1)
+    margin = np.ceil(reach / voxel).astype(np.int64)
+    cell = tuple(int(fft.next_fast_len(int(n + 2 * m), real=True)) for n, m in zip(hi - lo + 1, margin, strict=True))
+    return {"usable": usable, "lo": lo, "hi": hi, "margin": margin, "cell_shape": cell, "blur": blur,
+            "memory_bytes": int(EMODEL_BYTES_PER_POINT * float(np.prod(np.array(cell, dtype=np.float64))))}
+
+
+class EModel:
+    """Electron-scattering model maps of one set of atoms on (part of) a map's grid, at resolution d.
+
+    The model map covers the map's grid points within reach of the atoms (the sub-box ``box``); it is
+    computed by gemmi's ``DensityCalculatorE`` in a periodic cell made of that sub-box plus a margin
+    wide enough that no atom's density wraps into the sub-box, then limited to resolution d in
+    reciprocal space (a sharp cut, the gemmi blur removed).  Build once, then call :meth:`values` or
+    :meth:`correlation` with any B-factors up to ``b_max``.
+
+    Parameters
+    ----------
+    coords : (n, 3) float64 Å; elements : (n,) str; weights : (n,) occupancies (default 1)
+    dmap : DensityMap; resolution : float — d, Å
+    b_max : float — the largest B-factor (Å²) that will be asked for (sets the margin)
+    max_memory : int, optional — bytes allowed (default: half the machine's memory); a larger
+        need raises ParameterError before anything is allocated
+
+    Attributes
+    ----------
+    box : tuple of slices — the sub-box of ``dmap.values`` (z, y, x) the model maps cover
+    cell_shape : tuple — (nx, ny, nz) of the periodic cell
+    memory_bytes : int — estimated peak memory of one model map
+    """
+
+    def __init__(self, coords, elements, dmap, resolution: float, *, weights=None, b_max: float = 0.0,
+                 max_memory: int | None = None):
+        import gemmi
+        from scipy import fft
+
+        coords = np.asarray(coords, dtype=np.float64).reshape(-1, 3)
+        geo = emodel_geometry(coords, elements, dmap, resolution, b_max=b_max)
+        usable = geo["usable"]
+        w = np.ones(len(coords)) if weights is None else np.asarray(weights, dtype=np.float64)
+        self.resolution = float(resolution)
+        self.dmap = dmap
+        self.skipped_atoms = int((~usable).sum())
+        self.cell_shape = geo["cell_shape"]
+        self.memory_bytes = geo["memory_bytes"]
+        limit = default_max_memory() if max_memory is None else int(max_memory)
+        if self.memory_bytes > limit:
+            raise ParameterError(
+                f"An electron-scattering model map of this model on the grid of map '{dmap.path or '(in memory)'}' "
+                f"needs about {gib(self.memory_bytes)} (a {'×'.join(map(str, self.cell_shape))} grid with margins), "
+                f"more than the {gib(limit)} allowed. Allow more with max_memory=, crop the map around the "
+                "model, or leave the electron-scattering map out (emodel=False).", parameter=("max_memory", "emodel"))
+        voxel = dmap.voxel_size
+        lo, hi, margin = geo["lo"], geo["hi"], geo["margin"]
+        cell_n = np.array(self.cell_shape)
+        blur = geo["blur"]
+        dc = gemmi.DensityCalculatorE()
+        dc.blur = blur
+        self.box = tuple(slice(int(lo[a]), int(hi[a]) + 1) for a in (2, 1, 0))
+        self._offset = margin
+        cell_origin = dmap.origin + (lo - margin) * voxel
+        cell_len = cell_n * voxel
+        local = coords - cell_origin
+        inside = usable & np.all((local >= 0) & (local < cell_len), axis=1)
+        self.used_atoms = int(inside.sum())
+        idx = np.flatnonzero(inside)
+        self._index = idx
+        st = gemmi.Structure()
+        st.cell = gemmi.UnitCell(*cell_len, 90, 90, 90)
+        st.spacegroup_hm = "P 1"
+        model = gemmi.Model(1)
+        chain = gemmi.Chain("A")
+        res = gemmi.Residue()
+        res.name = "UNK"
+        res.seqid = gemmi.SeqId(1, " ")
+        el_cache: dict = {}
+        for i in idx.tolist():
+            at = gemmi.Atom()
+            sym = str(elements[i])
+            if sym not in el_cache:
+                el_cache[sym] = gemmi.Element(sym)
+            at.element = el_cache[sym]
+            at.pos = gemmi.Position(*local[i])
+            at.occ = float(w[i])
+            res.add_atom(at)
+        chain.add_residue(res)
+        model.add_chain(chain)
+        st.add_model(model)
+        self._structure = st
+        dc.grid.set_unit_cell(st.cell)
+        dc.grid.spacegroup = gemmi.SpaceGroup("P 1")
+        dc.grid.set_size(*self.cell_shape)
+        self._dc = dc
+        # reciprocal-space multiplier: the blur removed up to 1/d, zero beyond (rfftn layout: x, y, z/2+1)
+        s2 = np.zeros((cell_n[0], cell_n[1], cell_n[2] // 2 + 1))
+        s2 += fft.fftfreq(cell_n[0], d=voxel[0])[:, None, None] ** 2
+        s2 += fft.fftfreq(cell_n[1], d=voxel[1])[None, :, None] ** 2
+        s2 += fft.rfftfreq(cell_n[2], d=voxel[2])[None, None, :] ** 2
+        inside_sphere = s2 <= 1.0 / self.resolution ** 2
+        self._multiplier = np.where(inside_sphere, np.exp(blur * s2 / 4.0), 0.0)
+        self.map_values = np.asarray(dmap.values[self.box], dtype=np.float64)
+
+    def values(self, b_iso) -> np.ndarray:
+        """The model map on the sub-box ``box`` (nz', ny', nx') float64, atoms with B-factors ``b_iso``
+        ((n,) Å², one per atom given at construction)."""
+        from scipy import fft
+
+        b = np.asarray(b_iso, dtype=np.float64)[self._index]
+        if np.any(~np.isfinite(b)) or np.any(b < 0):
+            raise ParameterError("B-factors for a model map must be finite and ≥ 0 Å².")
+        res = self._structure[0][0][0]
+        for at, v in zip(res, b.tolist(), strict=True):
+            at.b_iso = v
+        self._dc.put_model_density_on_grid(self._structure[0])
+        grid = np.asarray(self._dc.grid).astype(np.float64)
+        spectrum = fft.rfftn(grid, workers=-1)
+        del grid
+        spectrum *= self._multiplier
+        full = fft.irfftn(spectrum, s=self.cell_shape, workers=-1)
+        ox, oy, oz = self._offset
+        bz, by, bx = self.box
+        sub = full[ox:ox + (bx.stop - bx.start), oy:oy + (by.stop - by.start), oz:oz + (bz.stop - bz.start)]
+        return np.ascontiguousarray(sub.transpose(2, 1, 0))
+
+    def correlation(self, b_iso, threshold: float = THRESHOLD) -> dict:
+        """CC, CC-mean and point count of the map with the model map of B-factors ``b_iso``."""
+        m = self.values(b_iso).reshape(-1)
+        return correlations(pair_sums(m, self.map_values.reshape(-1), threshold))
+
+
+def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weights=None,
+                       threshold: float = THRESHOLD, max_memory: int | None = None) -> dict:
+    """CC and CC-mean of ``dmap`` with the electron-scattering model map.
+
+    Negative or missing B-factors (a model with Q-scores in its B column, say) are taken as 0 and
+    counted in ``b_clamped``.
+
+    Parameters
+    ----------
+    coords : (n, 3) float — atom positions, Å
+    elements : (n,) str — element symbols
+    b_iso : (n,) float — B-factors, Å²
+    dmap : DensityMap; resolution : float — d, Å
+    weights : (n,) float, optional — per-atom weights (occupancy)
+    threshold : float — model-map points at or above it are compared
+    max_memory : int, optional — bytes the model map may take (default: half the machine's memory)
+
+    Returns
+    -------
+    dict — ``cc``, ``cc_mean``, ``n_points``, ``threshold``, ``atoms`` used, ``b_clamped``, ``grid``
+    ([nx, ny, nz] of the periodic cell) and ``memory_bytes``
+    """
+    b = np.asarray(b_iso, dtype=np.float64)
+    bad = ~(b >= 0)
+    b = np.where(bad, 0.0, b)
+    em = EModel(coords, elements, dmap, resolution, weights=weights, b_max=float(b.max()) if len(b) else 0.0,
+                max_memory=max_memory)
+    out = em.correlation(b, threshold)
+    out.update({"threshold": threshold, "atoms": em.used_atoms, "b_clamped": int(bad.sum()),
+                "grid": list(em.cell_shape), "memory_bytes": em.memory_bytes})
+    return out
