@@ -26,6 +26,7 @@ from qscore.batch import (
     read_manifest,
 )
 from qscore.cli import main
+from qscore.errors import ParameterError
 
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("pyarrow")
@@ -366,3 +367,18 @@ def test_journal_keeps_finished_entries_a_snapshot_missed(tmp_path):
     again.flush()
     table = read_results(tmp_path)
     assert list(table["id"]) == ["a", "b"] and list(table["batch_relative_all"]) == [0.0, 50.0]
+
+
+def test_run_batch_takes_a_client_and_leaves_it_open(inputs, cluster, tmp_path):
+    """run_batch(client=...) runs on the caller's cluster (as stumpy.stumped(client, ...)) and does not close it."""
+    from qscore.batch import run_batch
+
+    manifest = write_manifest(inputs / "client.csv", demo_rows()[:2])
+    with distributed.Client(cluster.scheduler_address) as client:
+        report = run_batch(manifest, tmp_path / "out", BatchSettings(correlation=False), client=client)
+        assert report.scored_ok == 2 and report.workers == 2
+        assert client.status == "running" and client.submit(sum, [1, 2]).result() == 3  # still usable
+        with pytest.raises(ParameterError, match="client= runs the batch on a cluster already connected"):
+            run_batch(manifest, tmp_path / "out", client=client, workers=2)
+    table = read_results(tmp_path / "out")
+    assert list(table["status"]) == ["ok", "ok"] and table["cc_molmap"].isna().all()
