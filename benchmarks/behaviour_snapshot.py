@@ -53,7 +53,7 @@ _PATTERNS = [
     (re.compile(r"<dc:date>.*?</dc:date>"), "<dc:date/>"),
     (re.compile(r"Matplotlib v[\d.]+\S*"), "Matplotlib <VERSION>"),
     (re.compile(r"\d+(\.\d+)?%\|[^\n]*"), "<PROGRESS>"),
-    (re.compile(r"\b([mp])[0-9a-f]{8,12}\b"), r"\1<ID>"),  # matplotlib's random SVG element ids
+    (re.compile(r"\b([mp]|image|C\d+_\d+_)[0-9a-f]{8,12}\b"), r"\1<ID>"),  # matplotlib's random SVG element ids
 ]
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from ..io.archive_names import Q_NAMES, RESOLUTION_NAMES
 from .funnel import handle_errors
 
 __all__ = ["archive", "stats", "download"]
@@ -32,11 +33,11 @@ def archive():
 @archive.command()
 @click.argument("archive_path", metavar="ARCHIVE", type=click.Path(dir_okay=True))
 @click.option("--resolution-column", default=None,
-              help="Column holding the resolution in Å (default: the one named resolution, 'Resolution (Å)', "
-                   "res, d or dmin; any case and punctuation).")
+              help="Column holding the resolution in Å (default: the one named "
+                   f"{', '.join(RESOLUTION_NAMES)}, ignoring case and punctuation).")
 @click.option("--q-column", default=None,
-              help="Column holding the Q-score (default: the one named qscore, Q-score, q_score, Q, model_q, "
-                   "mean_q, …; any case and punctuation).")
+              help=f"Column holding the Q-score (default: the one named {', '.join(Q_NAMES)}, ignoring case and "
+                   "punctuation).")
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: <archive stem>_stats beside the archive).")
 @click.option("--degree", type=click.IntRange(min(DEGREES), max(DEGREES)), default=3, show_default=True,

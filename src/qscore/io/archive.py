@@ -28,14 +28,11 @@ import pandas as pd
 
 from ..errors import InputFileError, ParameterError, QScoreError
 from ..types import RESOLUTION_MAX, ArchiveData
+from .archive_names import Q_NAMES, RESOLUTION_NAMES
 
 __all__ = ["RESOLUTION_NAMES", "Q_NAMES", "ROWS_SHOWN", "read_archive", "archive_from_table", "find_column",
            "normalise_name"]
 
-#: column names recognised as the resolution, after :func:`normalise_name`
-RESOLUTION_NAMES = ("resolution", "resolutiona", "resolutionangstrom", "res", "d", "dmin")
-#: column names recognised as the Q-score, after :func:`normalise_name`
-Q_NAMES = ("qscore", "q", "modelq", "allmodelsaverageqscore", "averageqscore", "meanq", "qmean", "qscoremean")
 #: how many offending rows a message or the JSON lists
 ROWS_SHOWN = 10
 
