@@ -8,10 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import APO, need, write_pdb
 from qscore.analysis.profiles import (
+    FIT_STATUSES,
+    SIGMA_BOUNDS,
     fit_gaussian,
+    fit_gaussians,
     gaussian,
     profile_table,
     select_atoms,
@@ -111,12 +116,55 @@ def test_fit_error_is_rms_over_range():
 @pytest.mark.parametrize("y, reason", [
     (np.full(21, 0.3), "flat"),
     (np.r_[np.full(4, 1.0), np.full(17, np.nan)], "at least 5"),
-    (np.linspace(0.0, 1.0, 21), "no Gaussian peak"),  # rising: no peak within 0-2 Å
+    (np.linspace(0.0, 1.0, 21), "no peak at the atom"),  # rising: no peak within 0-2 Å
 ])
 def test_fits_that_do_not_converge_say_so_with_nan_parameters(y, reason):
     fit = fit_gaussian(RADII, y)
     assert not fit["converged"] and reason in fit["message"]
     assert all(np.isnan(fit[k]) for k in ("A", "mu", "sigma", "B", "rel_error"))
+
+
+@pytest.mark.parametrize("true_sigma", [3.5, 5.0, 8.0])
+def test_a_profile_wider_than_the_range_says_so_with_a_true_lower_bound(true_sigma):
+    """0–2 Å cannot determine σ of a wide Gaussian: the fit says so, and its lower bound holds."""
+    fit = fit_gaussian(RADII, gaussian(RADII, 1.0, 0.0, true_sigma, 0.2))
+    assert fit["fit_status"] == "wider than range" and not fit["converged"]
+    assert fit["message"].startswith(f"σ > {fit['sigma_min']:.1f} Å: profile wider than 0–2 Å")
+    assert 0 < fit["sigma_min"] <= true_sigma
+
+
+def test_mu_can_be_fixed_at_the_atom_and_never_leaves_the_range():
+    y = gaussian(RADII, 1.0, 0.3, 0.6, 0.0)
+    free, fixed = fit_gaussian(RADII, y), fit_gaussian(RADII, y, fix_mu=True)
+    assert free["mu"] == pytest.approx(0.3, abs=1e-6) and fixed["mu"] == 0.0 and fixed["converged"]
+    assert fixed["rel_error"] > free["rel_error"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(0.05, 5.0), st.floats(-0.5, 2.5), st.floats(0.1, 6.0), st.floats(-1, 1), st.floats(0, 0.3),
+       st.integers(0, 2 ** 31 - 1))
+def test_bounded_fits_never_report_a_false_peak(a, mu, sd, b, noise, seed):
+    """Whatever the profile: a determined fit has A > 0, 0 ≤ μ ≤ 2 Å and σ within its bounds; every other
+    outcome has a reason and no parameters."""
+    y = gaussian(RADII, a, mu, sd, b) + np.random.default_rng(seed).normal(0, noise * a, len(RADII))
+    fit = fit_gaussian(RADII, y)
+    assert fit["fit_status"] in FIT_STATUSES and fit["message"]
+    if fit["converged"]:
+        assert fit["A"] > 0 and 0 <= fit["mu"] <= 2.0 and SIGMA_BOUNDS[0] <= fit["sigma"] < SIGMA_BOUNDS[1]
+    else:
+        assert np.isnan(fit["sigma"]) and np.isnan(fit["rel_error"])
+
+
+def test_many_profiles_fit_at_once_as_one_by_one():
+    rng = np.random.default_rng(5)
+    rows = np.array([gaussian(RADII, 1.0, rng.uniform(0, 0.4), rng.uniform(0.4, 1.2), 0.1) + rng.normal(0, 0.02, 21)
+                     for _ in range(30)])
+    rows[3, 5:9] = np.nan
+    many = fit_gaussians(RADII, rows)
+    for i in range(len(rows)):
+        one = fit_gaussian(RADII, rows[i])
+        assert one["fit_status"] == many["fit_status"][i]
+        assert one["sigma"] == pytest.approx(many["sigma"][i], rel=1e-6, nan_ok=True)  # iterations may differ
 
 
 def test_gaussian_blob_around_an_isolated_atom(tmp_path):

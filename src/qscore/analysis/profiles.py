@@ -2,7 +2,8 @@
 
 An atom's radial profile is the mean map value over the points the Q-score kept at its centre and on
 each shell (``score(..., profiles=True)`` gives them exactly).  A profile is fitted with
-y = A·exp(−½((x − μ)/σ)²) + B over 0–2 Å by least squares (:func:`fit_gaussian`).
+y = A·exp(−½((x − μ)/σ)²) + B over 0–2 Å by bounded least squares, every profile at once
+(:func:`fit_gaussians`), each fit saying whether it determined the Gaussian or why not.
 
 Atoms are chosen with a small selection language (:func:`select_atoms`)::
 
@@ -28,8 +29,6 @@ from ..errors import ParameterError
 
 #: profiles are fitted over radii 0 … FIT_MAX_RADIUS Å
 FIT_MAX_RADIUS = 2.0
-#: least-squares evaluations before a fit is declared not converged
-MAX_EVALUATIONS = 2000
 
 _RESIDUE = re.compile(r"^(-?\d+)([A-Za-z]?)$")
 _RANGE = re.compile(r"^(-?\d+)-(-?\d+)$")
@@ -129,69 +128,173 @@ def gaussian(x, A, mu, sigma, B):
     return A * np.exp(-0.5 * ((np.asarray(x, dtype=np.float64) - mu) / sigma) ** 2) + B
 
 
-def _not_converged(message: str, n: int) -> dict:
-    nan = float("nan")
-    return {"A": nan, "mu": nan, "sigma": nan, "B": nan, "rel_error": nan, "converged": False, "n_points": n,
-            "message": message}
+#: the fit's bounds on σ, Å: below, a profile narrower than the shells' spacing; above, wider than it can tell
+SIGMA_BOUNDS = (0.05, 1.5 * FIT_MAX_RADIUS)
+#: a fit's outcome (``fit_status``): only 'determined' fits have parameters
+FIT_STATUSES = ("determined", "wider than range", "no peak at the atom", "flat", "too few points")
 
 
-def fit_gaussian(radii, values, *, max_radius: float = FIT_MAX_RADIUS) -> dict:
-    """Least-squares fit of y = A·exp(−½((x − μ)/σ)²) + B to a radial profile.
+def _model(p: np.ndarray, x: np.ndarray) -> tuple:
+    """(values (n, m), Jacobian (n, m, 4)) of A·exp(−½((x − μ)/σ)²) + B for parameter rows p (n, 4)."""
+    a, mu, sd = p[:, 0:1], p[:, 1:2], p[:, 2:3]
+    u = (x[None, :] - mu) / sd
+    e = np.exp(-0.5 * u * u)
+    jac = np.stack([e, a * e * u / sd, a * e * u * u / sd, np.ones_like(e)], axis=-1)
+    return a * e + p[:, 3:4], jac
+
+
+def _bounded_lm(x, y, w, p, lo, hi, free, iterations: int = 200) -> np.ndarray:
+    """Levenberg–Marquardt for many profiles at once, each step projected onto the bounds ``lo``…``hi``.
+
+    x (m,), y and w (n, m) (w 0 where a value is missing), p (n, 4) starting values, free (4,) bool:
+    the parameters fitted (the others stay at their starting value).  Returns the parameters (n, 4).
+    """
+    lam = np.full(len(p), 1e-3)
+    eye = np.eye(4)
+
+    def cost(q):
+        f, _ = _model(q, x)
+        return np.sum(w * (f - y) ** 2, axis=1)
+
+    current = cost(p)
+    for _ in range(iterations):
+        f, jac = _model(p, x)
+        r = w * (f - y)
+        jac = jac * w[..., None] * free
+        jtj = np.einsum("nmi,nmj->nij", jac, jac)
+        g = np.einsum("nmi,nm->ni", jac, r)
+        damped = jtj + lam[:, None, None] * (jtj * eye + 1e-9 * eye) + (1.0 - free)[None, :, None] * eye
+        step = -np.linalg.solve(damped, g[..., None])[..., 0]
+        trial = np.clip(p + step * free, lo, hi)
+        new = cost(trial)
+        better = new < current
+        p = np.where(better[:, None], trial, p)
+        shrink = (current - np.where(better, new, current)) < 1e-13 * (1.0 + current)
+        current = np.where(better, new, current)
+        lam = np.where(better, lam * 0.3, lam * 10.0)
+        if np.all(shrink & (lam > 1e8) | (better & shrink)):
+            break
+    return p
+
+
+def fit_gaussians(radii, values, *, max_radius: float = FIT_MAX_RADIUS, fix_mu: bool = False) -> dict:
+    """Bounded least-squares fits of y = A·exp(−½((x − μ)/σ)²) + B to many radial profiles at once.
+
+    Each profile is scaled to [0, 1] (its minimum and range), then fitted with A > 0, μ within
+    [0, max_radius] (or fixed at 0 with ``fix_mu``), σ within :data:`SIGMA_BOUNDS` and B free, starting
+    from the profile's own peak and spread.  The outcome of each fit (``fit_status``) is one of
+    :data:`FIT_STATUSES`:
+
+    * 'determined' — A, μ, σ and B are given;
+    * 'wider than range' — σ reached its upper bound: 0–max_radius cannot determine σ because the
+      profile is wider than the sampled range; ``sigma_min`` is a lower bound (the fit with B at the
+      profile's minimum, which a Gaussian plus baseline cannot exceed) and the message says
+      "σ > … Å: profile wider than 0–2 Å";
+    * 'no peak at the atom' — the best Gaussian peaks at max_radius (the profile rises away from the atom);
+    * 'flat' — the profile does not vary, or the fit's amplitude vanishes;
+    * 'too few points' — fewer than 5 radii with values.
 
     Parameters
     ----------
     radii : (m,) float — distances from the atom, Å (the centre is 0)
-    values : (m,) float — mean map values there; NaN entries (shells without points) are left out
+    values : (n, m) float — mean map values there, one row per profile; NaN where a shell kept no point
     max_radius : float — only radii ≤ this (Å) are fitted (SPEC §3: 0–2 Å)
+    fix_mu : bool — fit μ = 0 (the Gaussian centred on the atom)
 
     Returns
     -------
-    dict with ``A``, ``mu`` (Å), ``sigma`` (Å, > 0), ``B`` (map units), ``rel_error`` — the root-mean-square
-    residual divided by the range (max − min) of the fitted values, a fraction (so 0.024 is 2.4%) that
-    does not depend on the map's scale or zero level —, ``converged`` (bool), ``n_points`` and a
-    ``message``.  When the fit does not converge, or its peak is no peak within the fitted range
-    (|μ| > max_radius or σ > 2·max_radius), ``converged`` is False and the parameters are NaN.
+    dict of (n,) arrays: ``A``, ``mu`` (Å), ``sigma`` (Å), ``B`` (map units), ``rel_error`` (root-mean-square
+    residual over the profile's range, a fraction: 0.024 is 2.4%) — all NaN unless determined —,
+    ``converged`` (bool: determined), ``fit_status``, ``sigma_min`` (Å, for 'wider than range'),
+    ``n_points`` and ``message``
     """
-    from scipy.optimize import least_squares
+    x_all = np.asarray(radii, dtype=np.float64).reshape(-1)
+    y_all = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    if y_all.shape[1] != x_all.shape[0]:
+        raise ParameterError(f"radii {x_all.shape} and values {y_all.shape} of profiles do not match: values need "
+                             "one column per radius.", parameter="values")
+    keep_x = np.isfinite(x_all) & (x_all <= max_radius + 1e-9)
+    x, y = x_all[keep_x], y_all[:, keep_x]
+    n = len(y)
+    w = np.isfinite(y).astype(np.float64)
+    n_points = w.sum(axis=1).astype(int)
+    lo = np.nanmin(np.where(w > 0, y, np.inf), axis=1, initial=np.inf)
+    hi = np.nanmax(np.where(w > 0, y, -np.inf), axis=1, initial=-np.inf)
+    span = hi - lo
+    ok = (n_points >= 5) & np.isfinite(span) & (span > 0)
+    yn = np.where(w > 0, (y - lo[:, None]) / np.where(ok, span, 1.0)[:, None], 0.0)
+    peak_at = x[np.argmax(np.where(w > 0, yn, -1.0), axis=1)] if len(x) else np.zeros(n)
+    mass = np.maximum((w * yn).sum(axis=1), 1e-12)
+    mu0 = np.zeros(n) if fix_mu else np.clip(peak_at, 0.0, max_radius)
+    sd0 = np.sqrt((w * yn * (x[None, :] - mu0[:, None]) ** 2).sum(axis=1) / mass)
+    p0 = np.column_stack([np.ones(n), mu0, np.clip(sd0, 0.2, SIGMA_BOUNDS[1] * 0.9), np.zeros(n)])
+    lower = np.array([1e-6, 0.0, SIGMA_BOUNDS[0], -50.0])
+    upper = np.array([50.0, 0.0 if fix_mu else max_radius, SIGMA_BOUNDS[1], 1.0])
+    free = np.array([1.0, 0.0 if fix_mu else 1.0, 1.0, 1.0])
+    p = _bounded_lm(x, yn, w, p0, lower, upper, free) if n else p0
+    f, _ = _model(p, x)
+    rel = np.sqrt((w * (f - yn) ** 2).sum(axis=1) / np.maximum(w.sum(axis=1), 1))
+    wide = p[:, 2] >= SIGMA_BOUNDS[1] * (1 - 1e-6)
+    no_peak = ~fix_mu & (p[:, 1] >= max_radius * (1 - 1e-6))
+    flat = p[:, 0] <= 1e-4
+    status = np.where(~ok, np.where(n_points < 5, "too few points", "flat"),
+                      np.where(flat, "flat", np.where(no_peak, "no peak at the atom",
+                                                      np.where(wide, "wider than range", "determined"))))
+    sigma_min = np.full(n, np.nan)
+    if wide.any():  # a lower bound: the fit with the baseline at the profile's minimum
+        rows = np.flatnonzero(status == "wider than range")
+        q0 = p0[rows].copy()
+        q = _bounded_lm(x, yn[rows], w[rows], q0, lower, upper, free * np.array([1.0, 1.0, 1.0, 0.0]))
+        sigma_min[rows] = q[:, 2]
+    determined = status == "determined"
+    out = {"A": np.where(determined, p[:, 0] * span, np.nan), "mu": np.where(determined, p[:, 1], np.nan),
+           "sigma": np.where(determined, p[:, 2], np.nan),
+           "B": np.where(determined, p[:, 3] * span + lo, np.nan),
+           "rel_error": np.where(determined, rel, np.nan), "converged": determined, "fit_status": status,
+           "sigma_min": sigma_min, "n_points": n_points}
+    out["message"] = np.array([_fit_message(st, n_points[i], peak_at[i] if len(x) else 0.0, sigma_min[i], max_radius)
+                               for i, st in enumerate(status)], dtype=object)
+    return out
 
+
+def _fit_message(status: str, n_points: int, peak_at: float, sigma_min: float, max_radius: float) -> str:
+    if status == "determined":
+        return "determined"
+    if status == "wider than range":
+        return (f"σ > {sigma_min:.1f} Å: profile wider than 0–{max_radius:g} Å (σ cannot be determined "
+                "from this range)")
+    if status == "no peak at the atom":
+        return f"no peak at the atom: the profile rises away from it (its maximum is at {peak_at:.1f} Å)"
+    if status == "too few points":
+        return f"only {n_points} radii with values (a fit of 4 parameters needs at least 5)"
+    return "the profile is flat"
+
+
+def fit_gaussian(radii, values, *, max_radius: float = FIT_MAX_RADIUS, fix_mu: bool = False) -> dict:
+    """The bounded Gaussian fit of one radial profile (see :func:`fit_gaussians`).
+
+    Parameters
+    ----------
+    radii : (m,) float — distances from the atom, Å
+    values : (m,) float — mean map values there (NaN where a shell kept no point)
+    max_radius : float — the fit's range, Å
+    fix_mu : bool — fit μ = 0
+
+    Returns
+    -------
+    dict with ``A``, ``mu``, ``sigma``, ``B``, ``rel_error``, ``converged``, ``fit_status``, ``sigma_min``,
+    ``n_points`` and ``message`` (floats, a bool and strings)
+    """
     x = np.asarray(radii, dtype=np.float64).reshape(-1)
     y = np.asarray(values, dtype=np.float64).reshape(-1)
     if x.shape != y.shape:
-        raise ParameterError(f"radii {x.shape} and values {y.shape} of a profile must have the same shape.")
-    use = np.isfinite(x) & np.isfinite(y) & (x <= max_radius + 1e-9)
-    x, y = x[use], y[use]
-    n = int(len(x))
-    if n < 5:
-        return _not_converged(f"only {n} radii with values (a fit of 4 parameters needs at least 5)", n)
-    lo, span = float(y.min()), float(y.max() - y.min())
-    if not span > 0:
-        return _not_converged("the profile is flat", n)
-    yn = (y - lo) / span  # fit on a unit scale; A and B are scaled back
-    mu0 = float(x[np.argmax(yn)])
-    sigma0 = max(float(np.sqrt(np.sum(yn * (x - mu0) ** 2) / max(np.sum(yn), 1e-12))), 0.1)
-
-    def residual(p):
-        return p[0] * np.exp(-0.5 * ((x - p[1]) / p[2]) ** 2) + p[3] - yn
-
-    def jacobian(p):
-        u = (x - p[1]) / p[2]
-        e = np.exp(-0.5 * u * u)
-        return np.column_stack([e, p[0] * e * u / p[2], p[0] * e * u * u / p[2], np.ones_like(x)])
-
-    try:
-        res = least_squares(residual, [1.0, mu0, sigma0, 0.0], jac=jacobian, method="lm", max_nfev=MAX_EVALUATIONS)
-    except (ValueError, np.linalg.LinAlgError) as exc:  # pragma: no cover - scipy refuses the problem
-        return _not_converged(f"the least-squares fit failed ({exc})", n)
-    a, mu, sigma, b = (float(v) for v in res.x)
-    sigma = abs(sigma)
-    if not res.success or not np.all(np.isfinite(res.x)) or sigma == 0:
-        return _not_converged(f"the fit did not converge ({res.message})", n)
-    if abs(mu) > max_radius or sigma > 2 * max_radius:
-        return _not_converged(f"no Gaussian peak within 0–{max_radius:g} Å (fit gave μ {mu:.3g} Å, σ {sigma:.3g} Å)",
-                              n)
-    rel = float(np.sqrt(np.mean(res.fun ** 2)))
-    return {"A": a * span, "mu": mu, "sigma": sigma, "B": b * span + lo, "rel_error": rel, "converged": True,
-            "n_points": n, "message": "converged"}
+        raise ParameterError(f"radii {x.shape} and values {y.shape} of a profile must have the same shape.",
+                             parameter="values")
+    fits = fit_gaussians(x, y[None, :], max_radius=max_radius, fix_mu=fix_mu)
+    out = {k: v[0].item() if hasattr(v[0], "item") else v[0] for k, v in fits.items()}
+    out["converged"] = bool(out["converged"])
+    out["fit_status"], out["message"] = str(out["fit_status"]), str(out["message"])
+    return out
 
 
 def _check_result(result, mask) -> np.ndarray:
@@ -231,7 +334,7 @@ def reference_gaussian(result, x) -> np.ndarray:
     return gaussian(x, stats.max_d - stats.min_d, 0.0, result.params.sigma, stats.min_d)
 
 
-def profile_table(result, mask=None, *, max_radius: float = FIT_MAX_RADIUS) -> pd.DataFrame:
+def profile_table(result, mask=None, *, max_radius: float = FIT_MAX_RADIUS, fix_mu: bool = False) -> pd.DataFrame:
     """One row per selected non-hydrogen atom: identity, Q, its radial profile and the Gaussian fit.
 
     Parameters
@@ -240,13 +343,15 @@ def profile_table(result, mask=None, *, max_radius: float = FIT_MAX_RADIUS) -> p
     mask : (n,) bool, optional — the atoms (e.g. from :func:`select_atoms`); default every atom.
         Hydrogens are left out (they have no profile of their own).
     max_radius : float — the fit's range, Å
+    fix_mu : bool — fit Gaussians centred on the atoms (μ = 0)
 
     Returns
     -------
     DataFrame with columns ``chain, res_num, ins_code, res_name, atom_name, altloc, element, mol_type,
     atom_index`` (row in ``result.atoms``), ``Q``, ``outside_map``, one column per radius
     (:func:`profile_columns`: mean map value at the centre and on each shell, NaN where no point was
-    kept) and ``A, mu, sigma, B, rel_error, converged, fit_message`` (see :func:`fit_gaussian`).
+    kept) and ``A, mu, sigma, B, rel_error, converged, fit_status, sigma_min, fit_message`` (see
+    :func:`fit_gaussians`).
     ``table.attrs`` holds ``radii`` (Å) and ``profile_columns``.
     """
     mask = _check_result(result, np.ones(len(result.atoms), dtype=bool) if mask is None else mask)
@@ -260,17 +365,19 @@ def profile_table(result, mask=None, *, max_radius: float = FIT_MAX_RADIUS) -> p
     table["outside_map"] = result.outside[idx]
     profiles = result.profile[idx]
     table = pd.concat([table, pd.DataFrame(profiles, columns=cols)], axis=1)
-    fits = [fit_gaussian(radii, p, max_radius=max_radius) for p in profiles]
+    fits = fit_gaussians(radii, profiles, max_radius=max_radius, fix_mu=fix_mu)  # all atoms at once
     for key in FIT_KEYS:
-        table[key] = [f[key] for f in fits]
+        table[key] = fits[key]
     table["converged"] = table["converged"].astype(bool)
-    table["fit_message"] = [f["message"] for f in fits]
+    table["fit_status"] = fits["fit_status"]
+    table["sigma_min"] = fits["sigma_min"]
+    table["fit_message"] = fits["message"]
     table.attrs["radii"] = radii.tolist()
     table.attrs["profile_columns"] = cols
     return table
 
 
-def selection_profile(result, mask, *, max_radius: float = FIT_MAX_RADIUS) -> dict:
+def selection_profile(result, mask, *, max_radius: float = FIT_MAX_RADIUS, fix_mu: bool = False) -> dict:
     """The radial profile of a selection as a whole, and its Gaussian fit.
 
     At each radius the mean over every kept point of every selected non-hydrogen atom (as MapQ
@@ -281,6 +388,7 @@ def selection_profile(result, mask, *, max_radius: float = FIT_MAX_RADIUS) -> di
     result : QScoreResult — scored with ``profiles=True``
     mask : (n,) bool — the selected atoms
     max_radius : float — the fit's range, Å
+    fix_mu : bool — fit a Gaussian centred on the atoms (μ = 0)
 
     Returns
     -------
@@ -297,7 +405,7 @@ def selection_profile(result, mask, *, max_radius: float = FIT_MAX_RADIUS) -> di
         values = np.where(points > 0, (prof * kept).sum(axis=0) / points, np.nan)
     radii = profile_radii(result)
     return {"radii": radii, "values": values, "points": points.astype(np.int64), "atoms": int(mask.sum()),
-            "fit": fit_gaussian(radii, values, max_radius=max_radius)}
+            "fit": fit_gaussian(radii, values, max_radius=max_radius, fix_mu=fix_mu)}
 
 
 def atom_label(row) -> str:
@@ -307,12 +415,22 @@ def atom_label(row) -> str:
 
 
 def fit_summary(fit: dict) -> str:
-    """'A 0.0512, μ 0.012 Å, σ 0.612 Å, B −0.0081, error 2.1%' or 'not converged: …'."""
+    """'A 0.0512, μ 0.012 Å, σ 0.612 Å, B −0.0081, error 2.1%', or the reason there is no fit.
+
+    Parameters
+    ----------
+    fit : dict — a fit (:func:`fit_gaussian`, or a row of :func:`profile_table`)
+
+    Returns
+    -------
+    str
+    """
     if not fit["converged"]:
-        return f"not converged: {fit['message']}"
+        return f"no fit: {fit['message']}"
     return (f"A {fit['A']:.4g}, μ {fit['mu']:.3f} Å, σ {fit['sigma']:.3f} Å, B {fit['B']:.4g}, "
             f"error {100 * fit['rel_error']:.1f}%")
 
 
-__all__ = ["select_atoms", "fit_gaussian", "profile_table", "selection_profile", "reference_gaussian",
+__all__ = ["select_atoms", "fit_gaussian", "fit_gaussians", "FIT_STATUSES", "SIGMA_BOUNDS", "profile_table",
+           "selection_profile", "reference_gaussian",
            "profile_radii", "profile_columns", "gaussian", "atom_label", "fit_summary", "FIT_MAX_RADIUS"]

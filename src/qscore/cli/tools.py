@@ -43,12 +43,13 @@ def _print_paths(paths: dict) -> None:
               help="Atoms to profile: CHAIN[:RESIDUES[:ATOMS]] items joined by commas, e.g. 'A:26:CD2', 'A:20-40', "
                    "'B', 'A:26,B:26', '*:*:CA' (RESIDUES: N, N-M or *; ATOMS: NAME, NAME+NAME or *).")
 @_q_options
+@click.option("--fix-mu", is_flag=True, help="Fit Gaussians centred on the atoms (μ = 0) instead of μ within 0–2 Å.")
 @click.option("--skip-outside", is_flag=True,
               help="Leave out selected atoms outside the map box instead of stopping (their profiles would be 0).")
 @OUT
 @_QUIET
 @handle_errors
-def profile(model, map_path, selection, sigma, emdb_compat, threads, permissive, skip_outside, out_dir, quiet):
+def profile(model, map_path, selection, sigma, emdb_compat, threads, permissive, fix_mu, skip_outside, out_dir, quiet):
     """Radial map profiles of selected atoms of MODEL in MAP, with Gaussian fits (SPEC §3).
 
     A profile is the mean map value at the atom's centre and on each shell (0.1-2.0 Å) over the points
@@ -62,7 +63,7 @@ def profile(model, map_path, selection, sigma, emdb_compat, threads, permissive,
     from ..pipeline.tools import run_profile
 
     run = run_profile(model, map_path, selection, sigma=sigma, emdb_compat=emdb_compat, threads=threads,
-                      permissive=permissive, skip_outside=skip_outside, out_dir=out_dir)
+                      permissive=permissive, skip_outside=skip_outside, fix_mu=fix_mu, out_dir=out_dir)
     if quiet:
         return
     table = run.table
@@ -74,9 +75,10 @@ def profile(model, map_path, selection, sigma, emdb_compat, threads, permissive,
         click.echo(f"  {atom_label(row):22s} Q {row['Q']:.3f}  {fit_summary(fit)}")
     if len(table) > 20:
         click.echo(f"  … {len(table) - 20} more in the table")
-    bad = int((~table["converged"]).sum())
-    if bad:
-        click.echo(f"Fits that did not converge: {bad} of {len(table)} (NaN parameters in the table)")
+    bad = table.loc[~table["converged"], "fit_status"].value_counts()
+    if len(bad):
+        click.echo(f"Profiles without a determined fit: {int(bad.sum())} of {len(table)} ("
+                   + ", ".join(f"{n} {status}" for status, n in bad.items()) + "; NaN parameters in the table)")
     click.echo(f"Selection as a whole: {fit_summary(run.selection['fit'])}")
     _print_paths(run.paths)
 

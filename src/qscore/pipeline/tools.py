@@ -121,7 +121,7 @@ def _profile_mask(atoms, dmap, selection: str, map_path, skip_outside: bool) -> 
 
 def run_profile(model, map_path, selection: str, *, sigma: float = 0.4, emdb_compat: bool = False,
                 threads: int | None = None, permissive: bool = False, skip_outside: bool = False,
-                out_dir=None) -> ProfileRun:
+                fix_mu: bool = False, out_dir=None) -> ProfileRun:
     """Radial profiles and Gaussian fits of the atoms a selection picks (``qscore profile``).
 
     Writes ``<model>__Q__<map>_profiles.csv``, ``_profiles.png/.svg`` and ``_profiles.json``.
@@ -132,6 +132,7 @@ def run_profile(model, map_path, selection: str, *, sigma: float = 0.4, emdb_com
     selection : str — ``CHAIN[:RESIDUES[:ATOMS]]`` items joined by commas
     sigma : float — Å; emdb_compat : bool; threads : int, optional; permissive : bool
     skip_outside : bool — leave out selected atoms outside the map instead of refusing them
+    fix_mu : bool — fit Gaussians centred on the atoms (μ = 0)
     out_dir : str or Path, optional — default: the model's folder
 
     Returns
@@ -150,8 +151,8 @@ def run_profile(model, map_path, selection: str, *, sigma: float = 0.4, emdb_com
                                                     "profiles_json": "_profiles.json"})
     result = _score(mdl, dmap, sigma=sigma, emdb_compat=emdb_compat, threads=threads, profiles=True,
                     subset=mask)  # only the selection: its Q and profiles as in a whole-model run
-    table = profile_table(result, mask)
-    sel = selection_profile(result, mask)
+    table = profile_table(result, mask, fix_mu=fix_mu)
+    sel = selection_profile(result, mask, fix_mu=fix_mu)
     stats = result.map_stats
     converged = table["converged"]
     summary = {"inputs": {"model": str(model), "map": str(map_path)}, "selection": selection, "sigma": sigma,
@@ -160,6 +161,8 @@ def run_profile(model, map_path, selection: str, *, sigma: float = 0.4, emdb_com
                "selection_profile": {"radii": sel["radii"], "values": sel["values"], "points": sel["points"],
                                      "fit": sel["fit"]},
                "fits": {"converged": int(converged.sum()), "not_converged": int((~converged).sum()),
+                        "by_status": {str(k): int(v) for k, v in table["fit_status"].value_counts().items()},
+                        "fix_mu": fix_mu,
                         "mean_rel_error": float(table.loc[converged, "rel_error"].mean()) if converged.any() else None},
                "outputs": {k: str(v) for k, v in paths.items()}}
     summary["outputs"]["profiles_svg"] = str(paths["profiles_png"].with_suffix(".svg"))

@@ -25,6 +25,14 @@ def _gaussian_curve(fit: dict, x: np.ndarray):
     return gaussian(x, fit["A"], fit["mu"], fit["sigma"], fit["B"])
 
 
+def _short_reason(fit: dict) -> str:
+    """Why a profile has no fitted curve, in a few words for a panel."""
+    status = str(fit.get("fit_status") or "no fit")
+    if status == "wider than range" and fit.get("sigma_min") == fit.get("sigma_min"):
+        return f"σ > {fit['sigma_min']:.1f} Å:\nwider than the range"
+    return status
+
+
 def _draw_profile(ax, radii, values, fit: dict, reference, *, label: str, marker_colour=BLUE):
     x = np.linspace(0.0, float(np.max(radii)), 200)
     ax.plot(radii, values, linestyle="none", marker="o", markersize=3.5, color=marker_colour, label="profile")
@@ -35,7 +43,7 @@ def _draw_profile(ax, radii, values, fit: dict, reference, *, label: str, marker
         ax.plot(x, curve, color=VERMILLION, linestyle="--", linewidth=1.4, label="fitted Gaussian")
         note = f"σ {fit['sigma']:.2f} Å, μ {fit['mu']:.2f} Å\nerror {100 * fit['rel_error']:.1f}%"
     else:
-        note = "fit not converged"
+        note = _short_reason(fit)
     ax.text(0.97, 0.95, note, transform=ax.transAxes, ha="right", va="top", fontsize=7, color=VERMILLION)
     ax.set_title(label, fontsize=8)
     ax.tick_params(labelsize=7)
@@ -77,7 +85,8 @@ def plot_profiles(table, *, reference=None, selection: dict | None = None, max_p
     k = 0
     if each:
         for _, row in table.iterrows():
-            fit = {key: row[key] for key in ("A", "mu", "sigma", "B", "rel_error", "converged")}
+            fit = {key: row[key] for key in ("A", "mu", "sigma", "B", "rel_error", "converged", "fit_status",
+                                             "sigma_min")}
             _draw_profile(axes[k], radii, row[cols].to_numpy(dtype=np.float64), fit, reference,
                           label=f"{atom_label(row)}  Q {row['Q']:.3f}")
             k += 1
