@@ -255,6 +255,8 @@ class ExpectedModel:
     peak, low, high : offsets of Q_peak, Q_low95, Q_high95 from the curve (low is negative)
     sigma : the reference-Gaussian width the curve was fitted for, Å
     source : where the curve comes from (shown in reports)
+    d_range : (d_min, d_max) — the resolutions, Å, of the entries the curve was fitted on; expected
+        values, bands, flags and Q-resolutions are given only inside it (None: not recorded, unrestricted)
     """
 
     coefficients: tuple
@@ -263,6 +265,21 @@ class ExpectedModel:
     high: float
     sigma: float
     source: str = ""
+    d_range: tuple | None = None
+
+    def covers(self, d) -> bool:
+        """Whether resolution ``d`` (Å) lies inside the range the curve was fitted on."""
+        if self.d_range is None:
+            return True
+        return bool(self.d_range[0] - 1e-9 <= float(d) <= self.d_range[1] + 1e-9)
+
+    def range_note(self, d) -> str | None:
+        """Why there is no expected Q at ``d`` (outside the fitted range), or None."""
+        if self.covers(d):
+            return None
+        lo, hi = self.d_range
+        return (f"{d:g} Å is outside the resolutions the expected-Q curve was fitted on ({lo:g}–{hi:g} Å, "
+                f"{self.source}): no expected Q, band or flags at this resolution")
 
     def q_mean(self, d):
         """Q_mean of the curve at resolution(s) d, Å (no range check)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import qscore
@@ -61,15 +62,22 @@ def test_linear_2020_relations():
 
 
 @pytest.mark.parametrize("model", [EMDB_SIGMA_04, MAPQ_SIGMA_06])
-@pytest.mark.parametrize("d", [0.8, 1.5, 2.0, 3.0, 4.5, 8.0, 15.0])
+@pytest.mark.parametrize("d", [1.2, 1.5, 2.0, 3.0, 4.5, 8.0, 9.9])
 def test_q_resolution_inverts_the_curve(model, d):
     value, note = q_resolution(float(model.q_mean(d)), model)
     assert note is None and value == pytest.approx(d, abs=1e-6)
 
 
+@pytest.mark.parametrize("model", [EMDB_SIGMA_04, MAPQ_SIGMA_06])
+@pytest.mark.parametrize("d", [0.5, 0.8, 10.5, 15.0])
+def test_q_resolution_is_never_extrapolated_beyond_the_fitted_range(model, d):
+    value, note = q_resolution(float(model.q_mean(d)), model)
+    assert value is None and "1.15–10 Å" in note
+
+
 def test_q_resolution_beyond_the_curve_gives_no_number():
     value, note = q_resolution(1.3, EMDB_SIGMA_04)
-    assert value is None and "above the curve" in note and "0.5" in note
+    assert value is None and "above the curve" in note and "1.15" in note
     value, note = q_resolution(-3.0, EMDB_SIGMA_04)
     assert value is None and "below the curve" in note
     bowl = ExpectedModel(coefficients=(0.01, -0.1, 0.5), peak=0, low=-0.1, high=0.1, sigma=0.4, source="bowl")
@@ -147,3 +155,35 @@ def test_api_refuses_mismatched_expected_model(good):
         qscore.analysis_settings(0.4, 3.0, expected_model=other)
     with pytest.raises(InputFileError):
         qscore.analysis_settings(0.4, 3.0, expected_model=good["dir"] / "missing.json")
+
+
+@pytest.mark.parametrize("d", [0.3, 1.0, 10.5, 25.0, 50.0])
+def test_no_expected_q_or_flags_outside_the_range_the_curve_was_fitted_on(d):
+    """The 2025 cubic was fitted on entries at 1.15–10 Å: it is not extrapolated (at 50 Å it would give −110)."""
+    from qscore.analysis.groups import analyse
+    from qscore.io.models import atoms_from_arrays
+
+    atoms = atoms_from_arrays(np.zeros((3, 3)), name=["N", "CA", "C"], res_num=[1, 1, 1], mol_type=["protein"] * 3)
+    a = analyse(atoms, np.array([0.5, 0.6, 0.7]), sigma=0.4, resolution=d, curve=EMDB_SIGMA_04)
+    assert a.expected is None and a.flag_counts is None and "Q_flag" not in a.residues.columns
+    assert "outside the resolutions the expected-Q curve was fitted on (1.15–10 Å" in a.expected_note
+    assert a.to_dict()["note"] == a.expected_note and a.to_dict()["expected"] is None
+    inside = analyse(atoms, np.array([0.5, 0.6, 0.7]), sigma=0.4, resolution=3.0, curve=EMDB_SIGMA_04)
+    assert inside.expected is not None and inside.expected_note is None
+
+
+def test_curves_record_their_range(tmp_path):
+    from qscore.analysis.archive_stats import archive_stats
+    from qscore.io.archive import archive_from_table
+
+    rng = np.random.default_rng(2)
+    d = rng.uniform(2.0, 6.0, 300)
+    data = archive_from_table(pd.DataFrame({"resolution": d, "qscore": 1.2 - 0.15 * d + rng.normal(0, 0.03, 300)}))
+    curve = archive_stats(data, repeats=2).expected_model()
+    assert curve.d_range == (pytest.approx(d.min()), pytest.approx(d.max()))
+    write_expected_model(tmp_path / "c.json", curve)
+    assert read_expected_model(tmp_path / "c.json").d_range == curve.d_range
+    old = json.loads((tmp_path / "c.json").read_text())
+    del old["d_range"]  # a file written before ranges were recorded: read, unrestricted
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    assert read_expected_model(tmp_path / "old.json").d_range is None

@@ -456,8 +456,10 @@ class ArchiveStats:
 
     def expected_model(self, source: str | None = None) -> ExpectedModel:
         """The chosen curve and its offsets as an :class:`ExpectedModel` (sigma from the parameters)."""
+        d = self.data.resolution
         return ExpectedModel(coefficients=self.fit.coefficients, peak=self.offsets.peak, low=self.offsets.low,
                              high=self.offsets.high, sigma=float(self.parameters["sigma"]),
+                             d_range=(float(d.min()), float(d.max())),
                              source=source or f"degree-{self.degree} fit to {len(self.data)} entries of "
                                               f"{Path(self.data.source).name} (qscore archive stats)")
 

@@ -22,11 +22,12 @@ __all__ = ["EMDB_SIGMA_04", "MAPQ_SIGMA_06", "BUILT_IN", "LINEAR_2020", "Q_RESOL
 #: 2025 paper (sigma 0.4 Å): cubic fit to ~10,000 EMDB entries, Q_peak +0.024, 95% −0.126/+0.109
 EMDB_SIGMA_04 = ExpectedModel(coefficients=(-0.0016, 0.0434, -0.3956, 1.3366), peak=0.024,
                               low=-0.126, high=0.109, sigma=0.4,
-                              source="Pintilie et al. 2025, cubic fit, sigma 0.4")
-#: MapQ (sigma 0.6 Å): cubic with ±0.1 bounds
+                              source="Pintilie et al. 2025, cubic fit, sigma 0.4", d_range=(1.15, 10.0))
+#: MapQ (sigma 0.6 Å): cubic with ±0.1 bounds.  MapQ records no fitted range; it was fitted on EMDB entries
+#: like the 2025 curve, so the archive's range (1.15–10 Å, ../shared/data/archive) is taken for both
 MAPQ_SIGMA_06 = ExpectedModel(coefficients=(-0.0019064058, 0.0499875375, -0.4513945578, 1.5361860733),
                               peak=0.0, low=-0.1, high=0.1, sigma=0.6,
-                              source="MapQ v2.9.7 cubic, sigma 0.6")
+                              source="MapQ v2.9.7 cubic, sigma 0.6", d_range=(1.15, 10.0))
 
 BUILT_IN = {0.4: EMDB_SIGMA_04, 0.6: MAPQ_SIGMA_06}
 
@@ -91,8 +92,9 @@ def linear_q_resolution(q: float, mol_type: str, sigma: float) -> float:
 def q_resolution(q: float, model: ExpectedModel, d_range=Q_RESOLUTION_RANGE) -> tuple:
     """Invert the expected-Q curve: the resolution whose Q_mean equals ``q``.
 
-    Solved on ``d_range`` (default 0.5–20 Å).  Nothing is extrapolated: when ``q`` lies beyond
-    the curve's values on that range, or the curve is not single-valued there, no number is given.
+    Solved on ``d_range`` (default 0.5–20 Å) within the curve's own fitted range (``model.d_range``).
+    Nothing is extrapolated: when ``q`` lies beyond the curve's values on that range, or the curve is
+    not single-valued there, no number is given.
 
     Parameters
     ----------
@@ -105,6 +107,8 @@ def q_resolution(q: float, model: ExpectedModel, d_range=Q_RESOLUTION_RANGE) -> 
     (float or None, str or None) — the Q-resolution in Å and, when there is none, why
     """
     lo, hi = float(d_range[0]), float(d_range[1])
+    if model.d_range is not None:  # never beyond the resolutions the curve was fitted on
+        lo, hi = max(lo, float(model.d_range[0])), min(hi, float(model.d_range[1]))
     if not np.isfinite(q):
         return None, "Q is not a number"
     coeffs = np.array(model.coefficients, dtype=float)

@@ -356,7 +356,9 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
     sigma : float — the reference-Gaussian width Q was computed with, Å
     resolution : float, optional — the map's resolution, Å; without it no expected values or flags
     curve : ExpectedModel, optional — the curve for expected Q and Q-resolution
-        (:func:`qscore.analysis.expected.curve_for` chooses it; needed with a resolution)
+        (:func:`qscore.analysis.expected.curve_for` chooses it; needed with a resolution); at a resolution
+        outside the range it was fitted on, no expected values or flags are given and
+        ``Analysis.expected_note`` says why
     archive : ArchiveData, optional — for the percentiles (needs the resolution)
     window, min_entries : percentile window w (Å) and fewest entries in it
     n_worst : how many of the worst residues the summary lists
@@ -368,8 +370,10 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
     residues = residue_table(atoms, q)
     chains = chain_table(atoms, q)
     model = model_table(atoms, q)
-    expected = flags = None
-    if resolution is not None:
+    expected = flags = note = None
+    if resolution is not None and curve is not None and not curve.covers(resolution):
+        note = curve.range_note(resolution)  # no extrapolation: no expected Q, band or flags
+    elif resolution is not None:
         if curve is None:
             raise ParameterError(f"Expected Q at a resolution needs an expected-Q curve for sigma {sigma} Å; "
                                  "pass curve= (see qscore.analysis.expected.curve_for).", parameter="curve")
@@ -392,7 +396,8 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
         relative = relative_to_archive(float(model["Q"].iloc[0]), resolution, archive, sigma=sigma, window=window,
                                        min_entries=min_entries)
     return Analysis(sigma=float(sigma), resolution=resolution, residues=residues, chains=chains, model=model,
-                    expected=expected, flag_counts=flags, q_resolution=qres, relative=relative, n_worst=n_worst)
+                    expected=expected, flag_counts=flags, q_resolution=qres, relative=relative, n_worst=n_worst,
+                    expected_note=note)
 
 
 __all__ = ["WINDOWS", "POLYMER_TYPES", "PARTS", "TYPE_LABELS", "atom_parts", "smooth_mapq", "residue_table",

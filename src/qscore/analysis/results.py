@@ -189,6 +189,8 @@ class Analysis:
     relative : RelativeQ or None — with an archive only
     correlation : MapModelCorrelation or None — added by the pipeline with a resolution
     n_worst : int — how many of the worst residues the summary lists
+    expected_note : str or None — why there is no expected Q although a resolution was given (outside
+        the range the curve was fitted on)
     """
 
     sigma: float
@@ -202,6 +204,7 @@ class Analysis:
     relative: RelativeQ | None = None
     correlation: MapModelCorrelation | None = None
     n_worst: int = 5
+    expected_note: str | None = None
 
     @property
     def overall(self) -> dict:
@@ -229,6 +232,8 @@ class Analysis:
         if self.resolution is None:
             out["note"] = ("No resolution given: expected Q, flags and percentiles need the map's resolution; "
                            "add --resolution D (Å).")
+        elif self.expected_note:
+            out["note"] = self.expected_note
         out["q_resolution"] = self.q_resolution.to_dict()
         out["model"] = records(self.model)
         out["chains"] = records(self.chains)

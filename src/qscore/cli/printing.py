@@ -78,6 +78,8 @@ def warn_outside(n_outside: int, n_atoms: int, consequence: str) -> None:
 
 
 def _print_expected_and_q_resolution(a) -> None:
+    if a.expected_note:
+        click.echo(f"Expected Q: none ({a.expected_note})")
     e = a.expected
     if e is not None:
         overall = a.overall

@@ -43,9 +43,11 @@ def read_expected_model(path) -> ExpectedModel:
     except (OSError, ValueError) as exc:
         raise InputFileError(f"Expected-Q model file '{p}' is not valid JSON ({exc}).") from None
     try:
+        d_range = data.get("d_range")  # files written before ranges were recorded have none
         return ExpectedModel(coefficients=tuple(float(c) for c in data["coefficients"]),
                              peak=float(data["peak"]), low=float(data["low"]), high=float(data["high"]),
-                             sigma=float(data["sigma"]), source=str(data.get("source", str(p))))
+                             sigma=float(data["sigma"]), source=str(data.get("source", str(p))),
+                             d_range=None if d_range is None else (float(d_range[0]), float(d_range[1])))
     except (KeyError, TypeError, ValueError) as exc:
         raise InputFileError(f"Expected-Q model file '{p}' lacks a valid field ({exc}); it "
                              "needs coefficients, peak, low, high and sigma.") from None

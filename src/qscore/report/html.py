@@ -161,6 +161,8 @@ def _summary_cards(result, s: dict, analysis) -> str:
                       f'<div class="big">{_num(e.Q_peak)}</div><p>Q_peak; 95% of entries '
                       f'{_num(e.Q_low95)}–{_num(e.Q_high95)}</p>'
                       f'<p class="verdict-{_e(flag)}">Model: {_e(words.get(flag, flag))}</p>'))
+    elif analysis.expected_note:
+        cards.append(("Expected Q", f'<p class="verdict-none">None: {_e(analysis.expected_note)}.</p>'))
     else:
         cards.append(("Expected Q", '<p class="verdict-none">Needs the map\'s resolution: give '
                                     '<code>--resolution D</code> (Å).</p>'))

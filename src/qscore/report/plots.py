@@ -54,7 +54,8 @@ def _new_figure(width: float, height: float):
 
 def _expected_text(expected, resolution) -> str:
     if expected is None:
-        return "no resolution given: no expected Q"
+        return ("no resolution given: no expected Q" if resolution is None
+                else f"no expected Q at {resolution:g} Å (outside the curve's fitted range)")
     return (f"expected at {resolution:g} Å: Q_peak {expected.Q_peak:.3f}, "
             f"95% band {expected.Q_low95:.3f}–{expected.Q_high95:.3f}")
 
@@ -287,7 +288,8 @@ def plot_archive_position(archive, *, q: float, resolution: float, expected_mode
     ax.scatter(d, aq, s=4, color=GREY, alpha=0.35, linewidths=0, rasterized=True,
                label=f"archive entries (n = {len(d):,})")
     x_max = float(max(np.quantile(d, 0.995) if len(d) else 0.0, resolution + 1.0, 5.0))
-    grid = np.linspace(0.5, min(x_max, 50.0), 300)
+    lo, hi = expected_model.d_range or (0.5, 50.0)  # the curves only where the curve was fitted
+    grid = np.linspace(max(lo, 0.5), min(x_max, hi, 50.0), 300)
     curves = expected_model.evaluate(grid)
     ax.plot(grid, curves["Q_peak"], color=BLACK, linestyle="-", linewidth=1.6, label="Q_peak")
     ax.plot(grid, curves["Q_high95"], color=BLUE, linestyle="--", linewidth=1.4, label="95% bounds")
