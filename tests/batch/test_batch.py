@@ -118,7 +118,7 @@ def assert_close(a, b, where):
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             assert_close(x, y, f"{where}[{i}]")
     elif isinstance(a, float) and isinstance(b, float):
-        assert math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12), (where, a, b)
+        assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12), (where, a, b)
     else:
         assert a == b, (where, a, b)
 
