@@ -31,6 +31,12 @@ from .results import Analysis, ExpectedQ, FlagCounts, QResolution, RelativeQ
 
 #: half-widths k of the smoothing windows (±k residues); MapQ labels them by 2k+1 = 3, 5, 7, 11
 WINDOWS = (1, 2, 3, 5)
+#: what an atom's Q stands for: scored in the map, outside the map box (Q near 0, no information), or
+#: in a region where the map does not vary (MapQ's Q = 0 for zero variance, e.g. a zoned map's zeros)
+ATOM_STATUSES = ("scored", "outside map", "no density")
+#: a chain or the model is not judged against the band when more than this share of its atoms lie
+#: outside the map or in no density (a residue or ligand is not judged when any of its atoms do)
+UNSCORED_SHARE = 0.1
 POLYMER_TYPES = ("protein", "nucleic")
 PROTEIN_BACKBONE = frozenset({"N", "CA", "C", "O", "OXT", "OT1", "OT2"})
 NUCLEIC_PHOSPHATE = frozenset({"P", "OP1", "OP2", "OP3", "O1P", "O2P", "O3P", "O5'", "C5'", "O3'"})
@@ -116,7 +122,38 @@ def smooth_mapq(values: np.ndarray, k: int) -> np.ndarray:
     return out[:, 0] if flat else out
 
 
-def residue_table(atoms, q, *, windows=WINDOWS) -> pd.DataFrame:
+def atom_status(q, outside, is_hydrogen) -> np.ndarray:
+    """The status of each atom's Q (:data:`ATOM_STATUSES`).
+
+    Parameters
+    ----------
+    q : (n,) float — per-atom Q
+    outside : (n,) bool — the atom lies outside the map box
+    is_hydrogen : (n,) bool — hydrogens take their heavy atom's status
+
+    Returns
+    -------
+    (n,) object — 'outside map', 'no density' (an atom inside the box whose Q is exactly 0: the map does
+    not vary around it) or 'scored'
+    """
+    q = np.asarray(q, dtype=np.float64)
+    out = np.full(len(q), "scored", dtype=object)
+    out[(q == 0.0) & ~np.asarray(outside, dtype=bool)] = "no density"
+    out[np.asarray(outside, dtype=bool)] = "outside map"
+    return out
+
+
+def _status_counts(index: np.ndarray, status, use: np.ndarray, n: int) -> tuple:
+    """(atoms outside the map, atoms without density) of each group of ``index``, non-H atoms only."""
+    if status is None:
+        zeros = np.zeros(n, dtype=np.int64)
+        return zeros, zeros
+    status = np.asarray(status, dtype=object)
+    return (np.bincount(index[use & (status == "outside map")], minlength=n),
+            np.bincount(index[use & (status == "no density")], minlength=n))
+
+
+def residue_table(atoms, q, *, windows=WINDOWS, status=None) -> pd.DataFrame:
     """One row per residue (file order): identity, atom count, Q and its parts, smoothed values.
 
     Parameters
@@ -124,10 +161,13 @@ def residue_table(atoms, q, *, windows=WINDOWS) -> pd.DataFrame:
     atoms : qscore.io.models.Atoms
     q : (n,) float — per-atom Q (hydrogens are ignored)
     windows : half-widths k of the ±k smoothing windows (default 1, 2, 3, 5)
+    status : (n,) str, optional — :func:`atom_status`; adds the counts and the residue's status
 
     Returns
     -------
-    DataFrame with columns chain, res_num, ins_code, res_name, mol_type, n_atoms (non-H), Q_residue,
+    DataFrame with columns chain, res_num, ins_code, res_name, mol_type, n_atoms (non-H), with a status
+    ``n_outside_map``, ``n_no_density`` and ``status`` ('outside map' or 'no density' when any of its atoms
+    is, else 'scored'), Q_residue,
     Q_backbone, Q_sidechain (amino acids), Q_phosphate, Q_sugar, Q_base (nucleotides), and for
     each window k the columns ``Q_<part>_avg<2k+1>`` for residue, backbone, side chain, phosphate,
     sugar and base (polymer residues only).  Parts a residue lacks are NaN.
@@ -147,6 +187,11 @@ def residue_table(atoms, q, *, windows=WINDOWS) -> pd.DataFrame:
     })
     q_res, counts = _group_mean(residue, q, use, n_res)
     table["n_atoms"] = counts[present]
+    if status is not None:
+        n_out, n_nod = _status_counts(residue, status, ~np.asarray(atoms.is_hydrogen, dtype=bool), n_res)
+        table["n_outside_map"], table["n_no_density"] = n_out[present], n_nod[present]
+        table["status"] = np.where(table["n_outside_map"] > 0, "outside map",
+                                   np.where(table["n_no_density"] > 0, "no density", "scored"))
     table["Q_residue"] = q_res[present]
     for part in PARTS:
         table[f"Q_{part}"] = _group_mean(residue, q, use & (parts == part), n_res)[0][present]
@@ -175,7 +220,7 @@ def _type_labels(atoms) -> np.ndarray:
     return labels
 
 
-def chain_table(atoms, q) -> pd.DataFrame:
+def chain_table(atoms, q, *, status=None) -> pd.DataFrame:
     """Per (chain, type) averages over atoms (SPEC §4): chains and, within each, types in order of appearance.
 
     Parameters
@@ -186,18 +231,25 @@ def chain_table(atoms, q) -> pd.DataFrame:
     Returns
     -------
     DataFrame with columns chain, type ('Protein', 'Nucleic', 'Water', or the residue name of a
-    ligand or ion), mol_type, n_residues, n_atoms (non-H) and Q (mean over those atoms).
+    ligand or ion), mol_type, n_residues, n_atoms (non-H) and Q (mean over those atoms, MapQ's); with
+    ``status`` also n_outside_map, n_no_density and Q_inside (the mean over the scored atoms only).
     """
     q, use = _check(atoms, q)
+    st = np.asarray(status, dtype=object) if status is not None else np.full(len(q), "scored", dtype=object)
     frame = pd.DataFrame({"chain": atoms.chain, "type": _type_labels(atoms), "mol_type": atoms.mol_type,
-                          "residue": atoms.residue, "q": q})[use]
+                          "residue": atoms.residue, "q": q, "outside": st == "outside map",
+                          "no_density": st == "no density", "q_in": np.where(st == "scored", q, np.nan)})[use]
     grouped = frame.groupby(["chain", "type", "mol_type"], sort=False)
-    out = grouped.agg(n_residues=("residue", "nunique"), n_atoms=("q", "size"), Q=("q", "mean")).reset_index()
+    out = grouped.agg(n_residues=("residue", "nunique"), n_atoms=("q", "size"), Q=("q", "mean"),
+                      n_outside_map=("outside", "sum"), n_no_density=("no_density", "sum"),
+                      Q_inside=("q_in", "mean")).reset_index()
+    if status is None:
+        out = out.drop(columns=["n_outside_map", "n_no_density", "Q_inside"])
     rank = {c: i for i, c in enumerate(pd.unique(frame["chain"]))}  # each chain's rows together
     return out.sort_values("chain", key=lambda c: c.map(rank), kind="stable").reset_index(drop=True)
 
 
-def model_table(atoms, q) -> pd.DataFrame:
+def model_table(atoms, q, *, status=None) -> pd.DataFrame:
     """Model-wide averages over atoms: all, protein, nucleic, water, ion, and each ligand type.
 
     Parameters
@@ -208,7 +260,8 @@ def model_table(atoms, q) -> pd.DataFrame:
     Returns
     -------
     DataFrame with columns group ('all', 'protein', 'nucleic', 'water', 'ion', or 'ligand <NAME>'),
-    mol_type ('' for all), res_name (ligand rows), n_residues, n_atoms (non-H) and Q.  Rows for
+    mol_type ('' for all), res_name (ligand rows), n_residues, n_atoms (non-H) and Q; with ``status``
+    also n_outside_map, n_no_density and Q_inside (the mean over the scored atoms only).  Rows for
     types absent from the model are left out; 'all' is always first.
     """
     q, use = _check(atoms, q)
@@ -226,8 +279,14 @@ def model_table(atoms, q) -> pd.DataFrame:
         m = r.pop("mask")
         if r["group"] != "all" and not m.any():
             continue
-        out.append({**r, "n_residues": int(len(np.unique(residue[m]))), "n_atoms": int(m.sum()),
-                    "Q": float(q[m].mean()) if m.any() else float("nan")})
+        row = {**r, "n_residues": int(len(np.unique(residue[m]))), "n_atoms": int(m.sum()),
+               "Q": float(q[m].mean()) if m.any() else float("nan")}
+        if status is not None:
+            scored = m & (np.asarray(status, dtype=object) == "scored")
+            row.update(n_outside_map=int((m & (np.asarray(status, dtype=object) == "outside map")).sum()),
+                       n_no_density=int((m & (np.asarray(status, dtype=object) == "no density")).sum()),
+                       Q_inside=float(q[scored].mean()) if scored.any() else float("nan"))
+        out.append(row)
     return pd.DataFrame(out)
 
 
@@ -236,7 +295,9 @@ def add_expected(table: pd.DataFrame, resolution: float, model: ExpectedModel, *
     """Add the expected Q at ``resolution`` and a flag to each row of a residue/chain/model table.
 
     Adds Q_expected (the curve's Q_mean), Q_peak, Q_low95, Q_high95 (from ``model``), Q_flag
-    ('below', 'within' or 'above' the 95% band; '' where Q is NaN) and Q_expected_2020 (the 2020
+    ('below', 'within' or 'above' the 95% band; '' where Q is NaN; the row's ``status`` — 'outside map'
+    or 'no density' — where it is not 'scored': for residues any of their atoms, for chains and the
+    model more than :data:`UNSCORED_SHARE` of them) and Q_expected_2020 (the 2020
     linear relation for the row's molecule type at the model's sigma; NaN for ligands).
 
     Parameters
@@ -247,12 +308,19 @@ def add_expected(table: pd.DataFrame, resolution: float, model: ExpectedModel, *
     """
     values = model.evaluate(resolution)
     out = table.copy()
+    if "status" not in out and "n_outside_map" in out:  # chains and the model: judged unless many atoms are not
+        share_out = out["n_outside_map"] / out["n_atoms"].clip(lower=1)
+        share_none = out["n_no_density"] / out["n_atoms"].clip(lower=1)
+        out["status"] = np.where(share_out > UNSCORED_SHARE, "outside map",
+                                 np.where(share_out + share_none > UNSCORED_SHARE, "no density", "scored"))
     out["Q_expected"] = float(values["Q_mean"])
+    unscored = out["status"].to_numpy() != "scored" if "status" in out else np.zeros(len(out), dtype=bool)
     out["Q_peak"] = float(values["Q_peak"])
     out["Q_low95"] = float(values["Q_low95"])
     out["Q_high95"] = float(values["Q_high95"])
-    out["Q_flag"] = flag_q(out[q_column].to_numpy(dtype=float), float(values["Q_low95"]),
-                           float(values["Q_high95"]))
+    flags = flag_q(out[q_column].to_numpy(dtype=float), float(values["Q_low95"]), float(values["Q_high95"]))
+    out["Q_flag"] = np.where(unscored, out["status"] if "status" in out else "", flags)  # never 'below' for
+    # a residue whose atoms lie outside the map or in no density: its Q says nothing about the fit
     lin = {t: linear_expected_q(resolution, t, model.sigma) for t in pd.unique(out[mol_type_column])}
     out["Q_expected_2020"] = out[mol_type_column].map(lin).astype(float)
     return out
@@ -312,7 +380,11 @@ def _expected_summary(residues: pd.DataFrame, resolution: float, curve: Expected
     flags = FlagCounts(residues_below=int((poly["Q_flag"] == "below").sum()),
                        residues_above=int((poly["Q_flag"] == "above").sum()), residues=int(len(poly)),
                        ligands_below=int((lig["Q_flag"] == "below").sum()),
-                       ligands_above=int((lig["Q_flag"] == "above").sum()), ligands=int(len(lig)))
+                       ligands_above=int((lig["Q_flag"] == "above").sum()), ligands=int(len(lig)),
+                       residues_outside_map=int((poly["Q_flag"] == "outside map").sum()),
+                       residues_no_density=int((poly["Q_flag"] == "no density").sum()),
+                       ligands_outside_map=int((lig["Q_flag"] == "outside map").sum()),
+                       ligands_no_density=int((lig["Q_flag"] == "no density").sum()))
     return expected, flags
 
 
@@ -346,7 +418,7 @@ def relative_to_archive(q: float, resolution: float | None, archive: ArchiveData
 
 def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: ExpectedModel | None = None,
             archive: ArchiveData | None = None, window: float = DEFAULT_WINDOW,
-            min_entries: int = DEFAULT_MIN_ENTRIES, n_worst: int = 5) -> Analysis:
+            min_entries: int = DEFAULT_MIN_ENTRIES, n_worst: int = 5, status=None) -> Analysis:
     """Residue, chain and model tables with expected Q, flags, Q-resolution and percentiles.
 
     Parameters
@@ -362,14 +434,17 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
     archive : ArchiveData, optional — for the percentiles (needs the resolution)
     window, min_entries : percentile window w (Å) and fewest entries in it
     n_worst : how many of the worst residues the summary lists
+    status : (n,) str, optional — :func:`atom_status` of each atom: residues with atoms outside the map or
+        in no density are flagged so (never 'below'), counted in every table, and left out of the worst
+        residues; the chain and model tables add ``Q_inside`` (the mean over scored atoms only)
 
     Returns
     -------
     Analysis
     """
-    residues = residue_table(atoms, q)
-    chains = chain_table(atoms, q)
-    model = model_table(atoms, q)
+    residues = residue_table(atoms, q, status=status)
+    chains = chain_table(atoms, q, status=status)
+    model = model_table(atoms, q, status=status)
     expected = flags = note = None
     if resolution is not None and curve is not None and not curve.covers(resolution):
         note = curve.range_note(resolution)  # no extrapolation: no expected Q, band or flags
@@ -400,6 +475,7 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
                     expected_note=note)
 
 
-__all__ = ["WINDOWS", "POLYMER_TYPES", "PARTS", "TYPE_LABELS", "atom_parts", "smooth_mapq", "residue_table",
+__all__ = ["WINDOWS", "ATOM_STATUSES", "atom_status",
+           "POLYMER_TYPES", "PARTS", "TYPE_LABELS", "atom_parts", "smooth_mapq", "residue_table",
            "chain_table", "model_table", "analyse", "add_expected", "add_q_resolution", "whole_model_q_resolution",
            "relative_to_archive", "window_label"]

@@ -60,7 +60,8 @@ class ExpectedQ:
 
 @dataclass(frozen=True)
 class FlagCounts:
-    """How many polymer residues and ligands lie below Q_low95 or above Q_high95."""
+    """How many polymer residues and ligands lie below Q_low95 or above Q_high95, and how many are not
+    judged because atoms of theirs lie outside the map or in no density."""
 
     residues_below: int
     residues_above: int
@@ -68,6 +69,10 @@ class FlagCounts:
     ligands_below: int
     ligands_above: int
     ligands: int
+    residues_outside_map: int = 0
+    residues_no_density: int = 0
+    ligands_outside_map: int = 0
+    ligands_no_density: int = 0
 
     def to_dict(self) -> dict:
         """JSON form."""
@@ -215,12 +220,18 @@ class Analysis:
         """The :attr:`n_worst` polymer residues with the lowest Q_residue (ties in table order)."""
         r = self.residues
         poly = r[r["mol_type"].isin(("protein", "nucleic")) & r["Q_residue"].notna()]
+        if "status" in poly:  # a residue outside the map or in no density is not a badly fitted one
+            poly = poly[poly["status"] == "scored"]
         return poly.sort_values("Q_residue", kind="stable").head(self.n_worst)
 
     def ligands(self) -> pd.DataFrame:
-        """Every ligand residue (each copy of each ligand), lowest Q first."""
+        """Every ligand residue (each copy of each ligand), lowest Q first — those outside the map or in no
+        density after the ones scored."""
         lig = self.residues[self.residues["mol_type"] == "ligand"]
-        return lig.sort_values("Q_residue", kind="stable")
+        if "status" not in lig:
+            return lig.sort_values("Q_residue", kind="stable")
+        return lig.assign(_unscored=lig["status"] != "scored").sort_values(
+            ["_unscored", "Q_residue"], kind="stable").drop(columns="_unscored")
 
     def to_dict(self) -> dict:
         """The JSON form: the ``analysis`` section of the run's summary (correlation is kept apart)."""

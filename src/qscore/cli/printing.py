@@ -26,7 +26,10 @@ def fmt(v, spec=".4f", none="–") -> str:
     -------
     str
     """
-    return none if v is None or (isinstance(v, float) and v != v) else format(v, spec)
+    if v is None or (isinstance(v, float) and v != v):
+        return none
+    text = format(v, spec)
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no '-0.0000'
 
 
 def _residue_id(r: dict) -> str:
@@ -139,8 +142,11 @@ def print_analysis(a, max_rows: int = 20) -> None:
     _print_chains(a, max_rows)
     fc = a.flag_counts
     if fc is not None:
+        unjudged = fc.residues_outside_map + fc.residues_no_density
         click.echo(f"Flags: {fc.residues_below} of {fc.residues} residues below Q_low95, "
                    f"{fc.residues_above} above Q_high95" + (
+                       f" ({fc.residues_outside_map} outside the map and {fc.residues_no_density} in no density "
+                       "are not judged)" if unjudged else "") + (
                        f"; {fc.ligands_below} of {fc.ligands} ligands below, {fc.ligands_above} above"
                        if fc.ligands else ""))
     worst = records(a.worst_residues())
@@ -174,6 +180,10 @@ def print_summary(result, paths: dict) -> None:
     p = s["parameters"]
     click.echo(f"Q-score (sigma {p['sigma']} Å{', EMDB-compatible' if p['emdb_compat'] else ''}): "
                f"mean {s['mean_q']:.4f} over {c['scored']} atoms")
+    if c["outside_map"] or c["no_density"]:
+        inside = c["scored"] - c["outside_map"] - c["no_density"]
+        click.echo(f"  {fmt(s['mean_q_inside_map'])} over the {inside} inside the map with density around them "
+                   f"({c['outside_map']} outside the map box, {c['no_density']} where the map does not vary)")
     for t, v in s["mean_q_by_type"].items():
         click.echo(f"  {t:8s} {v['mean_q']:.4f}  ({v['atoms']} atoms)")
     warn_outside(c["outside_map"], c["scored"], "their Q is near 0")

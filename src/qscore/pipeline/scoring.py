@@ -16,6 +16,7 @@ import pandas as pd
 from ..analysis.correlation import map_model_correlation
 from ..analysis.expected import curve_for
 from ..analysis.groups import analyse as analyse_tables
+from ..analysis.groups import atom_status
 from ..analysis.relative import DEFAULT_MIN_ENTRIES, DEFAULT_WINDOW
 from ..analysis.results import Analysis
 from ..core.engine import compute_qscores, emdb_compatible_map, set_threads
@@ -153,11 +154,19 @@ class QScoreResult:
         """Mask of the atoms that enter averages: non-hydrogen atoms."""
         return ~self.atoms.is_hydrogen
 
+    @property
+    def status(self) -> np.ndarray:
+        """(n,) str — what each atom's Q stands for: 'scored', 'outside map' (the atom lies outside the map
+        box) or 'no density' (the map does not vary around it: MapQ's Q = 0); see
+        :func:`qscore.analysis.groups.atom_status`."""
+        return atom_status(self.q, self.outside, self.atoms.is_hydrogen)
+
     def atom_table(self) -> pd.DataFrame:
         """One row per atom: identity, coordinates, Q and whether it lies outside the map."""
         t = self.atoms.table()
         t["Q"] = self.q
         t["outside_map"] = self.outside
+        t["status"] = self.status
         return t
 
     def mean_q(self, mol_type: str | None = None) -> float:
@@ -165,6 +174,11 @@ class QScoreResult:
         mask = self.scored
         if mol_type is not None:
             mask = mask & (self.atoms.mol_type == mol_type)
+        return float(np.mean(self.q[mask])) if mask.any() else float("nan")
+
+    def mean_q_inside(self) -> float:
+        """Mean Q over the non-H atoms inside the map with density around them (status 'scored'); NaN if none."""
+        mask = self.scored & (self.status == "scored")
         return float(np.mean(self.q[mask])) if mask.any() else float("nan")
 
     def curve(self, settings: AnalysisSettings | None = None) -> ExpectedModel | None:
@@ -187,7 +201,7 @@ class QScoreResult:
         s = settings or AnalysisSettings()
         analysis = analyse_tables(self.atoms, self.q, sigma=self.params.sigma, resolution=self.resolution,
                                   curve=self.curve(s), archive=s.archive, window=s.window, min_entries=s.min_entries,
-                                  n_worst=s.n_worst)
+                                  n_worst=s.n_worst, status=self.status)
         if s.correlation and self.resolution is not None:
             analysis.correlation = map_model_correlation(self.atoms, self.dmap, self.resolution, lenient=True)
         self.analysis = analysis
@@ -212,6 +226,7 @@ class QScoreResult:
         return {"atoms": int(len(a)), "scored": int(heavy.sum()), "hydrogens": int(a.is_hydrogen.sum()),
                 "hydrogens_without_heavy_atom": int(np.isnan(self.q[a.is_hydrogen]).sum()),
                 "outside_map": int(self.outside[heavy].sum()),
+                "no_density": int((self.status[heavy] == "no density").sum()),
                 "residues": int(len(np.unique(a.residue))), "chains": int(len(np.unique(a.chain)))}
 
     def summary(self) -> dict:
@@ -233,6 +248,7 @@ class QScoreResult:
             "map": {**self.dmap.describe(), "stats": self.map_stats.as_dict(), "notes": self.dmap.notes},
             "counts": self.counts(),
             "mean_q": self.mean_q(),
+            "mean_q_inside_map": self.mean_q_inside(),
             "mean_q_by_type": by_type,
             "elapsed_s": round(self.elapsed, 3),
         }

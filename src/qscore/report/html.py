@@ -151,7 +151,10 @@ def _summary_cards(result, s: dict, analysis) -> str:
     by_type = ", ".join(f"{t} {_num(v['mean_q'])}" for t, v in s["mean_q_by_type"].items())
     cards.append(("Mean Q", f'<div class="big" id="mean-q">{_num(s["mean_q"])}</div>'
                             f'<p>over {c["scored"]:,} scored atoms (σ {result.params.sigma:g} Å'
-                            f'{", EMDB-compatible" if result.emdb_compat else ""})</p><p>{_e(by_type)}</p>'))
+                            f'{", EMDB-compatible" if result.emdb_compat else ""})</p><p>{_e(by_type)}</p>'
+                            + (f'<p>{_num(s["mean_q_inside_map"])} over the atoms inside the map with density '
+                               f'({c["outside_map"]:,} outside, {c["no_density"]:,} in no density)</p>'
+                               if c["outside_map"] or c["no_density"] else "")))
     e = analysis.expected
     overall = analysis.overall
     if e is not None:
@@ -210,6 +213,9 @@ def _summary_cards(result, s: dict, analysis) -> str:
         body = (f'<p><span class="verdict-below">▼ {fc.residues_below:,}</span> below and '
                 f'<span class="verdict-above">▲ {fc.residues_above:,}</span> above, of {fc.residues:,} '
                 "residues</p>")
+        if fc.residues_outside_map or fc.residues_no_density:
+            body += (f"<p>not judged: {fc.residues_outside_map:,} outside the map, {fc.residues_no_density:,} "
+                     "in no density</p>")
         if fc.ligands:
             body += (f'<p>ligands: {fc.ligands_below:,} below, {fc.ligands_above:,} above, of '
                      f'{fc.ligands:,}</p>')

@@ -371,7 +371,7 @@ def plot_atom_distributions(q: np.ndarray, mol_type: np.ndarray, *, expected=Non
 MAX_PROFILE_PANELS = 9
 
 
-def select_profile_atoms(atoms, q: np.ndarray, selection=None, *, n_default: int = 3) -> list:
+def select_profile_atoms(atoms, q: np.ndarray, selection=None, *, n_default: int = 3, status=None) -> list:
     """Atoms whose radial profiles to draw.
 
     Parameters
@@ -383,6 +383,8 @@ def select_profile_atoms(atoms, q: np.ndarray, selection=None, *, n_default: int
         joined into one selection
     n_default : int — without a selection: this many atoms, from the best resolved to the worst
         (the atoms nearest the 95th, 50th and 5th percentiles of Q among the scored atoms)
+    status : (n,) str, optional — atoms' statuses; the default picks only 'scored' atoms (never one outside
+        the map or in no density, whose profile is flat)
 
     Returns
     -------
@@ -402,7 +404,7 @@ def select_profile_atoms(atoms, q: np.ndarray, selection=None, *, n_default: int
             raise ParameterError(f"Profile atoms '{text}' are hydrogens or have no Q; profiles exist for scored "
                                  "(non-hydrogen) atoms only.")
         return idx.tolist()
-    cand = np.flatnonzero(heavy)
+    cand = np.flatnonzero(heavy if status is None else heavy & (np.asarray(status, dtype=object) == "scored"))
     if len(cand) == 0:
         return []
     order = cand[np.argsort(q[cand], kind="stable")]
@@ -585,7 +587,7 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
     if result.profile is None:
         yield ReportFigure("profiles", title, "", note="Radial profiles were not kept (score with profiles=True).")
     else:
-        idx = select_profile_atoms(result.atoms, result.q, profile_atoms)
+        idx = select_profile_atoms(result.atoms, result.q, profile_atoms, status=result.status)
         caption = ("Average map value at each distance from the atom (points), the reference Gaussian the Q-score "
                    "correlates them with (dashed; drawn over the points' range, since Q depends only on its shape) "
                    "and the Gaussian fitted to the profile (solid). "
