@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import qscore
 from conftest import assert_cli_refused, run_score
@@ -90,12 +92,38 @@ def test_flags_and_expected_columns():
     assert list(flag_q([0.1, 0.5, 0.9, np.nan], 0.3, 0.6)) == ["below", "within", "above", ""]
     import pandas as pd
 
-    t = pd.DataFrame({"Q": [0.2, 0.5, 0.7], "mol_type": ["protein", "water", "ligand"]})
+    t = pd.DataFrame({"Q": [0.2, 0.5, 0.7, 0.5], "mol_type": ["protein", "nucleic", "ligand", "water"]})
     out = add_expected(t, 3.0, EMDB_SIGMA_04)
-    assert list(out["Q_flag"]) == ["below", "within", "above"]
+    assert list(out["Q_flag"]) == ["below", "within", "above", ""]  # a water is not judged on the entry band
+    assert out["Q_flag_reference"].iloc[0] == "Pintilie et al. 2025, cubic fit, sigma 0.4, 95% band at 3 Å"
+    assert out["Q_flag_reference"].iloc[3].startswith("none: waters and ions have no 95% band")
+    assert np.isnan(out["Q_low95"].iloc[3]) and np.isfinite(out["Q_expected_2020"].iloc[3])
     assert out["Q_expected"].iloc[0] == pytest.approx(0.4972)
     assert out["Q_expected_2020"].iloc[0] == pytest.approx(-0.1866 * 3 + 1.1242)
     assert np.isnan(out["Q_expected_2020"].iloc[2])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.floats(1.2, 9.9), st.lists(st.tuples(st.sampled_from(["protein", "nucleic", "ligand", "water", "ion"]),
+                                                st.floats(-0.3, 1.0)), min_size=1, max_size=12))
+def test_no_flag_contradicts_the_values_beside_it(d, rows):
+    """Over resolutions and molecule types: 'below' only under the band shown in the same row, 'above' only
+    over it, and rows without a band (waters, ions) never flagged; each row names its reference."""
+    import pandas as pd
+
+    t = pd.DataFrame({"Q": [q for _, q in rows], "mol_type": [m for m, _ in rows]})
+    out = add_expected(t, d, EMDB_SIGMA_04)
+    for _, r in out.iterrows():
+        if r["Q_flag"] == "below":
+            assert r["Q"] < r["Q_low95"]
+        elif r["Q_flag"] == "above":
+            assert r["Q"] > r["Q_high95"]
+        elif r["Q_flag"] == "within":
+            assert r["Q_low95"] <= r["Q"] <= r["Q_high95"]
+        if r["mol_type"] in ("water", "ion"):
+            assert r["Q_flag"] == "" and r["Q_flag_reference"].startswith("none:")
+        else:
+            assert r["Q_flag_reference"].startswith(EMDB_SIGMA_04.source)
 
 
 @pytest.mark.parametrize("d", [0, -1.0, 50.5, float("nan"), float("inf")])

@@ -249,7 +249,8 @@ def test_cli_writes_residue_and_chain_tables_with_a_resolution(small_run):
                            na_values=[""])
     assert list(residues["res_name"]) == ["ALA", "UNL", "HOH"]
     assert list(residues["mol_type"]) == ["protein", "ligand", "water"]
-    assert set(residues["Q_flag"]) <= {"below", "within", "above"}
+    assert set(residues["Q_flag"][:2]) <= {"below", "within", "above"}
+    assert pd.isna(residues["Q_flag"].iloc[2]) and residues["Q_flag_reference"].iloc[2].startswith("none: waters")
     chains = pd.read_csv(small_run["out"] / "model__Q__map_chains.csv")
     assert list(chains["type"]) == ["Protein", "UNL", "Water"]
     summary = json.loads((small_run["out"] / "model__Q__map_summary.json").read_text())

@@ -37,6 +37,10 @@ ATOM_STATUSES = ("scored", "outside map", "no density")
 #: a chain or the model is not judged against the band when more than this share of its atoms lie
 #: outside the map or in no density (a residue or ligand is not judged when any of its atoms do)
 UNSCORED_SHARE = 0.1
+#: molecule types judged against no band: the entry curve is for whole models, and the 2020 relations
+#: for waters and ions give an expected value (Q_expected_2020) without a band
+UNBANDED_TYPES = ("water", "ion")
+NO_BAND_REASON = "none: waters and ions have no 95% band (the 2020 relation gives only an expected value)"
 POLYMER_TYPES = ("protein", "nucleic")
 PROTEIN_BACKBONE = frozenset({"N", "CA", "C", "O", "OXT", "OT1", "OT2"})
 NUCLEIC_PHOSPHATE = frozenset({"P", "OP1", "OP2", "OP3", "O1P", "O2P", "O3P", "O5'", "C5'", "O3'"})
@@ -295,9 +299,10 @@ def add_expected(table: pd.DataFrame, resolution: float, model: ExpectedModel, *
     """Add the expected Q at ``resolution`` and a flag to each row of a residue/chain/model table.
 
     Adds Q_expected (the curve's Q_mean), Q_peak, Q_low95, Q_high95 (from ``model``), Q_flag
-    ('below', 'within' or 'above' the 95% band; '' where Q is NaN; the row's ``status`` — 'outside map'
-    or 'no density' — where it is not 'scored': for residues any of their atoms, for chains and the
-    model more than :data:`UNSCORED_SHARE` of them) and Q_expected_2020 (the 2020
+    ('below', 'within' or 'above' the 95% band; '' where Q is NaN and for waters and ions, which have no band;
+    the row's ``status`` — 'outside map' or 'no density' — where it is not 'scored': for residues any of
+    their atoms, for chains and the model more than :data:`UNSCORED_SHARE` of them), Q_flag_reference
+    (what the flag was judged against, or why there is none) and Q_expected_2020 (the 2020
     linear relation for the row's molecule type at the model's sigma; NaN for ligands).
 
     Parameters
@@ -315,12 +320,19 @@ def add_expected(table: pd.DataFrame, resolution: float, model: ExpectedModel, *
                                  np.where(share_out + share_none > UNSCORED_SHARE, "no density", "scored"))
     out["Q_expected"] = float(values["Q_mean"])
     unscored = out["status"].to_numpy() != "scored" if "status" in out else np.zeros(len(out), dtype=bool)
-    out["Q_peak"] = float(values["Q_peak"])
-    out["Q_low95"] = float(values["Q_low95"])
-    out["Q_high95"] = float(values["Q_high95"])
+    # waters and ions have no 95% band of their own (the 2020 relations give an expected value only), and the
+    # entry curve's band is not theirs: they are not flagged, and say so
+    unbanded = out[mol_type_column].isin(UNBANDED_TYPES).to_numpy()
+    out["Q_peak"] = np.where(unbanded, np.nan, float(values["Q_peak"]))
+    out["Q_low95"] = np.where(unbanded, np.nan, float(values["Q_low95"]))
+    out["Q_high95"] = np.where(unbanded, np.nan, float(values["Q_high95"]))
     flags = flag_q(out[q_column].to_numpy(dtype=float), float(values["Q_low95"]), float(values["Q_high95"]))
+    flags = np.where(unbanded, "", flags)
     out["Q_flag"] = np.where(unscored, out["status"] if "status" in out else "", flags)  # never 'below' for
     # a residue whose atoms lie outside the map or in no density: its Q says nothing about the fit
+    out["Q_flag_reference"] = np.where(
+        unscored, "none: " + (out["status"].astype(str) if "status" in out else ""),
+        np.where(unbanded, NO_BAND_REASON, f"{model.source}, 95% band at {resolution:g} Å"))
     lin = {t: linear_expected_q(resolution, t, model.sigma) for t in pd.unique(out[mol_type_column])}
     out["Q_expected_2020"] = out[mol_type_column].map(lin).astype(float)
     return out

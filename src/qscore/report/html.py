@@ -118,15 +118,21 @@ _RESIDUE_COLUMNS = [("chain", "Chain", "str", None, True), ("res_num", "Number",
                     ("Q_residue", "Q", "num", 3, False), ("Q_backbone", "Q backbone", "num", 3, False),
                     ("Q_sidechain", "Q side chain", "num", 3, False), ("Q_phosphate", "Q phosphate", "num", 3, False),
                     ("Q_sugar", "Q sugar", "num", 3, False), ("Q_base", "Q base", "num", 3, False),
-                    ("Q_residue_avg5", "Q ±2 residues", "num", 3, False), ("Q_flag", "Flag", "str", None, True)]
+                    ("Q_residue_avg5", "Q ±2 residues", "num", 3, False),
+                    ("Q_low95", "95% band from (entry curve)", "num", 3, False), ("Q_high95", "to", "num", 3, False),
+                    ("Q_flag", "Flag", "str", None, True)]
 _LIGAND_COLUMNS = [("chain", "Chain", "str", None, True), ("res_num", "Number", "num", None, True),
                    ("ins_code", "Ins.", "str", None, False), ("res_name", "Name", "str", None, True),
                    ("mol_type", "Type", "str", None, True), ("n_atoms", "Atoms", "num", None, False),
-                   ("Q_residue", "Q", "num", 3, False), ("Q_expected_2020", "Expected (2020)", "num", 3, False),
-                   ("Q_flag", "Flag", "str", None, True)]
+                   ("Q_residue", "Q", "num", 3, False),
+                   ("Q_expected_2020", "Expected (2020 relation of its type)", "num", 3, False),
+                   ("Q_low95", "95% band from (entry curve)", "num", 3, False), ("Q_high95", "to", "num", 3, False),
+                   ("Q_flag", "Flag", "str", None, True), ("Q_flag_reference", "Judged against", "str", None, False)]
 _CHAIN_COLUMNS = [("chain", "Chain", "str", None, True), ("type", "Type", "str", None, True),
                   ("n_residues", "Residues", "num", None, False), ("n_atoms", "Atoms", "num", None, False),
-                  ("Q", "Q", "num", 3, False), ("Q_flag", "Flag", "str", None, True),
+                  ("Q", "Q", "num", 3, False), ("Q_inside", "Q inside the map", "num", 3, False),
+                  ("Q_low95", "95% band from (entry curve)", "num", 3, False), ("Q_high95", "to", "num", 3, False),
+                  ("Q_flag", "Flag", "str", None, True), ("Q_flag_reference", "Judged against", "str", None, False),
                   ("Q_resolution_2020", "Q-resolution 2020 (Å)", "num", 2, False)]
 
 
@@ -228,7 +234,7 @@ def _summary_cards(result, s: dict, analysis) -> str:
 def _model_table(analysis) -> str:
     m = analysis.model
     cols = [("group", "Group", None), ("n_residues", "Residues", 0), ("n_atoms", "Atoms", 0), ("Q", "Q", 3),
-            ("Q_flag", "Flag", None), ("Q_expected_2020", "Expected (2020)", 3),
+            ("Q_flag", "Flag", None), ("Q_expected_2020", "Expected (2020 relation)", 3),
             ("Q_resolution_2020", "Q-resolution 2020 (Å)", 2)]
     cols = [c for c in cols if c[0] in m.columns and not (c[2] is not None and m[c[0]].isna().all())]
     head = "".join(f'<th{" class=num" if d is not None else ""}>{_e(lab)}</th>' for _, lab, d in cols)
