@@ -23,7 +23,7 @@ RESOLUTION_MAX = 50.0
 
 @dataclass(frozen=True)
 class MapStats:
-    """Whole-map statistics and the reference-Gaussian bounds of SPEC §2.7.
+    """Whole-map statistics and the reference-Gaussian bounds of docs/science.md §2.7.
 
     ``max_d = min(mean + 10 sd, max)``, ``min_d = max(mean - sd, min)``; the reference Gaussian is
     ``(max_d - min_d) exp(-R²/2σ²) + min_d``.  Q does not depend on them (Pearson correlation).
@@ -195,7 +195,7 @@ class Model:
 
 @dataclass(frozen=True)
 class QParams:
-    """Parameters of the Q-score (SPEC §2); the defaults are MapQ's, with the EMDB's sigma 0.4 Å.
+    """Parameters of the Q-score (docs/science.md §2); the defaults are MapQ's, with the EMDB's sigma 0.4 Å.
 
     sigma : width of the reference Gaussian, Å (0.4 as the EMDB reports; 0.6 in the 2020 paper)
     num_points : points required on each shell (MapQ: 8)

@@ -1,4 +1,4 @@
-"""Archive statistics (SPEC §9): the Q-versus-resolution model, its offsets and percentile windows.
+"""Archive statistics (docs/science.md §9): the Q-versus-resolution model, its offsets and percentile windows.
 
 From an archive of (resolution d in Å, Q) pairs this module computes, as plain numbers, dataclasses
 and pandas tables:
@@ -8,7 +8,7 @@ and pandas tables:
 * repeated random train/test splits (90/10 by default, seeded) with test R², RMSE and MAE;
 * the Q_peak offset (the vertical shift of the curve with the most entries within ±window of it)
   and the 95% offsets above and below Q_peak, globally and in rolling windows over d;
-* for percentile windows w (SPEC §6): how many entries a window of ±w holds at resolutions 1–10 Å,
+* for percentile windows w (docs/science.md §6): how many entries a window of ±w holds at resolutions 1–10 Å,
   and how Q_relative_resolution correlates with d below and at or above 5 Å.
 
 The archive is read by :func:`qscore.io.archive.read_archive`; :func:`qscore.pipeline.archive.write_archive_stats`
@@ -287,7 +287,7 @@ def cross_validate(d, q, degree: int = 3, *, repeats: int = 100, test_fraction: 
 
 
 # ---------------------------------------------------------------------------------------------
-# Percentile windows (SPEC §6)
+# Percentile windows (docs/science.md §6)
 # ---------------------------------------------------------------------------------------------
 
 def window_counts(d, w: float, centres=WINDOW_CENTRES) -> np.ndarray:
@@ -310,7 +310,7 @@ def window_counts(d, w: float, centres=WINDOW_CENTRES) -> np.ndarray:
 
 
 def relative_resolution_percentiles(d, q, w: float) -> np.ndarray:
-    """Q_relative_resolution of every entry against the archive itself (SPEC §6), in percent.
+    """Q_relative_resolution of every entry against the archive itself (docs/science.md §6), in percent.
 
     For entry j: 100 · #{i : |d_i − d_j| ≤ w and Q_i < Q_j} / #{i : |d_i − d_j| ≤ w}; the entry
     itself counts in the denominator.  Computed by :func:`qscore.analysis.relative.relative_q_many`.
@@ -493,7 +493,7 @@ def archive_stats(data: ArchiveData, *, degree: int = 3, repeats: int = 100, tes
                   rolling_half_width: float = 0.5, rolling_min_entries: int = 50,
                   windows: Sequence[float] = PERCENTILE_WINDOWS,
                   split_resolution: float = SPLIT_RESOLUTION, sigma: float = 0.4) -> ArchiveStats:
-    """Compute every archive statistic of SPEC §9 for ``data``.
+    """Compute every archive statistic of docs/science.md §9 for ``data``.
 
     Parameters
     ----------

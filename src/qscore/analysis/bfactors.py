@@ -1,4 +1,4 @@
-"""Atomic B-factors from Q-scores (SPEC §7).
+"""Atomic B-factors from Q-scores (docs/science.md §7).
 
 B = f · (1 − Q) per atom, clamped at 0.  For each f of a scan (0, 20, …, 300 Å² by default) an
 electron-scattering model map is built from the atoms with those B-factors at the map's resolution
@@ -123,7 +123,7 @@ class BFactorScan:
 def scan_bfactors(atoms, q, dmap, resolution: float, *, f_min: float = F_MIN, f_max: float = F_MAX,
                   f_step: float = F_STEP, threshold: float = THRESHOLD, max_memory: int | None = None,
                   progress: Callable[[int, int], None] | None = None) -> BFactorScan:
-    """Scan f of B = f · (1 − Q) for the model map that best matches ``dmap`` (SPEC §7).
+    """Scan f of B = f · (1 − Q) for the model map that best matches ``dmap`` (docs/science.md §7).
 
     Parameters
     ----------

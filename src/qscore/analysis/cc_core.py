@@ -1,4 +1,4 @@
-"""What both map–model correlations of SPEC §8 share: the threshold, the pooled sums, CC and CC-mean,
+"""What both map–model correlations of docs/science.md §8 share: the threshold, the pooled sums, CC and CC-mean,
 atomic numbers and occupancies, the checks on the resolution and the memory allowed.
 
 Used by :mod:`qscore.analysis.correlation` (molmap) and :mod:`qscore.analysis.emodel` (electron scattering).
@@ -19,7 +19,7 @@ from ..types import check_resolution
 __all__ = ["THRESHOLD", "default_max_memory", "gib", "check_model_resolution", "atomic_numbers",
            "occupancy_weights", "correlations", "pool", "pair_sums"]
 
-#: model-map points at or above this value enter the correlation (SPEC §8)
+#: model-map points at or above this value enter the correlation (docs/science.md §8)
 THRESHOLD = 0.01
 
 

@@ -1,4 +1,4 @@
-"""Map–model correlation (SPEC §8): CC and CC-mean between a map and a model map.
+"""Map–model correlation (docs/science.md §8): CC and CC-mean between a map and a model map.
 
 Two model maps are offered.
 
@@ -262,7 +262,7 @@ def molmap_correlation(coords, elements, dmap, resolution: float, *, weights=Non
 def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = THRESHOLD, molmap: bool = True,
                           emodel: bool = True, max_memory: int | None = None,
                           lenient: bool = False) -> MapModelCorrelation:
-    """Both correlations of SPEC §8 for the atoms of a model (:class:`~qscore.types.Atoms`).
+    """Both correlations of docs/science.md §8 for the atoms of a model (:class:`~qscore.types.Atoms`).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""The electron-scattering model map of SPEC §8: gemmi's ``DensityCalculatorE`` on the map's own grid.
+"""The electron-scattering model map of docs/science.md §8: gemmi's ``DensityCalculatorE`` on the map's own grid.
 
 The model's B-factors (or any given ones, as :mod:`qscore.analysis.bfactors` scans them), cut at
 resolution d in reciprocal space, computed on a periodic cell around the model's sub-box of the map

@@ -1,4 +1,4 @@
-"""Expected Q at a map resolution (SPEC §5): the archive curves, their 95% bounds, Q-resolution.
+"""Expected Q at a map resolution (docs/science.md §5): the archive curves, their 95% bounds, Q-resolution.
 
 An :class:`ExpectedModel` is a polynomial Q(d) with offsets: Q_peak = Q_mean + peak,
 Q_low95 = Q_mean + low, Q_high95 = Q_mean + high.  The built-in ones are the published curves
@@ -51,7 +51,7 @@ def _for_sigma(table: dict, sigma: float):
 
 
 def linear_expected_q(d, mol_type: str, sigma: float) -> float:
-    """Expected Q of one molecule type at resolution d by the 2020 linear relations (SPEC §5).
+    """Expected Q of one molecule type at resolution d by the 2020 linear relations (docs/science.md §5).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Per-atom Q turned into what a structural biologist reads: residues, chains and the model (SPEC §4).
+"""Per-atom Q turned into what a structural biologist reads: residues, chains and the model (docs/science.md §4).
 
 Everything here takes plain arrays (an :class:`~qscore.io.models.Atoms` and its per-atom Q) and
 returns pandas tables; nothing reads files or prints.  Hydrogens never enter an average.
@@ -225,7 +225,7 @@ def _type_labels(atoms) -> np.ndarray:
 
 
 def chain_table(atoms, q, *, status=None) -> pd.DataFrame:
-    """Per (chain, type) averages over atoms (SPEC §4): chains and, within each, types in order of appearance.
+    """Per (chain, type) averages over atoms (docs/science.md §4): chains, and types within each, in order.
 
     Parameters
     ----------
@@ -402,7 +402,7 @@ def _expected_summary(residues: pd.DataFrame, resolution: float, curve: Expected
 
 def relative_to_archive(q: float, resolution: float | None, archive: ArchiveData, *, sigma: float,
                         window: float = DEFAULT_WINDOW, min_entries: int = DEFAULT_MIN_ENTRIES) -> RelativeQ:
-    """The model's percentiles in an archive (SPEC §6), with the paper's readings.
+    """The model's percentiles in an archive (docs/science.md §6), with the paper's readings.
 
     Parameters
     ----------

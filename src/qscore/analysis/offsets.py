@@ -1,4 +1,4 @@
-"""Offsets of an expected-Q curve (SPEC §9): Q_peak and the bounds that hold 95% of the entries on each side.
+"""Offsets of an expected-Q curve (docs/science.md §9): Q_peak and the bounds that hold 95% of the entries on each side.
 
 Used by :mod:`qscore.analysis.archive_stats`; all inputs are arrays of residuals (Q minus the curve).
 """
@@ -116,7 +116,7 @@ class Offsets:
 
 
 def curve_offsets(residuals, *, window: float = 0.01, coverage: float = 0.95) -> Offsets:
-    """Q_peak offset and the ``coverage`` offsets above and below it (SPEC §9).
+    """Q_peak offset and the ``coverage`` offsets above and below it (docs/science.md §9).
 
     The upper offset holds ``coverage`` of the entries lying above the Q_peak curve between
     itself and Q_peak; the lower one likewise for the entries below.  Both are residual values

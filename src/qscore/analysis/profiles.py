@@ -1,4 +1,4 @@
-"""Atomic map profiles (SPEC §3): radial profiles of selected atoms and Gaussian fits to them.
+"""Atomic map profiles (docs/science.md §3): radial profiles of selected atoms and Gaussian fits to them.
 
 An atom's radial profile is the mean map value over the points the Q-score kept at its centre and on
 each shell (``score(..., profiles=True)`` gives them exactly).  A profile is fitted with
@@ -198,7 +198,7 @@ def fit_gaussians(radii, values, *, max_radius: float = FIT_MAX_RADIUS, fix_mu: 
     ----------
     radii : (m,) float — distances from the atom, Å (the centre is 0)
     values : (n, m) float — mean map values there, one row per profile; NaN where a shell kept no point
-    max_radius : float — only radii ≤ this (Å) are fitted (SPEC §3: 0–2 Å)
+    max_radius : float — only radii ≤ this (Å) are fitted (docs/science.md §3: 0–2 Å)
     fix_mu : bool — fit μ = 0 (the Gaussian centred on the atom)
 
     Returns
@@ -319,7 +319,7 @@ def profile_columns(radii) -> list:
 
 
 def reference_gaussian(result, x) -> np.ndarray:
-    """The Q-score's reference Gaussian g(x) = (maxD − minD)·exp(−½(x/σ)²) + minD of SPEC §2.7.
+    """The Q-score's reference Gaussian g(x) = (maxD − minD)·exp(−½(x/σ)²) + minD of docs/science.md §2.7.
 
     Parameters
     ----------

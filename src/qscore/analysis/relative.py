@@ -1,4 +1,4 @@
-"""Relative Q: where a model's Q falls among an archive of (resolution, Q) entries (SPEC §6).
+"""Relative Q: where a model's Q falls among an archive of (resolution, Q) entries (docs/science.md §6).
 
 Q_relative_all = #(entries with Q_i < Q) / #entries × 100 %.
 Q_relative_resolution = the same among the entries with |d_i − d| ≤ w.

@@ -44,7 +44,7 @@ def records(table: pd.DataFrame, columns=None) -> list:
 
 @dataclass(frozen=True)
 class ExpectedQ:
-    """The expected Q at the map's resolution (SPEC §5): the curve's Q_mean, Q_peak and 95% band."""
+    """The expected Q at the map's resolution (docs/science.md §5): the curve's Q_mean, Q_peak and 95% band."""
 
     source: str
     sigma: float
@@ -101,7 +101,7 @@ class QResolution:
 
 @dataclass(frozen=True)
 class RelativeQ:
-    """Where the model's Q falls in an archive (SPEC §6), in percent, with the paper's readings."""
+    """Where the model's Q falls in an archive (docs/science.md §6), in percent, with the paper's readings."""
 
     Q_relative_all: float
     Q_relative_resolution: float | None
@@ -126,7 +126,7 @@ class RelativeQ:
 
 @dataclass(frozen=True)
 class ModelMapCC:
-    """CC and CC-mean of the map with one model map (SPEC §8), or why it was skipped.
+    """CC and CC-mean of the map with one model map (docs/science.md §8), or why it was skipped.
 
     ``values`` holds every number computed (see :func:`qscore.analysis.correlation.molmap_correlation`,
     :func:`~qscore.analysis.emodel.emodel_correlation`) or ``{'skipped': reason}``.

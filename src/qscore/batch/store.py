@@ -57,7 +57,7 @@ def clean_cell(value):
 
 
 def batch_percentiles(table: pd.DataFrame, *, window: float, min_entries: int) -> pd.DataFrame:
-    """Percentiles (SPEC §6) of every ok entry of ``table`` against the ok entries of the batch itself.
+    """Percentiles (docs/science.md §6) of every ok entry of ``table`` against the ok entries of the batch itself.
 
     Parameters
     ----------

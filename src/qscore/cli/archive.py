@@ -1,6 +1,6 @@
 """``qscore archive``: commands over archives of (resolution, Q) pairs, such as the EMDB's.
 
-``qscore archive stats ARCHIVE.csv`` fits the Q-versus-resolution model (SPEC §9) and writes its
+``qscore archive stats ARCHIVE.csv`` fits the Q-versus-resolution model (docs/science.md §9) and writes its
 statistics, tables and figures; ``--save-model`` stores the curve for ``--expected-model``.
 ``qscore archive download`` fetches the EMDB's current table into the cache (:mod:`qscore.io.emdb`).
 """

@@ -28,7 +28,7 @@ Arguments, as MapQ 1.9 reads them (``mapq_cmd.py`` in github.com/gregdp/mapq):
 
 ``np`` > 1 selects the EMDB-compatible computation (``emdb_compat=True``), because multi-process
 MapQ, whose numbers the EMDB publishes, resamples the map onto a lattice through the origin before
-scoring (SPEC §2); ``np`` = 1 gives single-process MapQ's values.  ``np`` is also the number of
+scoring (docs/science.md §2); ``np`` = 1 gives single-process MapQ's values.  ``np`` is also the number of
 threads used.  Unlike MapQ, which prints a message and goes on with its default, a value that is
 not a number, an unknown ``key=value`` or a file that cannot be found is an error: one line on
 stderr, exit code 2, and no file is written.  Integer-mode maps, which Chimera reads, are accepted

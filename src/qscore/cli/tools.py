@@ -1,5 +1,5 @@
 """``qscore profile``, ``qscore cc`` and ``qscore bfactors``: atomic profiles, map–model correlation and
-B-factors from Q (SPEC §3, §7, §8).  Thin commands over :mod:`qscore.pipeline.tools`.
+B-factors from Q (docs/science.md §3, §7, §8).  Thin commands over :mod:`qscore.pipeline.tools`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ __all__ = ["profile", "cc", "bfactors"]
 
 _QUIET = click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 _THRESHOLD = click.option("--threshold", type=float, default=0.01, show_default=True,
-                          help="Model-map points at or above this value are compared with the map (SPEC §8).")
+                          help="Model-map points at or above this value are compared with the map "
+                               "(docs/science.md §8).")
 _MAX_MEMORY = click.option("--max-memory", type=click.FloatRange(0, min_open=True), default=None, metavar="GIB",
                            help="Memory an electron-scattering model map may take, GiB (default: half of this "
                                 "machine's memory); a larger need stops the command before it starts.")
@@ -50,7 +51,7 @@ def _print_paths(paths: dict) -> None:
 @_QUIET
 @handle_errors
 def profile(model, map_path, selection, sigma, emdb_compat, threads, permissive, fix_mu, skip_outside, out_dir, quiet):
-    """Radial map profiles of selected atoms of MODEL in MAP, with Gaussian fits (SPEC §3).
+    """Radial map profiles of selected atoms of MODEL in MAP, with Gaussian fits (docs/science.md §3).
 
     A profile is the mean map value at the atom's centre and on each shell (0.1-2.0 Å) over the points
     the Q-score keeps; it is fitted with A·exp(-½((x-μ)/σ)²) + B over 0-2 Å (error: RMS residual over
@@ -101,7 +102,7 @@ def profile(model, map_path, selection, sigma, emdb_compat, threads, permissive,
 @handle_errors
 def cc(model, map_path, resolution, threshold, no_molmap, no_emodel, max_memory, threads, permissive, json_path,
        quiet):
-    """CC and CC-mean between MAP and model maps of MODEL at resolution d (SPEC §8).
+    """CC and CC-mean between MAP and model maps of MODEL at resolution d (docs/science.md §8).
 
     molmap: a Gaussian per atom, amplitude ∝ atomic number, σ = d/(π√2), grid d/3 (as Chimera), the
     map interpolated at the model-map points ≥ the threshold.  Electron scattering: gemmi's model map
@@ -142,7 +143,7 @@ def cc(model, map_path, resolution, threshold, no_molmap, no_emodel, max_memory,
 @handle_errors
 def bfactors(model, map_path, resolution, f_min, f_max, f_step, threshold, formats, sigma, emdb_compat, threads,
              permissive, max_memory, out_dir, quiet):
-    """B-factors of MODEL from its Q-scores in MAP: B = f·(1 - Q), the f that fits MAP best (SPEC §7).
+    """B-factors of MODEL from its Q-scores in MAP: B = f·(1 - Q), the f that fits MAP best (docs/science.md §7).
 
     For each f of the scan (0, 20, … 300 Å² by default), an electron-scattering model map with
     B = max(f·(1 - Q), 0) is computed at the map's resolution on its grid; the f whose model map has

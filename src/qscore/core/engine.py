@@ -23,7 +23,7 @@ HYDROGEN_BOND_MAX = 1.3
 
 
 def emdb_compatible_map(dmap: DensityMap) -> DensityMap:
-    """The map as multi-process MapQ sees it (SPEC §2, last point).
+    """The map as multi-process MapQ sees it (docs/science.md §2, last point).
 
     The map is resampled by trilinear interpolation (0 outside) onto the lattice with the same
     voxel size whose origin is ``round(O / step) · step``, O and step taken in float32 as Chimera

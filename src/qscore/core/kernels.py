@@ -1,6 +1,6 @@
 """numba kernels: arrays in, arrays out; no I/O, no logging.
 
-The per-atom Q-score of SPEC §2: spiral points on shells R = dR … maxR, a point kept when no
+The per-atom Q-score of docs/science.md §2: spiral points on shells R = dR … maxR, a point kept when no
 non-H atom lies strictly closer than 0.9 R, the first of up to ``tries`` spirals of
 ``num_points + 2 i`` points with at least ``num_points`` kept points used whole, the centre value
 counted ``num_points`` times, trilinear interpolation (0 outside the grid), Pearson correlation

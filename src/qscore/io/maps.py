@@ -2,7 +2,7 @@
 
 A map becomes a :class:`DensityMap`: values as a C-ordered ``(nz, ny, nx)`` float32 array in
 x, y, z axis order whatever the file's MAPC/MAPR/MAPS, an origin and a voxel size in Å (x, y, z).
-The origin follows Chimera and ChimeraX (SPEC §1): the ORIGIN header words when any is nonzero,
+The origin follows Chimera and ChimeraX (docs/science.md §1): the ORIGIN header words when any is nonzero,
 else NSTART × voxel size.
 """
 

@@ -1,4 +1,4 @@
-"""``qscore archive stats`` as a run: read the archive, compute the statistics (SPEC §9), write them.
+"""``qscore archive stats`` as a run: read the archive, compute the statistics (docs/science.md §9), write them.
 
 The statistics are :mod:`qscore.analysis.archive_stats`; the figures :mod:`qscore.report.archive_plots`.
 """

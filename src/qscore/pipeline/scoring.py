@@ -281,7 +281,7 @@ def score(model, map, *, sigma: float = 0.4, resolution: float | None = None,
     map : str, Path or DensityMap — MRC/CCP4 file (optionally .gz) or a map already read
     sigma : float — reference Gaussian width, Å (0.4 as the EMDB; 0.6 as the 2020 paper and MapQ)
     resolution : float, optional — the map's resolution in Å (recorded; used by the analyses)
-    emdb_compat : bool — reproduce multi-process MapQ, whose numbers the EMDB publishes (SPEC §2)
+    emdb_compat : bool — reproduce multi-process MapQ, whose numbers the EMDB publishes (docs/science.md §2)
     num_points, shell_step, max_radius, tries : advanced; MapQ's defaults
     threads : int, optional — numba threads (default: all cores)
     profiles : bool — keep the radial profile of every atom (``result.profile``)

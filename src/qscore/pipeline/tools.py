@@ -1,4 +1,4 @@
-"""Atomic profiles, map–model correlation and B-factors from Q (SPEC §3, §7, §8) as whole runs.
+"""Atomic profiles, map–model correlation and B-factors from Q (docs/science.md §3, §7, §8) as whole runs.
 
 What ``qscore profile``, ``qscore cc`` and ``qscore bfactors`` do, without the printing: check the
 inputs, compute, and write each command's files all or nothing.  Each returns a small result object.
