@@ -279,11 +279,14 @@ def good_csv(tmp_path):
     return write_csv(tmp_path / "arch.csv", d, q)
 
 
-def test_cli_writes_everything_and_model_round_trips(good_csv, tmp_path):
+def test_cli_writes_everything_and_model_round_trips(good_csv, tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # by default the statistics go to the working folder, not beside the archive
     res = run([good_csv, "--repeats", "5", "--save-model", tmp_path / "model.json"])
     assert res.exit_code == 0, res.output
     out = default_out_dir(good_csv)
-    assert out == tmp_path / "arch_stats"
+    assert out == work / "arch_stats" and not (tmp_path / "arch_stats").exists()
     names = {p.name for p in out.iterdir()}
     assert {"archive_stats.json", "polynomial_fits.csv", "cross_validation.csv", "rolling_offsets.csv",
             "window_sizes.csv"} <= names

@@ -382,3 +382,10 @@ def test_run_batch_takes_a_client_and_leaves_it_open(inputs, cluster, tmp_path):
             run_batch(manifest, tmp_path / "out", client=client, workers=2)
     table = read_results(tmp_path / "out")
     assert list(table["status"]) == ["ok", "ok"] and table["cc_molmap"].isna().all()
+
+
+def test_a_duplicate_id_does_not_hide_the_rows_other_problems(tmp_path):
+    manifest = write_manifest(tmp_path / "m.csv", [("a", "a.mrc", "a.cif", 3), ("a", "b.mrc", "b.cif", 80)])
+    res = invoke("batch", manifest, "--out", tmp_path / "out")
+    assert res.exit_code == 2 and "duplicate id (also on line 2)" in res.output and "outside (0, 50] Å" in res.output
+    assert "(e.g. 3.2).." not in res.output

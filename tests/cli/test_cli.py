@@ -73,3 +73,24 @@ def test_demo_runs_and_scores_a_resolved_helix(tmp_path):
 def test_help_explains_units():
     res = CliRunner().invoke(main, ["score", "--help"])
     assert res.exit_code == 0 and "Å" in res.output and "--emdb-compat" in res.output
+
+
+def test_small_things_a_user_notices(tmp_path):
+    """'1 chain' (not '1 chains'), no '-0.0000', the correlation before the file list, relative .cxc paths."""
+    from conftest import build_demo
+
+    inputs = build_demo(tmp_path / "in", n_residues=6)
+    res = CliRunner().invoke(main, ["score", inputs["model"], inputs["map"], "-r", "2.5", "-o", str(tmp_path / "out"),
+                                    "-j", "1", "--report"])
+    assert res.exit_code == 0, res.output
+    assert "1 chain)" in res.output and "1 chains" not in res.output and "1 thread\n" in res.output
+    assert "-0.0000" not in res.output and "(e.g. 3.2).." not in res.output
+    assert res.output.index("Map–model correlation") < res.output.index("Wrote:")
+    cxc = next((tmp_path / "out").glob("*.cxc")).read_text()
+    assert '"../in/demo_map.mrc"' in cxc and str(tmp_path) not in cxc  # relative, '../' included
+
+
+def test_fmt_never_prints_negative_zero():
+    from qscore.cli.printing import fmt
+
+    assert fmt(-1e-7) == "0.0000" and fmt(-0.2) == "-0.2000" and fmt(float("nan")) == "–"

@@ -208,7 +208,7 @@ def _entry_values(rec: dict, folder: Path, settings: BatchSettings) -> tuple:
             QParams(sigma=values["sigma"], num_points=values["num_points"], shell_step=values["shell_step"],
                     max_radius=values["max_radius"])
         except ParameterError as exc:
-            bad.append(str(exc))
+            bad.append(str(exc).rstrip("."))  # joined into one sentence by the caller
     return values, bad
 
 
@@ -267,17 +267,16 @@ def read_manifest(path, settings: BatchSettings | None = None) -> list[BatchEntr
         ident = rec["id"]
         if ident:
             where += f" (id '{ident}')"
+        values, bad = _entry_values(rec, folder, settings)  # every problem of the row, none hiding another
         if not _ID_PATTERN.fullmatch(ident) or ident.lower() in RESERVED_NAMES:
-            problems.append(f"{where}: the id must be 1-128 letters, digits, '.', '_' or '-', starting with a letter "
-                            "or digit (it names the entry's output folder)" if ident else f"{where}: the id is empty")
-            continue
-        if ident.lower() in seen:
+            bad.insert(0, "the id must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit "
+                          "(it names the entry's output folder)" if ident else "the id is empty")
+        elif ident.lower() in seen:
             first_line, first_id = seen[ident.lower()]
             case = "" if first_id == ident else f" as '{first_id}': ids differing only in case clash as folder names"
-            problems.append(f"{where}: duplicate id (also on line {first_line}{case})")
-            continue
-        seen[ident.lower()] = (line, ident)
-        values, bad = _entry_values(rec, folder, settings)
+            bad.insert(0, f"duplicate id (also on line {first_line}{case})")
+        else:
+            seen[ident.lower()] = (line, ident)
         if bad:
             problems.append(f"{where}: {'; '.join(bad)}")
             continue

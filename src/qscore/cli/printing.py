@@ -10,7 +10,7 @@ import sys
 
 import click
 
-__all__ = ["fmt", "print_summary", "print_analysis", "correlation_lines", "warn_outside", "progress_bar"]
+__all__ = ["fmt", "plural", "print_summary", "print_analysis", "correlation_lines", "warn_outside", "progress_bar"]
 
 
 def fmt(v, spec=".4f", none="–") -> str:
@@ -30,6 +30,21 @@ def fmt(v, spec=".4f", none="–") -> str:
         return none
     text = format(v, spec)
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # no '-0.0000'
+
+
+def plural(n: int, word: str) -> str:
+    """'1 chain', '2 chains' — with thousands separators.
+
+    Parameters
+    ----------
+    n : int
+    word : str — singular
+
+    Returns
+    -------
+    str
+    """
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _residue_id(r: dict) -> str:
@@ -171,8 +186,8 @@ def print_summary(result, paths: dict) -> None:
     """
     s = result.summary()
     c = s["counts"]
-    click.echo(f"Model  {s['inputs']['model']}  ({c['atoms']} atoms, {c['scored']} scored, "
-               f"{c['residues']} residues, {c['chains']} chains)")
+    click.echo(f"Model  {s['inputs']['model']}  ({plural(c['atoms'], 'atom')}, {c['scored']:,} scored, "
+               f"{plural(c['residues'], 'residue')}, {plural(c['chains'], 'chain')})")
     mp = s["map"]
     click.echo(f"Map    {s['inputs']['map']}  grid {mp['grid']}, voxel "
                f"{', '.join(f'{v:.4g}' for v in mp['voxel_size'])} Å, origin "
@@ -192,13 +207,13 @@ def print_summary(result, paths: dict) -> None:
     if result.resolution is None:
         click.echo("No resolution given: add --resolution D (Å) for expected Q, flags, residue and chain "
                    "tables and percentiles.")
-    click.echo(f"Time   {s['elapsed_s']:.2f} s with {p['threads']} threads")
-    click.echo("Wrote:")
-    for path in paths.values():
-        click.echo(f"  {path}")
     corr = result.analysis.correlation if result.analysis is not None else None
     if corr is not None:
         click.echo("\n".join(correlation_lines(corr)))
+    click.echo(f"Time   {s['elapsed_s']:.2f} s with {plural(p['threads'], 'thread')}")
+    click.echo("Wrote:")
+    for path in paths.values():
+        click.echo(f"  {path}")
 
 
 def correlation_lines(corr) -> list:

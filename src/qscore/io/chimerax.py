@@ -32,7 +32,8 @@ whole model is coloured; a hydrogen without a heavy atom within 1.3 Å has no va
 only) and the map if there is one, reads the attribute file and colours atoms and cartoon with
 ``color byattribute a:qscore`` on a palette anchored at the expected Q_low95, Q_peak and 1 for the
 map's resolution (vermillion, white, blue: the Okabe–Ito colours, safe for colour-blind readers).
-Paths in the script are relative to its folder (ChimeraX runs a script from its own folder).
+Paths in the script are relative to its folder, ``../`` included (ChimeraX runs a script from its own
+folder), so the folder can be moved together with the model and map.
 """
 
 from __future__ import annotations
@@ -222,11 +223,14 @@ def palette(expected=None) -> tuple:
 
 
 def _script_path(target, folder: Path) -> str:
-    """``target`` relative to ``folder`` when it lies inside it (else absolute), quoted for a ChimeraX command."""
+    """``target`` relative to ``folder`` (``../`` where needed), quoted for a ChimeraX command; absolute only
+    where no relative path exists (another drive)."""
+    import os
+
     target = Path(target).resolve()
     try:
-        text = target.relative_to(folder.resolve()).as_posix()
-    except ValueError:  # elsewhere: an absolute path
+        text = Path(os.path.relpath(target, folder.resolve())).as_posix()
+    except ValueError:  # another drive (Windows): an absolute path
         text = target.as_posix()
     return _quoted(text)
 

@@ -20,10 +20,11 @@ __all__ = ["OUTPUT_NAMES", "default_out_dir", "write_archive_stats", "run_archiv
 
 
 def default_out_dir(archive_path) -> Path:
-    """``<archive stem>_stats`` beside the archive (``.gz`` and the table suffix removed)."""
+    """``<archive stem>_stats`` in the working folder (``.gz`` and the table suffix removed): never the
+    archive's own folder, which may be shared or read-only."""
     p = Path(archive_path)
     name = p.name[:-3] if p.name.lower().endswith(".gz") else p.name
-    return p.parent / f"{Path(name).stem}_stats"
+    return Path.cwd() / f"{Path(name).stem}_stats"
 
 
 #: file names written into the output folder
