@@ -51,19 +51,23 @@ def _residue_id(r: dict) -> str:
     return f"{r['chain']} {r['res_name']} {r['res_num']}{r.get('ins_code') or ''}"
 
 
-def progress_bar(n_atoms: int, enabled: bool = True):
-    """A tqdm bar of atoms for long runs.
+def progress_bar(n_atoms: int, enabled: bool = True, *, unit: str = "atom", desc: str = "Q-scores",
+                 minimum: int = 20000):
+    """(update(done, total), close()) of a tqdm bar for long steps.
 
     Parameters
     ----------
-    n_atoms : int — no bar for ≤ 20,000 atoms
+    n_atoms : int — the step's size; no bar at or below ``minimum``
     enabled : bool
+    unit, desc : str — what is counted, and the bar's label
+    minimum : int — smaller steps take a few seconds at most and get no bar; any bar appears only once its
+        step has taken 2 s
 
     Returns
     -------
     (update(done, total) or None, close())
     """
-    if not enabled or n_atoms <= 20000:
+    if not enabled or n_atoms <= minimum:
         return None, lambda: None
     from tqdm import tqdm
 
@@ -72,7 +76,8 @@ def progress_bar(n_atoms: int, enabled: bool = True):
     def update(done, total):
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="atom", unit_scale=True, desc="Q-scores", file=sys.stderr, mininterval=0.5)
+            bar = tqdm(total=total, unit=unit, unit_scale=unit == "atom", desc=desc, file=sys.stderr, mininterval=0.5,
+                       delay=2.0)  # shown only for a step that takes more than 2 s
         bar.update(done - bar.n)
 
     def close():

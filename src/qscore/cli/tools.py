@@ -8,7 +8,7 @@ import click
 
 from .funnel import handle_errors
 from .options import MAP, MODEL, OUT, PERMISSIVE, THREADS, score_options
-from .printing import correlation_lines, warn_outside
+from .printing import correlation_lines, progress_bar, warn_outside
 
 __all__ = ["profile", "cc", "bfactors"]
 
@@ -63,8 +63,13 @@ def profile(model, map_path, selection, sigma, emdb_compat, threads, permissive,
     from ..analysis.profiles import FIT_KEYS, atom_label, fit_summary
     from ..pipeline.tools import run_profile
 
-    run = run_profile(model, map_path, selection, sigma=sigma, emdb_compat=emdb_compat, threads=threads,
-                      permissive=permissive, skip_outside=skip_outside, fix_mu=fix_mu, out_dir=out_dir)
+    update, close = progress_bar(1, enabled=not quiet, minimum=0)  # appears only if scoring takes > 2 s
+    try:
+        run = run_profile(model, map_path, selection, sigma=sigma, emdb_compat=emdb_compat, threads=threads,
+                          permissive=permissive, skip_outside=skip_outside, fix_mu=fix_mu, out_dir=out_dir,
+                          progress=update)
+    finally:
+        close()
     if quiet:
         return
     table = run.table
@@ -154,9 +159,14 @@ def bfactors(model, map_path, resolution, f_min, f_max, f_step, threshold, forma
     """
     from ..pipeline.tools import run_bfactors
 
-    run = run_bfactors(model, map_path, resolution, f_min=f_min, f_max=f_max, f_step=f_step, threshold=threshold,
-                       formats=formats, sigma=sigma, emdb_compat=emdb_compat, threads=threads, permissive=permissive,
-                       max_memory=_gib_to_bytes(max_memory), out_dir=out_dir)
+    update, close = progress_bar(1, enabled=not quiet, unit="f", desc="B-factor scan", minimum=0)
+    try:
+        run = run_bfactors(model, map_path, resolution, f_min=f_min, f_max=f_max, f_step=f_step, threshold=threshold,
+                           formats=formats, sigma=sigma, emdb_compat=emdb_compat, threads=threads,
+                           permissive=permissive, max_memory=_gib_to_bytes(max_memory), out_dir=out_dir,
+                           progress=update)
+    finally:
+        close()
     if quiet:
         return
     result, s = run.result, run.summary

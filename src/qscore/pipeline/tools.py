@@ -66,9 +66,10 @@ def _figure(path, draw):
     return job
 
 
-def _score(mdl, dmap, *, sigma, emdb_compat, threads, resolution=None, profiles=False, subset=None) -> QScoreResult:
+def _score(mdl, dmap, *, sigma, emdb_compat, threads, resolution=None, profiles=False, subset=None,
+           progress=None) -> QScoreResult:
     return score(mdl, dmap, sigma=sigma, resolution=resolution, emdb_compat=emdb_compat, threads=threads or None,
-                 profiles=profiles, subset=subset)
+                 profiles=profiles, subset=subset, progress=progress)
 
 
 def check_points_at_threshold(corr: MapModelCorrelation) -> None:
@@ -121,7 +122,7 @@ def _profile_mask(atoms, dmap, selection: str, map_path, skip_outside: bool) -> 
 
 def run_profile(model, map_path, selection: str, *, sigma: float = 0.4, emdb_compat: bool = False,
                 threads: int | None = None, permissive: bool = False, skip_outside: bool = False,
-                fix_mu: bool = False, out_dir=None) -> ProfileRun:
+                fix_mu: bool = False, out_dir=None, progress=None) -> ProfileRun:
     """Radial profiles and Gaussian fits of the atoms a selection picks (``qscore profile``).
 
     Writes ``<model>__Q__<map>_profiles.csv``, ``_profiles.png/.svg`` and ``_profiles.json``.
@@ -134,6 +135,7 @@ def run_profile(model, map_path, selection: str, *, sigma: float = 0.4, emdb_com
     skip_outside : bool — leave out selected atoms outside the map instead of refusing them
     fix_mu : bool — fit Gaussians centred on the atoms (μ = 0)
     out_dir : str or Path, optional — default: the model's folder
+    progress : callable(done, total), optional — called as atoms are scored
 
     Returns
     -------
@@ -150,7 +152,7 @@ def run_profile(model, map_path, selection: str, *, sigma: float = 0.4, emdb_com
     paths = _output_paths(folder, model, map_path, {"profiles_csv": "_profiles.csv", "profiles_png": "_profiles.png",
                                                     "profiles_json": "_profiles.json"})
     result = _score(mdl, dmap, sigma=sigma, emdb_compat=emdb_compat, threads=threads, profiles=True,
-                    subset=mask)  # only the selection: its Q and profiles as in a whole-model run
+                    subset=mask, progress=progress)  # only the selection: its Q and profiles as in a whole-model run
     table = profile_table(result, mask, fix_mu=fix_mu)
     sel = selection_profile(result, mask, fix_mu=fix_mu)
     stats = result.map_stats
@@ -236,7 +238,7 @@ class BFactorRun:
 def run_bfactors(model, map_path, resolution: float, *, f_min: float = 0.0, f_max: float = 300.0,
                  f_step: float = 20.0, threshold: float = 0.01, formats: str = "auto", sigma: float = 0.4,
                  emdb_compat: bool = False, threads: int | None = None, permissive: bool = False,
-                 max_memory: int | None = None, out_dir=None) -> BFactorRun:
+                 max_memory: int | None = None, out_dir=None, progress=None) -> BFactorRun:
     """B-factors from Q, B = f·(1 − Q) with the f whose model map fits the map best (``qscore bfactors``).
 
     Writes ``<model>__Q__<map>_bfactors.cif``/``.pdb``, ``_bfactor_scan.csv``, ``_bfactor_scan.png/.svg``
@@ -252,6 +254,7 @@ def run_bfactors(model, map_path, resolution: float, *, f_min: float = 0.0, f_ma
     sigma : float — Å; emdb_compat : bool; threads : int, optional; permissive : bool
     max_memory : int, optional — bytes an electron-scattering map may take
     out_dir : str or Path, optional
+    progress : callable(done, total), optional — called as the factors of the scan are done
 
     Returns
     -------
@@ -271,7 +274,7 @@ def run_bfactors(model, map_path, resolution: float, *, f_min: float = 0.0, f_ma
     paths = _output_paths(folder, model, map_path, names)
     result = _score(mdl, dmap, sigma=sigma, emdb_compat=emdb_compat, threads=threads, resolution=resolution)
     scan = scan_bfactors(mdl.atoms, result.q, dmap, resolution, f_min=f_min, f_max=f_max, f_step=f_step,
-                         threshold=threshold, max_memory=max_memory)
+                         threshold=threshold, max_memory=max_memory, progress=progress)
     table = scan.table()
     summary = {"inputs": {"model": str(model), "map": str(map_path)}, "sigma": sigma, "mean_q": result.mean_q(),
                **scan.summary(), "outputs": {k: str(v) for k, v in paths.items()}}
