@@ -307,12 +307,44 @@ def test_profile_figure_draws_the_reference_and_fitted_gaussians(cec_report):
     assert len(curve) == 1
     x, fitted = curve[0].get_data()
     assert fitted == pytest.approx(fit["A"] * np.exp(-0.5 * ((x - fit["mu"]) / fit["sigma"]) ** 2) + fit["B"])
-    assert f"fit σ {fit['sigma']:.2f} Å" in ax.get_title()
+    assert f"fit σ {fit['sigma']:.2f} Å" in " ".join(tx.get_text() for tx in ax.texts)
+    assert "A ALA 26 CA" in ax.get_title()
     ref = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
     x, g = ref[0].get_data()  # the reference's shape (sigma) over the points' range
     assert g[0] == pytest.approx(np.nanmax(y)) and g[-1] == pytest.approx(np.nanmin(y), abs=1e-5 * np.ptp(y))
     points = [ln for ln in ax.lines if ln.get_marker() == "o"][0].get_data()
     assert np.allclose(points[1], y[np.isfinite(y)])
+
+
+def _profile_style(fig) -> dict:
+    """How the first panel of a profile figure draws its series, and where the legend is."""
+    ax = fig.axes[0]
+    return {"reference": sorted({ln.get_linestyle() for ln in ax.lines if ln.get_color() == "#999999"}),
+            "fit": sorted({ln.get_linestyle() for ln in ax.lines if ln.get_color().upper() == "#D55E00"}),
+            "legend": [tx.get_text() for lg in fig.legends for tx in lg.get_texts()],
+            "legend_loc": [lg._loc for lg in fig.legends]}
+
+
+def test_qscore_profile_figure_is_drawn_in_the_report_style(cec_report):
+    from qscore.analysis.profiles import profile_table, select_atoms, selection_profile
+    from qscore.report.profile_plots import plot_profiles
+
+    result = cec_report["result"]
+    report_fig = next(f for f in report_figures(result, cec_report["analysis"], profile_atoms=["A:26:CA"])
+                      if f.key == "profiles").figure
+    mask = select_atoms(result.atoms, "A:26:CA")
+    tool_fig = plot_profiles(profile_table(result, mask), sigma=result.params.sigma,
+                             selection=selection_profile(result, mask))
+    assert _profile_style(tool_fig) | {"legend": None} == _profile_style(report_fig) | {"legend": None}
+    style = _profile_style(report_fig)
+    assert style["reference"] == ["--"] and style["fit"] == ["-"] and style["legend_loc"] == [8]  # lower center
+    assert "reference Gaussian, σ 0.4 Å (over the points' range)" in _profile_style(tool_fig)["legend"]
+    # many atoms: one panel of thin lines, the reference over the mean profile's range, a legend naming both
+    table = profile_table(result, select_atoms(result.atoms, "A:20-40"))
+    many = plot_profiles(table, sigma=0.4, max_panels=12)
+    labels = _profile_style(many)["legend"]
+    assert f"one atom's profile ({len(table)} atoms)" in labels and "reference over the mean's range" in labels
+    assert sum(ax.get_visible() for ax in many.axes) == 1
 
 
 def test_cli_report_and_score_report(tmp_path):

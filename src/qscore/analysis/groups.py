@@ -372,8 +372,8 @@ def whole_model_q_resolution(model: pd.DataFrame, curve: ExpectedModel | None) -
 
     Returns
     -------
-    QResolution — the curve inverted at the 'all' row's Q (0.5–20 Å), and the 2020 relations per
-    molecule type
+    QResolution — the curve inverted at the 'all' row's Q (inside the range the curve was fitted on),
+    and the 2020 relations per molecule type
     """
     value, note, source = None, "no expected-Q curve for this sigma", None
     if curve is not None:

@@ -111,9 +111,9 @@ def _print_expected_and_q_resolution(a) -> None:
                    f"{overall['Q']:.4f}: {overall['Q_flag']}")
     qr = a.q_resolution
     lin = ", ".join(f"{t} {fmt(v, '.2f')} Å" for t, v in qr.by_type_2020.items() if v is not None)
-    lin = f"; 2020 relations: {lin}" if lin else ""
+    lin = f"; 2020 linear relations per type: {lin}" if lin else ""
     if qr.value is not None:
-        click.echo(f"Q-resolution {qr.value:.2f} Å (the curve inverted){lin}")
+        click.echo(f"Q-resolution {qr.value:.2f} Å ({qr.curve}, inverted){lin}")
     else:
         click.echo(f"Q-resolution: none ({qr.note}){lin}")
 

@@ -6,7 +6,6 @@ inputs, compute, and write each command's files all or nothing.  Each returns a 
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ import pandas as pd
 from ..analysis.bfactors import BFactorScan, scan_bfactors, scan_factors
 from ..analysis.cc_core import check_model_resolution
 from ..analysis.correlation import map_model_correlation
-from ..analysis.profiles import profile_table, reference_gaussian, select_atoms, selection_profile
+from ..analysis.profiles import profile_table, select_atoms, selection_profile
 from ..analysis.results import MapModelCorrelation
 from ..core.engine import set_threads
 from ..errors import ModelError, ParameterError
@@ -170,7 +169,7 @@ def run_profile(model, map_path, selection: str, *, sigma: float = 0.4, emdb_com
     summary["outputs"]["profiles_svg"] = str(paths["profiles_png"].with_suffix(".svg"))
     _write_all([_file(paths["profiles_csv"], lambda p: write_table(p, table)),
                 _figure(paths["profiles_png"], lambda: plot_profiles(
-                    table, reference=functools.partial(reference_gaussian, result), selection=sel)),
+                    table, sigma=result.params.sigma, selection=sel)),
                 _file(paths["profiles_json"], lambda p: write_json(p, summary))])
     return ProfileRun(result=result, mask=mask, n_outside=n_outside, table=table, selection=sel, summary=summary,
                       paths=summary["outputs"])

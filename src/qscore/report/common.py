@@ -1,4 +1,4 @@
-"""What every figure module of :mod:`qscore.report` shares: colours, a new figure, saving.
+"""What every figure module of :mod:`qscore.report` shares: colours, a new figure, saving, the expected band.
 
 Figures are built on :class:`matplotlib.figure.Figure` (Agg canvas, no pyplot, no global backend
 change), with matplotlib imported only when a figure is made.  Colours are the Okabe–Ito palette,
@@ -12,6 +12,8 @@ from pathlib import Path
 #: Okabe–Ito colours
 BLACK, ORANGE, SKY_BLUE, GREEN, BLUE, VERMILLION, PURPLE, GREY = (
     "#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#999999")
+BAND_COLOUR = "#BBBBBB"
+FONT_SIZE = 9
 #: formats and resolution :func:`save_figure` writes
 FORMATS = ("png", "svg")
 DPI = 150
@@ -63,5 +65,55 @@ def save_figure(fig, stem, *, written: list | None = None) -> dict:
     return paths
 
 
-__all__ = ["new_figure", "save_figure", "BLACK", "ORANGE", "SKY_BLUE", "GREEN", "BLUE", "VERMILLION", "PURPLE",
-           "GREY", "FORMATS", "DPI"]
+
+
+def expected_text(expected, resolution) -> str:
+    """'expected at d Å: Q_peak …, 95% band …–…', or why there is no expected Q (for titles).
+
+    Parameters
+    ----------
+    expected : qscore.analysis.results.ExpectedQ or None
+    resolution : float or None — the map's resolution, Å
+    """
+    if expected is None:
+        return ("no resolution given: no expected Q" if resolution is None
+                else f"no expected Q at {resolution:g} Å (outside the curve's fitted range)")
+    return (f"expected at {resolution:g} Å: Q_peak {expected.Q_peak:.3f}, "
+            f"95% band {expected.Q_low95:.3f}–{expected.Q_high95:.3f}")
+
+
+def draw_band(ax, expected) -> None:
+    """The expected Q_peak (dash-dot) and the 95% band of entries (grey) across ``ax``; nothing without one.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    expected : qscore.analysis.results.ExpectedQ or None
+    """
+    if expected is None:
+        return
+    ax.axhspan(expected.Q_low95, expected.Q_high95, color=BAND_COLOUR, alpha=0.35, linewidth=0, zorder=0)
+    ax.axhline(expected.Q_peak, color=BLACK, linestyle="-.", linewidth=1.1, zorder=1)
+
+
+def band_legend(expected, resolution) -> dict:
+    """Legend entries {label: handle} for the Q_peak line and the 95% band, naming the curve; none
+    without an expected Q.
+
+    Parameters
+    ----------
+    expected : qscore.analysis.results.ExpectedQ or None
+    resolution : float or None — the map's resolution, Å
+    """
+    if expected is None:
+        return {}
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    return {f"expected Q_peak of entries at {resolution:g} Å ({expected.source})":
+            Line2D([], [], color=BLACK, linestyle="-.", linewidth=1.1),
+            "95% of entries at this resolution": Patch(color=BAND_COLOUR, alpha=0.35)}
+
+
+__all__ = ["new_figure", "save_figure", "expected_text", "draw_band", "band_legend", "BLACK", "ORANGE", "SKY_BLUE",
+           "GREEN", "BLUE", "VERMILLION", "PURPLE", "GREY", "BAND_COLOUR", "FONT_SIZE", "FORMATS", "DPI"]

@@ -167,8 +167,9 @@ def _summary_cards(result, s: dict, analysis) -> str:
         flag = str(overall.get("Q_flag") or "")
         words = {"below": "below the 95% band", "above": "above the 95% band", "within": "within the 95% band"}
         cards.append((f"Expected at {result.resolution:g} Å",
-                      f'<div class="big">{_num(e.Q_peak)}</div><p>Q_peak; 95% of entries '
-                      f'{_num(e.Q_low95)}–{_num(e.Q_high95)}</p>'
+                      f'<div class="big">{_num(e.Q_peak)}</div><p>Q_peak (Q_mean {_num(e.Q_mean)}); '
+                      f'95% of entries {_num(e.Q_low95)}–{_num(e.Q_high95)}</p>'
+                      f'<p class="source">from {_e(e.source)}</p>'
                       f'<p class="verdict-{_e(flag)}">Model: {_e(words.get(flag, flag))}</p>'))
     elif analysis.expected_note:
         cards.append(("Expected Q", f'<p class="verdict-none">None: {_e(analysis.expected_note)}.</p>'))
@@ -178,10 +179,13 @@ def _summary_cards(result, s: dict, analysis) -> str:
     qr = analysis.q_resolution
     lin = ", ".join(f"{t} {_num(v, 2)} Å" for t, v in qr.by_type_2020.items() if v is not None)
     if qr.value is not None:
-        body = f'<div class="big">{_num(qr.value, 2)} Å</div><p>the expected-Q curve inverted</p>'
+        body = (f'<div class="big">{_num(qr.value, 2)} Å</div><p>the whole model\'s Q on the expected-Q curve '
+                f'inverted ({_e(qr.curve)})</p>')
     else:
         body = f'<p>none: {_e(qr.note)}</p>'
-    cards.append(("Q-resolution", body + (f"<p>2020 relations: {_e(lin)}</p>" if lin else "")))
+    if lin:
+        body += f"<p>2020 linear relations (Pintilie et al. 2020) per molecule type, inverted: {_e(lin)}</p>"
+    cards.append(("Q-resolution", body))
     rel = analysis.relative
     if rel is not None:
         body = (f'<div class="big">{_num(rel.Q_relative_all, 1)}%</div><p>of {rel.n_archive:,} archive '

@@ -1,14 +1,15 @@
 """Figures of one scored model, as the Q-score papers show them.
 
-- :func:`plot_residue_q` — residue Q along the sequence of one chain (backbone and side chain for
-  protein; phosphate, sugar and base for nucleic acid), with the expected Q_peak line and the 95%
-  band at the map's resolution; residues outside the band are marked and the worst labelled.
+- :func:`plot_residue_q` (from :mod:`qscore.report.residue_plots`) — residue Q along the sequence
+  of one chain, with its parts, the expected Q_peak line and the 95% band at the map's resolution;
+  residues outside the band are marked and the most severe labelled.
 - :func:`plot_chain_overview` — mean Q of every polymer chain (for models with many chains).
 - :func:`plot_archive_position` — the entry on the archive's Q-versus-resolution scatter with the
   Q_peak and 95% curves.
-- :func:`plot_atom_distributions` — atom Q per molecule type.
-- :func:`plot_profiles` — radial profiles of chosen atoms with the reference Gaussian and the
-  Gaussian fitted by :func:`qscore.analysis.profiles.fit_gaussian`.
+- :func:`plot_atom_distributions` — atom Q per molecule type, with each type's expected mean Q
+  (2020 relations) where it has one.
+- :func:`plot_profiles` — radial profiles of chosen atoms, drawn as ``qscore profile`` draws them
+  (:mod:`qscore.report.profile_plots`).
 
 :func:`report_figures` yields all that apply to a result, with captions, for the HTML report.
 Every function reads results only and returns a :class:`matplotlib.figure.Figure` (Agg canvas, no
@@ -27,208 +28,26 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from .common import BLACK, BLUE, GREEN, GREY, ORANGE, PURPLE, SKY_BLUE, VERMILLION, new_figure, save_figure
+from .common import (
+    BLACK,
+    BLUE,
+    FONT_SIZE,
+    GREY,
+    ORANGE,
+    PURPLE,
+    SKY_BLUE,
+    VERMILLION,
+    band_legend,
+    draw_band,
+    expected_text,
+    new_figure,
+    save_figure,
+)
+from .residue_plots import PART_LINES, RESIDUE_POINT_GIDS, plot_residue_q, polymer_group, polymer_groups
 
 __all__ = ["plot_residue_q", "plot_chain_overview", "plot_archive_position", "plot_atom_distributions",
            "plot_profiles", "select_profile_atoms", "polymer_groups", "polymer_group", "report_figures", "ReportFigure",
            "save_figure", "RESIDUE_POINT_GIDS", "MAX_PROFILE_PANELS"]
-
-#: the gid of the residue-point collections in a residue plot (one point per residue; SVG groups)
-RESIDUE_POINT_GIDS = {"within": "residue-q-within", "below": "residue-q-below", "above": "residue-q-above",
-                      "none": "residue-q"}
-#: the parts drawn for each polymer type: (column, label, colour, line style)
-PART_LINES = {
-    "protein": (("Q_backbone", "backbone", BLUE, "-"), ("Q_sidechain", "side chain", ORANGE, "--")),
-    "nucleic": (("Q_phosphate", "phosphate", BLUE, "-"), ("Q_sugar", "sugar", ORANGE, "--"),
-                ("Q_base", "base", GREEN, ":")),
-}
-#: residues per row of a residue plot; longer chains wrap onto further rows
-RESIDUES_PER_ROW = 400
-BAND_COLOUR = "#BBBBBB"
-FONT_SIZE = 9
-
-
-def _new_figure(width: float, height: float):
-    return new_figure(width, height, dpi=100)
-
-
-def _expected_text(expected, resolution) -> str:
-    if expected is None:
-        return ("no resolution given: no expected Q" if resolution is None
-                else f"no expected Q at {resolution:g} Å (outside the curve's fitted range)")
-    return (f"expected at {resolution:g} Å: Q_peak {expected.Q_peak:.3f}, "
-            f"95% band {expected.Q_low95:.3f}–{expected.Q_high95:.3f}")
-
-
-def _draw_band(ax, expected, *, vertical: bool = False) -> None:
-    if expected is None:
-        return
-    lo, hi, peak = expected.Q_low95, expected.Q_high95, expected.Q_peak
-    if vertical:
-        ax.axvspan(lo, hi, color=BAND_COLOUR, alpha=0.35, linewidth=0, zorder=0)
-        ax.axvline(peak, color=BLACK, linestyle="-.", linewidth=1.1, zorder=1)
-    else:
-        ax.axhspan(lo, hi, color=BAND_COLOUR, alpha=0.35, linewidth=0, zorder=0)
-        ax.axhline(peak, color=BLACK, linestyle="-.", linewidth=1.1, zorder=1)
-
-
-def _residue_label(row) -> str:
-    return f"{row['res_name']}{row['res_num']}{row['ins_code'] or ''}"
-
-
-def _x_positions(table: pd.DataFrame) -> np.ndarray:
-    """Residue numbers, with residues sharing a number (insertion codes) spread between it and the next."""
-    num = table["res_num"].to_numpy(dtype=float)
-    rank = table.groupby("res_num", sort=False).cumcount().to_numpy(dtype=float)
-    count = table.groupby("res_num", sort=False)["res_num"].transform("size").to_numpy(dtype=float)
-    return num + rank / count
-
-
-def _gapped(x: np.ndarray, y: np.ndarray) -> tuple:
-    """Insert NaN between residues more than one number apart so that lines break at gaps."""
-    if len(x) < 2:
-        return x, y
-    gaps = np.flatnonzero(np.diff(np.floor(x)) > 1)
-    return np.insert(x, gaps + 1, np.nan), np.insert(y.astype(float), gaps + 1, np.nan)
-
-
-def _pick_labels(x: np.ndarray, q: np.ndarray, n: int, min_sep: float, worst_low: bool) -> np.ndarray:
-    """Indices of up to ``n`` points to label: the most extreme first, none closer than ``min_sep`` in x."""
-    order = np.argsort(q if worst_low else -q, kind="stable")
-    chosen: list = []
-    for i in order:
-        if len(chosen) >= n:
-            break
-        if all(abs(x[i] - x[j]) >= min_sep for j in chosen):
-            chosen.append(i)
-    return np.array(chosen, dtype=int)
-
-
-def polymer_groups(residues: pd.DataFrame) -> list:
-    """The (chain, polymer type) groups of a residue table, in order of appearance.
-
-    Returns
-    -------
-    list of (chain, mol_type) — see :func:`polymer_group` for each group's rows
-    """
-    poly = residues.loc[residues["mol_type"].isin(tuple(PART_LINES)), ["chain", "mol_type"]].drop_duplicates()
-    return [(str(c), str(t)) for c, t in poly.itertuples(index=False, name=None)]
-
-
-def polymer_group(residues: pd.DataFrame, chain: str, mol_type: str) -> pd.DataFrame:
-    """The residues of one (chain, polymer type) group, in sequence order.
-
-    Parameters
-    ----------
-    residues : DataFrame — the residue table
-    chain : str; mol_type : str — 'protein' or 'nucleic'
-
-    Returns
-    -------
-    DataFrame
-    """
-    rows = residues[(residues["chain"] == chain) & (residues["mol_type"] == mol_type)]
-    return rows.sort_values(["res_num", "ins_code"], kind="stable")
-
-
-def plot_residue_q(table: pd.DataFrame, *, chain: str, mol_type: str, expected=None,
-                   resolution: float | None = None, max_labels: int = 12, per_row: int = RESIDUES_PER_ROW):
-    """Residue Q along the sequence of one chain, with its parts, the expected band and outliers.
-
-    Parameters
-    ----------
-    table : DataFrame — rows of one chain and polymer type from ``Analysis.residues``
-        (columns res_num, ins_code, res_name, Q_residue and the part columns; Q_flag with a resolution)
-    chain, mol_type : the chain ID and polymer type ('protein' or 'nucleic'), for titles
-    expected : qscore.analysis.results.ExpectedQ or None — Q_peak and the 95% band at the map's resolution
-    resolution : float, optional — the map's resolution, Å (for the title)
-    max_labels : int — most outliers labelled per row (the most extreme; all are marked)
-    per_row : int — residues per row; longer chains wrap
-
-    Returns
-    -------
-    matplotlib.figure.Figure — one point per residue in the collections of :data:`RESIDUE_POINT_GIDS`
-    """
-    if mol_type not in PART_LINES:
-        raise ParameterError(f"Residue plots are drawn for protein and nucleic chains, not '{mol_type}'.")
-    t = table.sort_values(["res_num", "ins_code"], kind="stable").reset_index(drop=True)
-    n = len(t)
-    if n == 0:
-        raise ParameterError(f"Chain '{chain}' has no {mol_type} residues to plot.")
-    x_all = _x_positions(t)
-    q_all = t["Q_residue"].to_numpy(dtype=float)
-    flags = (t["Q_flag"].astype(str).to_numpy() if expected is not None and "Q_flag" in t
-             else np.full(n, "none", dtype=object))
-    from matplotlib.ticker import MaxNLocator
-
-    n_rows = int(np.ceil(n / per_row))
-    row_len = int(np.ceil(n / n_rows))  # rows of equal length, drawn to the same scale
-    fig = _new_figure(11.0, 2.5 * n_rows + 1.0)
-    axes = np.atleast_1d(fig.subplots(n_rows, 1, squeeze=False)[:, 0])
-    finite = q_all[np.isfinite(q_all)]
-    parts = [(c, lab, col, ls) for c, lab, col, ls in PART_LINES[mol_type] if c in t and t[c].notna().any()]
-    part_values = [t[c].to_numpy(dtype=float) for c, *_ in parts]
-    lows = [finite.min() if len(finite) else 0.0] + [np.nanmin(v) for v in part_values if np.isfinite(v).any()]
-    highs = [finite.max() if len(finite) else 1.0] + [np.nanmax(v) for v in part_values if np.isfinite(v).any()]
-    has_below, has_above = bool((flags == "below").any()), bool((flags == "above").any())
-    y_lo = min(min(lows), 0.0) - (0.25 if has_below else 0.05)
-    y_hi = max(max(highs) + (0.25 if has_above else 0.05), 1.02)
-    width = max(float(x_all[min((r + 1) * row_len, n) - 1] - x_all[r * row_len]) for r in range(n_rows))
-    marker = {"within": ("o", BLACK, 10, "residue Q"), "none": ("o", BLACK, 10, "residue Q"),
-              "below": ("v", VERMILLION, 26, "below the 95% band"), "above": ("^", SKY_BLUE, 26, "above the 95% band")}
-    for r, ax in enumerate(axes):
-        sl = slice(r * row_len, min((r + 1) * row_len, n))
-        x, q, fl = x_all[sl], q_all[sl], flags[sl]
-        _draw_band(ax, expected)
-        for (_, label, colour, style), values in zip(parts, part_values, strict=True):
-            xs, ys = _gapped(x, values[sl])
-            ax.plot(xs, ys, color=colour, linestyle=style, linewidth=0.9, alpha=0.9, label=label, zorder=2)
-        for kind in ("within", "none", "below", "above"):
-            sel = fl == kind
-            if not sel.any():
-                continue
-            shape, colour, area, label = marker[kind]
-            edge = BLACK if kind in ("below", "above") else "none"
-            coll = ax.scatter(x[sel], q[sel], s=area, marker=shape, color=colour, edgecolors=edge,
-                              linewidths=0.5, zorder=3, label=label)
-            coll.set_gid(RESIDUE_POINT_GIDS[kind])
-        span = max(width, 1.0)
-        for kind, low in (("below", True), ("above", False)):
-            idx = np.flatnonzero(fl == kind)
-            if len(idx) == 0:
-                continue
-            pick = idx[_pick_labels(x[idx], q[idx], max_labels, span / 55.0, worst_low=low)]
-            for i in pick:
-                ax.annotate(_residue_label(t.iloc[sl.start + i]), (x[i], q[i]),
-                            xytext=(0, -6 if low else 6), textcoords="offset points", rotation=90,
-                            ha="center", va="top" if low else "bottom", fontsize=6.5, color=BLACK, zorder=4)
-        pad = max(span * 0.01, 0.6)
-        ax.set_xlim(float(x[0]) - pad, float(x[0]) + span + pad)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylim(y_lo, y_hi)
-        ax.set_ylabel("Q-score", fontsize=FONT_SIZE)
-        ax.tick_params(labelsize=FONT_SIZE - 1)
-        ax.grid(axis="y", color="#E5E5E5", linewidth=0.6, zorder=0)
-        ax.set_axisbelow(True)
-    axes[-1].set_xlabel("Residue number", fontsize=FONT_SIZE)
-    seen: dict = {}
-    for ax in axes:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            seen.setdefault(lab, h)
-    if expected is not None:
-        from matplotlib.lines import Line2D
-        from matplotlib.patches import Patch
-
-        seen[f"Q_peak at {resolution:g} Å"] = Line2D([], [], color=BLACK, linestyle="-.", linewidth=1.1)
-        seen["95% of entries"] = Patch(color=BAND_COLOUR, alpha=0.35)
-    fig.legend(list(seen.values()), list(seen.keys()), loc="outside lower center", ncols=min(len(seen), 7),
-               frameon=False, fontsize=FONT_SIZE - 1)
-    counts = ""
-    if expected is not None:
-        counts = f"; {int((flags == 'below').sum())} below, {int((flags == 'above').sum())} above the band"
-    fig.suptitle(f"Chain {chain} ({mol_type}, {n} residue{'s' if n != 1 else ''}): residue Q — "
-                 f"{_expected_text(expected, resolution)}{counts}", fontsize=FONT_SIZE + 1, x=0.01, ha="left")
-    return fig
 
 
 def plot_chain_overview(chains: pd.DataFrame, *, expected=None, resolution: float | None = None,
@@ -244,9 +63,9 @@ def plot_chain_overview(chains: pd.DataFrame, *, expected=None, resolution: floa
     poly = chains[chains["mol_type"].isin(tuple(PART_LINES))].reset_index(drop=True)
     if poly.empty:
         raise ParameterError("The model has no protein or nucleic chain to summarise.")
-    fig = _new_figure(11.0, 3.6)
+    fig = new_figure(11.0, 3.6, dpi=100)
     ax = fig.subplots()
-    _draw_band(ax, expected)
+    draw_band(ax, expected)
     x = np.arange(len(poly))
     for mol_type, shape, colour in (("protein", "o", BLUE), ("nucleic", "s", ORANGE)):
         sel = (poly["mol_type"] == mol_type).to_numpy()
@@ -262,9 +81,11 @@ def plot_chain_overview(chains: pd.DataFrame, *, expected=None, resolution: floa
     ax.tick_params(labelsize=FONT_SIZE - 1)
     ax.grid(axis="y", color="#E5E5E5", linewidth=0.6)
     ax.set_axisbelow(True)
-    if poly["mol_type"].nunique() > 1:
-        ax.legend(fontsize=FONT_SIZE - 1, frameon=False, loc="lower right")
-    ax.set_title(f"Chains: mean Q — {_expected_text(expected, resolution)}", fontsize=FONT_SIZE + 1, loc="left")
+    handles, labels = ax.get_legend_handles_labels()
+    band = band_legend(expected, resolution)
+    fig.legend(handles + list(band.values()), labels + list(band), loc="outside lower center",
+               ncols=len(labels) + len(band), frameon=False, fontsize=FONT_SIZE - 1)
+    ax.set_title(f"Chains: mean Q — {expected_text(expected, resolution)}", fontsize=FONT_SIZE + 1, loc="left")
     return fig
 
 
@@ -283,7 +104,7 @@ def plot_archive_position(archive, *, q: float, resolution: float, expected_mode
     """
     d = np.asarray(archive.resolution, dtype=float)
     aq = np.asarray(archive.q, dtype=float)
-    fig = _new_figure(7.5, 5.0)
+    fig = new_figure(7.5, 5.0, dpi=100)
     ax = fig.subplots()
     ax.scatter(d, aq, s=4, color=GREY, alpha=0.35, linewidths=0, rasterized=True,
                label=f"archive entries (n = {len(d):,})")
@@ -316,16 +137,23 @@ def plot_archive_position(archive, *, q: float, resolution: float, expected_mode
     return fig
 
 
-def plot_atom_distributions(q: np.ndarray, mol_type: np.ndarray, *, expected=None,
+def plot_atom_distributions(q: np.ndarray, mol_type: np.ndarray, *, expected_by_type: dict | None = None,
                             resolution: float | None = None):
     """Histograms of atom Q, one panel per molecule type present (protein, nucleic, water, ion, ligand).
+
+    The 95% band of the expected-Q curve is for whole entries' mean Q, not for single atoms, so it is
+    not drawn here; a panel shows instead the expected mean Q of its molecule type at the map's
+    resolution from the 2020 linear relations, where that type has one (protein, nucleic, water, ion).
 
     Parameters
     ----------
     q : (n,) float — Q of the scored (non-H) atoms
     mol_type : (n,) str — their molecule types
-    expected, resolution : as for :func:`plot_residue_q` (the entry's band, for reference)
+    expected_by_type : dict {molecule type: float}, optional — the 2020 relations' expected mean Q at
+        ``resolution`` (the model table's ``Q_expected_2020``)
+    resolution : float, optional — the map's resolution, Å (for the legend)
     """
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
     from ..types import MOLECULE_TYPES
@@ -336,32 +164,34 @@ def plot_atom_distributions(q: np.ndarray, mol_type: np.ndarray, *, expected=Non
     types = [t for t in MOLECULE_TYPES if (ok & (mol_type == t)).any()]
     if not types:
         raise ParameterError("No atom has a Q-score to plot.")
+    expected_by_type = {k: float(v) for k, v in (expected_by_type or {}).items() if v is not None and v == v}
     lo = min(-0.1, float(q[ok].min()))
     hi = max(1.0, float(q[ok].max()))
     bins = np.linspace(lo, hi, 45)
     colours = {"protein": BLUE, "nucleic": ORANGE, "water": SKY_BLUE, "ion": PURPLE, "ligand": VERMILLION}
-    fig = _new_figure(min(max(3.0 * len(types) + 1.0, 6.5), 14.0), 3.4)
+    fig = new_figure(min(max(3.0 * len(types) + 1.0, 6.5), 14.0), 3.6, dpi=100)
     axes = np.atleast_1d(fig.subplots(1, len(types), sharex=True, squeeze=False)[0])
+    drew_expected = False
     for ax, t in zip(axes, types, strict=True):
         v = q[ok & (mol_type == t)]
-        _draw_band(ax, expected, vertical=True)
         ax.hist(v, bins=bins, color=colours[t], alpha=0.85, edgecolor="white", linewidth=0.3, zorder=2)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.axvline(float(v.mean()), color=BLACK, linestyle="-", linewidth=1.3, zorder=3)
-        ax.set_title(f"{t}: {len(v):,} atom{'s' if len(v) != 1 else ''}, mean {v.mean():.3f}",
-                     fontsize=FONT_SIZE)
+        title = f"{t}: {len(v):,} atom{'s' if len(v) != 1 else ''}, mean {v.mean():.3f}"
+        if t in expected_by_type:
+            ax.axvline(expected_by_type[t], color=BLACK, linestyle="-.", linewidth=1.1, zorder=3)
+            title += f"\nexpected (2020) {expected_by_type[t]:.3f}"
+            drew_expected = True
+        ax.set_title(title, fontsize=FONT_SIZE)
         ax.set_xlabel("Atom Q-score", fontsize=FONT_SIZE)
         ax.tick_params(labelsize=FONT_SIZE - 1)
         ax.set_xlim(lo, hi)
     axes[0].set_ylabel("Atoms", fontsize=FONT_SIZE)
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
     handles = [Line2D([], [], color=BLACK, linewidth=1.3)]
-    labels = ["mean"]
-    if expected is not None:
-        handles += [Line2D([], [], color=BLACK, linestyle="-.", linewidth=1.1), Patch(color=BAND_COLOUR, alpha=0.35)]
-        labels += [f"entry Q_peak at {resolution:g} Å", "95% band of entries"]
+    labels = ["mean Q of the type's atoms"]
+    if drew_expected:
+        handles.append(Line2D([], [], color=BLACK, linestyle="-.", linewidth=1.1))
+        labels.append(f"expected mean Q of the type at {resolution:g} Å (2020 linear relation)")
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False,
                fontsize=FONT_SIZE - 1)
     return fig
@@ -416,11 +246,6 @@ def select_profile_atoms(atoms, q: np.ndarray, selection=None, *, n_default: int
     return picks
 
 
-def _short(text: str, limit: int = 40) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def atom_label(atoms, i: int) -> str:
     """'A ARG 26 CA' (insertion code and alternate location where present) of atom ``i``."""
     from ..analysis.profiles import atom_label as label
@@ -430,12 +255,11 @@ def atom_label(atoms, i: int) -> str:
 
 
 def plot_profiles(result, indices) -> object:
-    """Radial profiles of the atoms ``indices``: map values at the centre and on each shell.
-
-    Drawn with the reference Gaussian of the Q-score (width sigma) spanning each profile's range —
-    Q does not depend on the Gaussian's height or offset, only on how well its shape follows the map
-    values — and the Gaussian fitted to the profile (free height, centre, width and offset;
-    :func:`qscore.analysis.profiles.fit_gaussian`).
+    """Radial profiles of the atoms ``indices``, in that order, drawn as ``qscore profile`` draws them
+    (:func:`qscore.report.profile_plots.plot_profiles`): map values at the centre and on each shell,
+    the reference Gaussian of the Q-score (width sigma) spanning each profile's range — Q does not
+    depend on the Gaussian's height or offset, only on how well its shape follows the map values —
+    and the bounded Gaussian fit of :func:`qscore.analysis.profiles.fit_gaussians`, or why there is none.
 
     Parameters
     ----------
@@ -446,50 +270,15 @@ def plot_profiles(result, indices) -> object:
         raise ParameterError("Radial profiles were not kept; score with profiles=True.")
     if not len(indices):
         raise ParameterError("No atom to draw a profile for.")
-    from ..analysis.profiles import fit_gaussian, gaussian, profile_radii
+    from ..analysis.profiles import profile_table
+    from .profile_plots import plot_profiles as draw
 
-    radii = profile_radii(result)
-    sigma = result.params.sigma
-    n = len(indices)
-    ncols = min(n, 3)
-    nrows = int(np.ceil(n / ncols))
-    fig = _new_figure(max(3.6 * ncols + 0.4, 6.0), 2.9 * nrows + 0.5)
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False).ravel())
-    smooth = np.linspace(0.0, radii[-1], 200)
-    drawn_fit = False
-    for ax, i in zip(axes, indices, strict=False):
-        y = np.asarray(result.profile[i], dtype=float)
-        ok = np.isfinite(y)
-        if ok.any():  # the reference's shape, spanning the points' range (Q ignores its height and offset)
-            lo, hi = float(y[ok].min()), float(y[ok].max())
-            ax.plot(smooth, gaussian(smooth, hi - lo, 0.0, sigma, lo), color=GREY, linestyle="--", linewidth=1.3)
-        ax.plot(radii[ok], y[ok], linestyle="none", marker="o", markersize=3.5, color=BLUE)
-        title = f"{atom_label(result.atoms, i)} · Q {result.q[i]:.3f}"
-        f = fit_gaussian(radii, y)
-        if f["converged"]:
-            ax.plot(smooth, gaussian(smooth, f["A"], f["mu"], f["sigma"], f["B"]), color=VERMILLION, linestyle="-",
-                    linewidth=1.3)
-            title += f"\nfit σ {f['sigma']:.2f} Å, μ {f['mu']:.2f} Å, error {100 * f['rel_error']:.1f}%"
-            drawn_fit = True
-        else:
-            title += "\nno fit: " + _short(str(f["message"]).split(" (")[0], 48)
-        ax.set_title(title, fontsize=FONT_SIZE)
-        ax.set_xlabel("Distance from the atom (Å)", fontsize=FONT_SIZE)
-        ax.set_ylabel("Map value", fontsize=FONT_SIZE)
-        ax.tick_params(labelsize=FONT_SIZE - 1)
-    from matplotlib.lines import Line2D
-
-    handles = [Line2D([], [], linestyle="none", marker="o", markersize=3.5, color=BLUE),
-               Line2D([], [], color=GREY, linestyle="--", linewidth=1.3)]
-    labels = ["map values (mean over the points Q used)", f"reference Gaussian, σ {sigma:g} Å (over the points' range)"]
-    if drawn_fit:
-        handles.append(Line2D([], [], color=VERMILLION, linewidth=1.3))
-        labels.append("fitted Gaussian")
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), ncols + 1), frameon=False,
-               fontsize=FONT_SIZE - 1)
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    return fig
+    mask = np.zeros(len(result.atoms), dtype=bool)
+    mask[list(indices)] = True
+    table = profile_table(result, mask)
+    order = {int(i): k for k, i in enumerate(indices)}
+    table = table.iloc[np.argsort([order[int(i)] for i in table["atom_index"]], kind="stable")]
+    return draw(table, sigma=result.params.sigma, max_panels=MAX_PROFILE_PANELS)
 
 
 @dataclass
@@ -577,12 +366,16 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
                                                         resolution=d, expected_model=curve,
                                                         relative=analysis.relative, window=window))
     heavy = result.scored
+    by_type = (dict(zip(analysis.model["group"], analysis.model["Q_expected_2020"], strict=True))
+               if d is not None and "Q_expected_2020" in analysis.model else {})
     yield ReportFigure("atom_q", "Atom Q by molecule type",
-                       "Distribution of atom Q for each molecule type (vertical line: mean"
-                       + ("; grey band: 95% of archive entries at this resolution)." if expected is not None
-                          else "). Give --resolution D for the expected band."),
+                       "Distribution of atom Q for each molecule type (solid line: the mean"
+                       + ("; dash-dot line: the type's expected mean Q at this resolution from the 2020 linear "
+                          "relations, where the type has one). The 95% band of the expected-Q curve holds entries' "
+                          "mean Q, not single atoms', so it is not drawn here." if d is not None
+                          else "). Give --resolution D for the expected mean Q of each type."),
                        figure=plot_atom_distributions(result.q[heavy], result.atoms.mol_type[heavy],
-                                                      expected=expected, resolution=d))
+                                                      expected_by_type=by_type, resolution=d))
     title = "Radial profiles"
     if result.profile is None:
         yield ReportFigure("profiles", title, "", note="Radial profiles were not kept (score with profiles=True).")
