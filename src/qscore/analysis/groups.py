@@ -298,7 +298,8 @@ def add_expected(table: pd.DataFrame, resolution: float, model: ExpectedModel, *
                  mol_type_column: str = "mol_type") -> pd.DataFrame:
     """Add the expected Q at ``resolution`` and a flag to each row of a residue/chain/model table.
 
-    Adds Q_expected (the curve's Q_mean), Q_peak, Q_low95, Q_high95 (from ``model``), Q_flag
+    Adds Q_expected (the entry curve's Q_mean), Q_peak, Q_low95, Q_high95 (from ``model``; NaN for waters
+    and ions, which the entry curve does not describe), Q_flag
     ('below', 'within' or 'above' the 95% band; '' where Q is NaN and for waters and ions, which have no band;
     the row's ``status`` — 'outside map' or 'no density' — where it is not 'scored': for residues any of
     their atoms, for chains and the model more than :data:`UNSCORED_SHARE` of them), Q_flag_reference
@@ -318,11 +319,11 @@ def add_expected(table: pd.DataFrame, resolution: float, model: ExpectedModel, *
         share_none = out["n_no_density"] / out["n_atoms"].clip(lower=1)
         out["status"] = np.where(share_out > UNSCORED_SHARE, "outside map",
                                  np.where(share_out + share_none > UNSCORED_SHARE, "no density", "scored"))
-    out["Q_expected"] = float(values["Q_mean"])
     unscored = out["status"].to_numpy() != "scored" if "status" in out else np.zeros(len(out), dtype=bool)
     # waters and ions have no 95% band of their own (the 2020 relations give an expected value only), and the
-    # entry curve's band is not theirs: they are not flagged, and say so
+    # entry curve is not theirs: no entry-curve value, no flag, and they say so; Q_expected_2020 is theirs
     unbanded = out[mol_type_column].isin(UNBANDED_TYPES).to_numpy()
+    out["Q_expected"] = np.where(unbanded, np.nan, float(values["Q_mean"]))
     out["Q_peak"] = np.where(unbanded, np.nan, float(values["Q_peak"]))
     out["Q_low95"] = np.where(unbanded, np.nan, float(values["Q_low95"]))
     out["Q_high95"] = np.where(unbanded, np.nan, float(values["Q_high95"]))
