@@ -318,22 +318,6 @@ def profile_columns(radii) -> list:
     return [f"r_{r:.2f}" for r in radii]
 
 
-def reference_gaussian(result, x) -> np.ndarray:
-    """The Q-score's reference Gaussian g(x) = (maxD − minD)·exp(−½(x/σ)²) + minD of docs/science.md §2.7.
-
-    Parameters
-    ----------
-    result : QScoreResult — its map statistics and sigma
-    x : (n,) float — radii, Å
-
-    Returns
-    -------
-    (n,) float64
-    """
-    stats = result.map_stats
-    return gaussian(x, stats.max_d - stats.min_d, 0.0, result.params.sigma, stats.min_d)
-
-
 def profile_table(result, mask=None, *, max_radius: float = FIT_MAX_RADIUS, fix_mu: bool = False) -> pd.DataFrame:
     """One row per selected non-hydrogen atom: identity, Q, its radial profile and the Gaussian fit.
 
@@ -432,5 +416,5 @@ def fit_summary(fit: dict) -> str:
 
 
 __all__ = ["select_atoms", "fit_gaussian", "fit_gaussians", "FIT_STATUSES", "SIGMA_BOUNDS", "profile_table",
-           "selection_profile", "reference_gaussian",
-           "profile_radii", "profile_columns", "gaussian", "atom_label", "fit_summary", "FIT_MAX_RADIUS"]
+           "selection_profile", "profile_radii", "profile_columns", "gaussian", "atom_label", "fit_summary",
+           "FIT_MAX_RADIUS"]
