@@ -94,3 +94,20 @@ def test_fmt_never_prints_negative_zero():
     from qscore.cli.printing import fmt
 
     assert fmt(-1e-7) == "0.0000" and fmt(-0.2) == "-0.2000" and fmt(float("nan")) == "–"
+
+
+def test_counts_are_written_in_the_singular_for_one():
+    from qscore.cli.printing import plural
+
+    assert [plural(1, "atom"), plural(2, "atom"), plural(1, "entry"), plural(4308, "entry")] == \
+        ["1 atom", "2 atoms", "1 entry", "4,308 entries"]
+
+
+def test_profile_of_one_atom_says_atom(tmp_path):
+    from conftest import build_demo
+
+    inputs = build_demo(tmp_path / "in")
+    res = CliRunner().invoke(main, ["profile", inputs["model"], inputs["map"], "--atoms", "A:5:CA",
+                                    "--out", str(tmp_path / "p")])
+    assert res.exit_code == 0, res.output
+    assert "Profiles of 1 atom (A:5:CA)" in res.output

@@ -14,6 +14,7 @@ import click
 
 from ..io.archive_names import Q_NAMES, RESOLUTION_NAMES
 from .funnel import handle_errors
+from .printing import plural
 
 __all__ = ["archive", "stats", "download"]
 
@@ -93,7 +94,7 @@ def stats(archive_path, resolution_column, q_column, out_dir, degree, repeats, t
 def print_summary(result, paths: dict) -> None:
     """A short human summary of an :class:`~qscore.analysis.archive.ArchiveStats` run."""
     data = result.data
-    click.echo(f"Archive  {data.source}: {len(data)} entries (resolution column '{data.resolution_column}', "
+    click.echo(f"Archive  {data.source}: {plural(len(data), 'entry')} (resolution column '{data.resolution_column}', "
                f"Q column '{data.q_column}')")
     if data.dropped_missing:
         more = ", …" if data.dropped_missing > len(data.missing_rows) else ""

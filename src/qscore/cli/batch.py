@@ -14,6 +14,7 @@ import click
 
 from .funnel import EXIT_INTERRUPTED, handle_errors
 from .options import ANALYSIS_ALIASES, analysis_options, score_options
+from .printing import plural
 
 __all__ = ["batch", "ProgressBar", "print_report"]
 
@@ -142,12 +143,11 @@ def print_report(report, manifest) -> None:
     manifest : str — the manifest's path, as given
     """
     n_run = report.scored_ok + report.scored_failed
-    click.echo(f"Batch  {manifest}: {report.entries} entries; {report.skipped} already finished (skipped), "
+    click.echo(f"Batch  {manifest}: {plural(report.entries, 'entry')}; {report.skipped} already finished (skipped), "
                f"{n_run} scored now: {report.scored_ok} ok, {report.scored_failed} failed"
                + (f"; {report.not_run} left for a later run" if report.not_run else ""))
     if n_run:
-        plural = "s" if report.workers != 1 else ""
-        click.echo(f"Time   {report.elapsed_s:.1f} s, {report.workers} worker{plural}; scoring "
+        click.echo(f"Time   {report.elapsed_s:.1f} s, {plural(report.workers, 'worker')}; scoring "
                    f"{report.scoring_s:.1f} s, {report.entries_per_minute:.1f} entries/min")
     failures = report.failures
     if failures:

@@ -59,6 +59,7 @@ from ..errors import InputFileError, ParameterError
 from ..pipeline.mapq import DEFAULT_BFACTOR, DEFAULT_NP, DEFAULT_RES, DEFAULT_SIGMA, kind_by_name
 from ..types import check_resolution
 from .funnel import handle_errors
+from .printing import plural
 
 __all__ = ["MapQArgs", "parse_mapq_args", "main", "USAGE"]
 
@@ -244,10 +245,10 @@ def _run(argv) -> None:
     for item in done:
         r = item["result"]
         n_out = int(r.outside[r.scored].sum())
-        click.echo(f"Model {item['model']}: mean Q {r.mean_q():.4f} over {int(r.scored.sum())} atoms "
+        click.echo(f"Model {item['model']}: mean Q {r.mean_q():.4f} over {plural(int(r.scored.sum()), 'atom')} "
                    f"({r.elapsed:.2f} s)")
         if n_out:
-            click.echo(f"Warning: {n_out} atoms lie outside the map box; their Q is near 0.", err=True)
+            click.echo(f"Warning: {plural(n_out, 'atom')} lie outside the map box; their Q is near 0.", err=True)
         for p in item["paths"].values():
             click.echo(f"  wrote {p}")
 

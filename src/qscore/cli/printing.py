@@ -33,7 +33,7 @@ def fmt(v, spec=".4f", none="–") -> str:
 
 
 def plural(n: int, word: str) -> str:
-    """'1 chain', '2 chains' — with thousands separators.
+    """'1 chain', '2 chains', '2 entries' — with thousands separators.
 
     Parameters
     ----------
@@ -44,7 +44,9 @@ def plural(n: int, word: str) -> str:
     -------
     str
     """
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+    if n == 1:
+        return f"1 {word}"
+    return f"{n:,} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
 
 
 def _residue_id(r: dict) -> str:
@@ -96,8 +98,8 @@ def warn_outside(n_outside: int, n_atoms: int, consequence: str) -> None:
     consequence : str — what it does to the numbers
     """
     if n_outside:
-        click.echo(f"Warning: {n_outside} of {n_atoms} atoms lie outside the map box; {consequence}. Check that "
-                   "model and map are aligned.", err=True)
+        click.echo(f"Warning: {n_outside} of {plural(n_atoms, 'atom')} lie outside the map box; {consequence}. "
+                   "Check that model and map are aligned.", err=True)
 
 
 def _print_expected_and_q_resolution(a) -> None:
@@ -163,7 +165,7 @@ def print_analysis(a, max_rows: int = 20) -> None:
     fc = a.flag_counts
     if fc is not None:
         unjudged = fc.residues_outside_map + fc.residues_no_density
-        click.echo(f"Flags: {fc.residues_below} of {fc.residues} residues below Q_low95, "
+        click.echo(f"Flags: {fc.residues_below} of {plural(fc.residues, 'residue')} below Q_low95, "
                    f"{fc.residues_above} above Q_high95" + (
                        f" ({fc.residues_outside_map} outside the map and {fc.residues_no_density} in no density "
                        "are not judged)" if unjudged else "") + (
@@ -199,13 +201,13 @@ def print_summary(result, paths: dict) -> None:
                f"{', '.join(f'{v:.4g}' for v in mp['origin'])} Å")
     p = s["parameters"]
     click.echo(f"Q-score (sigma {p['sigma']} Å{', EMDB-compatible' if p['emdb_compat'] else ''}): "
-               f"mean {s['mean_q']:.4f} over {c['scored']} atoms")
+               f"mean {s['mean_q']:.4f} over {plural(c['scored'], 'atom')}")
     if c["outside_map"] or c["no_density"]:
         inside = c["scored"] - c["outside_map"] - c["no_density"]
         click.echo(f"  {fmt(s['mean_q_inside_map'])} over the {inside} inside the map with density around them "
                    f"({c['outside_map']} outside the map box, {c['no_density']} where the map does not vary)")
     for t, v in s["mean_q_by_type"].items():
-        click.echo(f"  {t:8s} {v['mean_q']:.4f}  ({v['atoms']} atoms)")
+        click.echo(f"  {t:8s} {v['mean_q']:.4f}  ({plural(v['atoms'], 'atom')})")
     warn_outside(c["outside_map"], c["scored"], "their Q is near 0")
     if result.analysis is not None:
         print_analysis(result.analysis)

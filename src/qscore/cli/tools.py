@@ -8,7 +8,7 @@ import click
 
 from .funnel import handle_errors
 from .options import MAP, MODEL, OUT, PERMISSIVE, THREADS, score_options
-from .printing import correlation_lines, progress_bar, warn_outside
+from .printing import correlation_lines, plural, progress_bar, warn_outside
 
 __all__ = ["profile", "cc", "bfactors"]
 
@@ -73,7 +73,7 @@ def profile(model, map_path, selection, sigma, emdb_compat, threads, permissive,
     if quiet:
         return
     table = run.table
-    click.echo(f"Profiles of {int(run.mask.sum())} atoms ({selection}) in {map_path}, sigma {sigma} Å"
+    click.echo(f"Profiles of {plural(int(run.mask.sum()), 'atom')} ({selection}) in {map_path}, sigma {sigma} Å"
                + (f"; {run.n_outside} outside the map left out" if run.n_outside else ""))
     for _, row in table.head(20).iterrows():
         fit = {k: row[k] for k in FIT_KEYS}
@@ -122,7 +122,7 @@ def cc(model, map_path, resolution, threshold, no_molmap, no_emodel, max_memory,
         return
     warn_outside(run.n_outside, run.n_atoms, "their density is compared with zeros (molmap) or left out (electron "
                  "scattering), which skews the correlations")
-    click.echo(f"Model {model} ({run.n_atoms} atoms), map {map_path}")
+    click.echo(f"Model {model} ({plural(run.n_atoms, 'atom')}), map {map_path}")
     for line in correlation_lines(run.correlation):
         click.echo(line)
     if run.json_path is not None:
@@ -172,7 +172,7 @@ def bfactors(model, map_path, resolution, f_min, f_max, f_step, threshold, forma
     result, s = run.result, run.summary
     counts = result.counts()
     warn_outside(counts["outside_map"], counts["scored"], "their Q is near 0, so their B-factors come out near f")
-    click.echo(f"Q-scores of {result.scored.sum()} atoms (sigma {sigma} Å): mean {result.mean_q():.4f}")
+    click.echo(f"Q-scores of {plural(int(result.scored.sum()), 'atom')} (sigma {sigma} Å): mean {result.mean_q():.4f}")
     click.echo(f"B = f·(1 - Q), f = {s['factors']['min']:g} … {s['factors']['max']:g} Å² ({s['factors']['count']} "
                f"values), model maps at {resolution:g} Å on the map's grid:")
     for _, row in run.table.iterrows():
