@@ -172,6 +172,63 @@ def _molmap_inputs(coords, z, weights, grid: MolmapGrid):
     return np.ascontiguousarray(ijk[order]), np.ascontiguousarray(amp[order]), grid.sigma / grid.step
 
 
+#: a molmap grid up to this many points (or 64 per atom) is summed whole; a larger one — atoms far apart,
+#: such as a stray atom thousands of Å away — only in boxes around groups of atoms
+WHOLE_GRID_POINTS = 50_000_000
+
+
+def _sub_grids(coords: np.ndarray, grid: MolmapGrid, margin: float) -> list:
+    """Boxes of ``grid`` (same lattice) that together hold every point within ``margin`` Å of an atom,
+    none overlapping: the whole grid when it is small; else one box per group of atoms closer than
+    2·margin, boxes that would overlap merged. Work is then bounded by the atoms, not by how far
+    apart they lie. Returns a list of (k_lo, k_hi) int arrays, (x, y, z) grid indices, hi exclusive."""
+    shape_xyz = np.array(grid.shape[::-1], dtype=np.int64)
+    whole = [(np.zeros(3, dtype=np.int64), shape_xyz)]
+    if float(np.prod(shape_xyz.astype(np.float64))) <= max(WHOLE_GRID_POINTS, 64 * len(coords)):
+        return whole
+    keys = np.floor(coords / (2.0 * margin))
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    parent = list(range(len(uniq)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    index = {tuple(k): i for i, k in enumerate(uniq)}
+    offsets = [(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1) if (a, b, c) > (0, 0, 0)]
+    for i, k in enumerate(uniq):
+        for off in offsets:
+            j = index.get((k[0] + off[0], k[1] + off[1], k[2] + off[2]))
+            if j is not None:
+                parent[find(i)] = find(j)
+    group = np.array([find(i) for i in range(len(uniq))])[np.asarray(inverse).reshape(-1)]
+    boxes = []
+    for g in np.unique(group):
+        c = coords[group == g]
+        boxes.append([c.min(axis=0) - margin, c.max(axis=0) + margin])
+    merged = True
+    while merged:  # boxes that overlap become one
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                (alo, ahi), (blo, bhi) = boxes[i], boxes[j]
+                if np.all(alo <= bhi + grid.step) and np.all(blo <= ahi + grid.step):
+                    boxes[i] = [np.minimum(alo, blo), np.maximum(ahi, bhi)]
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    out = []
+    for lo, hi in boxes:
+        k_lo = np.clip(np.floor((lo - grid.origin) / grid.step), 0, shape_xyz).astype(np.int64)
+        k_hi = np.clip(np.ceil((hi - grid.origin) / grid.step) + 1, 0, shape_xyz).astype(np.int64)
+        out.append((k_lo, k_hi))
+    return out
+
+
 def _slabs(grid: MolmapGrid, block_points: int):
     nz, ny, nx = grid.shape
     planes = max(1, block_points // (ny * nx))
@@ -233,11 +290,33 @@ def molmap_correlation(coords, elements, dmap, resolution: float, *, weights=Non
     w = np.ones(len(z)) if weights is None else np.asarray(weights, dtype=np.float64)
     if not (z > 0).any():
         raise ModelError("No atom with a known element: a model map needs atomic numbers (type_symbol).")
+    if not threshold > 0:
+        raise ParameterError(f"threshold={threshold} must be > 0: the model map is 0 away from the atoms.",
+                             parameter="threshold")
     grid = molmap_grid(coords, resolution, step=step, pad=pad, sigma_factor=sigma_factor)
+    values = np.ascontiguousarray(dmap.values)
+    used = np.asarray(coords, dtype=np.float64)[z > 0]
+    margin = max(3.0 * resolution if pad is None else float(pad), cutoff * grid.sigma) + grid.step
+    parts = []
+    for k_lo, k_hi in _sub_grids(used, grid, margin):
+        sub = MolmapGrid(origin=grid.origin + k_lo * grid.step, step=grid.step,
+                         shape=tuple(int(v) for v in (k_hi - k_lo)[::-1]), sigma=grid.sigma)
+        lo_a, hi_a = sub.origin - margin, sub.origin + (k_hi - k_lo) * grid.step + margin
+        near = np.all((coords >= lo_a) & (coords <= hi_a), axis=1)  # every atom that reaches the box
+        parts += _molmap_box_sums(coords[near], z[near], w[near], sub, cutoff, threshold, values, dmap,
+                                  block_points, threads or get_threads())
+    out = correlations(pool(parts))
+    nz, ny, nx = grid.shape
+    out.update({"grid": [nx, ny, nz], "step": grid.step, "sigma": grid.sigma, "threshold": threshold,
+                "atoms": int((z > 0).sum())})
+    return out
+
+
+def _molmap_box_sums(coords, z, w, grid: MolmapGrid, cutoff, threshold, values, dmap, block_points, threads):
+    """The correlation sums of one box of the molmap grid, in slabs of planes run on threads."""
     ijk, amp, sd = _molmap_inputs(coords, z, w, grid)
     reach = cutoff * sd
     nz, ny, nx = grid.shape
-    values = np.ascontiguousarray(dmap.values)
 
     def run(slab):
         k0, nzb = slab
@@ -247,16 +326,11 @@ def molmap_correlation(coords, elements, dmap, resolution: float, *, weights=Non
                                 threshold, values, dmap.origin, dmap.voxel_size)
 
     slabs = _slabs(grid, block_points)
-    n_threads = min(threads or get_threads(), len(slabs))
+    n_threads = min(threads, len(slabs))
     if n_threads <= 1:
-        parts = [run(s) for s in slabs]
-    else:
-        with ThreadPoolExecutor(max_workers=n_threads) as executor:
-            parts = list(executor.map(run, slabs))
-    out = correlations(pool(parts))
-    out.update({"grid": [nx, ny, nz], "step": grid.step, "sigma": grid.sigma, "threshold": threshold,
-                "atoms": int((z > 0).sum())})
-    return out
+        return [run(s) for s in slabs]
+    with ThreadPoolExecutor(max_workers=n_threads) as executor:
+        return list(executor.map(run, slabs))
 
 
 def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = THRESHOLD, molmap: bool = True,

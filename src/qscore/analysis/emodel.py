@@ -71,8 +71,9 @@ def emodel_geometry(coords, elements, dmap, resolution: float, *, b_max: float =
     if np.any(lo_xyz > box_hi) or np.any(hi_xyz < box_lo):
         raise ModelError(f"The model lies entirely outside the box of map '{dmap.path or '(in memory)'}'; "
                          "model and map are not aligned.")
-    lo = np.clip(np.floor((lo_xyz - dmap.origin) / voxel).astype(np.int64), 0, n_xyz - 1)
-    hi = np.clip(np.ceil((hi_xyz - dmap.origin) / voxel).astype(np.int64), 0, n_xyz - 1)
+    # clipped before the cast to integers, so that an atom far outside the box (1e30 Å) cannot overflow them
+    lo = np.clip(np.floor((lo_xyz - dmap.origin) / voxel), 0, n_xyz - 1).astype(np.int64)
+    hi = np.clip(np.ceil((hi_xyz - dmap.origin) / voxel), 0, n_xyz - 1).astype(np.int64)
     margin = np.ceil(reach / voxel).astype(np.int64)
     cell = tuple(int(fft.next_fast_len(int(n + 2 * m), real=True)) for n, m in zip(hi - lo + 1, margin, strict=True))
     return {"usable": usable, "lo": lo, "hi": hi, "margin": margin, "cell_shape": cell, "blur": blur,

@@ -63,16 +63,40 @@ def get_threads() -> int:
 class KernelInputs:
     """What :func:`kernels.qscore_atoms` needs, prepared once for a model and a map.
 
-    heavy : (h,) int64 — indices of the non-H atoms; targets : (m,) — the heavy atoms to score (indices
-    into ``heavy``), in cell order; radii : (s,) float64 — shell radii, Å; n_shells : int — s;
+    heavy : (h,) int64 — indices of the non-H atoms near the map (the kernel's atoms: neighbours and
+    atoms to score); targets : (m,) — the heavy atoms to score (indices into ``heavy``), in cell order;
+    unsampled : (u,) int64 — indices of the non-H atoms (of ``subset``) too far outside the map to
+    sample it: Q = 0 without sampling; radii : (s,) float64 — shell radii, Å; n_shells : int — s;
     args : tuple — the kernel's arguments after ``targets`` and before ``want_profile``
     """
 
     heavy: np.ndarray
     targets: np.ndarray
+    unsampled: np.ndarray
     radii: np.ndarray
     n_shells: int
     args: tuple
+
+
+#: the most cells of the neighbour grid, beyond the atoms' own count (coarser cells beyond it)
+MAX_EXTRA_CELLS = 1_000_000
+
+
+def _near_box(coords: np.ndarray, dmap: DensityMap, margin: float) -> np.ndarray:
+    """Which points lie within ``margin`` Å of the map's grid box."""
+    lo, hi = dmap.extent
+    return np.all((coords >= lo - margin) & (coords <= hi + margin), axis=1)
+
+
+def _cell_size(coords: np.ndarray, cell: float) -> float:
+    """The neighbour-cell edge: ``cell`` (one cell per neighbour reach), doubled until the grid has at
+    most 8 cells per atom plus :data:`MAX_EXTRA_CELLS` (decided before any grid is allocated)."""
+    if not len(coords):
+        return cell
+    span = coords.max(axis=0) - coords.min(axis=0)
+    while float(np.prod(np.floor(span / cell) + 1.0)) > 8 * len(coords) + MAX_EXTRA_CELLS:
+        cell *= 2.0
+    return cell
 
 
 def kernel_inputs(coords: np.ndarray, is_hydrogen: np.ndarray, dmap: DensityMap, params: QParams | None = None, *,
@@ -102,26 +126,36 @@ def kernel_inputs(coords: np.ndarray, is_hydrogen: np.ndarray, dmap: DensityMap,
     params = params or QParams()
     radii = params.radii()
     dirs, dir_start = spiral_table(params.num_points, params.tries)
-    heavy_coords = np.ascontiguousarray(coords[heavy])
-    cell = float(radii[-1]) * 1.9 + 1e-6  # one cell per neighbour reach: 27 cells (measured fastest)
-    lo, dims, start, order = kernels.build_cells(heavy_coords, cell)
-    ncells = int(np.prod(dims))
-    while ncells > 8 * len(heavy_coords) + 1_000_000:  # very sparse model: coarser cells
-        cell *= 2.0
-        lo, dims, start, order = kernels.build_cells(heavy_coords, cell)
-        ncells = int(np.prod(dims))
-    stats = dmap.stats()
-    # atoms in cell order: consecutive atoms of one cell share their neighbour candidates
-    targets = order
     if subset is not None:
         subset = np.asarray(subset, dtype=bool)
         if subset.shape != (n,):
             raise ParameterError(f"subset= has shape {subset.shape}; it must be a mask of the model's {n} atoms.",
                                  parameter="subset")
-        targets = order[subset[heavy][order]]
+    # Work and memory bounded by the map, not by coordinates: an atom more than max_radius outside the
+    # grid samples only points outside it, where the map is 0, so its Q is 0 without sampling; only
+    # atoms within 3·max_radius (an atom to score plus the reach of its points' neighbours) are
+    # neighbours. A stray atom far away therefore costs nothing.
+    reach = float(radii[-1])
+    all_heavy = heavy
+    sampled = _near_box(coords[all_heavy], dmap, reach + 1e-6)
+    neighbour = _near_box(coords[all_heavy], dmap, 3.0 * reach + 1e-6)
+    wanted = np.ones(len(all_heavy), dtype=bool) if subset is None else subset[all_heavy]
+    unsampled = all_heavy[~sampled & wanted]
+    heavy = all_heavy[neighbour]
+    heavy_coords = np.ascontiguousarray(coords[heavy])
+    cell = _cell_size(heavy_coords, reach * 1.9 + 1e-6)  # one cell per neighbour reach: 27 cells (measured fastest)
+    if len(heavy_coords):
+        lo, dims, start, order = kernels.build_cells(heavy_coords, cell)
+    else:  # every atom far outside the map: nothing to sample
+        lo, dims = np.zeros(3), np.ones(3, dtype=np.int64)
+        start, order = np.zeros(2, dtype=np.int32), np.zeros(0, dtype=np.int32)
+    stats = dmap.stats()
+    # atoms in cell order: consecutive atoms of one cell share their neighbour candidates
+    targets = order[(sampled[neighbour] & wanted[neighbour])[order]]
     args = (heavy_coords, dmap.values, dmap.origin, dmap.voxel_size, radii, dirs, dir_start, params.num_points,
             params.sigma, stats.max_d - stats.min_d, stats.min_d, lo, dims, start, order, cell)
-    return KernelInputs(heavy=heavy, targets=targets, radii=radii, n_shells=len(radii), args=args)
+    return KernelInputs(heavy=heavy, targets=targets, unsampled=unsampled, radii=radii, n_shells=len(radii),
+                        args=args)
 
 
 def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.ndarray,
@@ -190,6 +224,7 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
 
     q_all = np.full(n, np.nan)
     q_all[heavy] = q_heavy
+    q_all[inputs.unsampled] = 0.0  # far outside the map: every point it would sample is 0 (profile NaN, kept 0)
     hyd = np.flatnonzero(is_hydrogen)
     if len(hyd):
         src = assign_hydrogens(coords, is_hydrogen, np.asarray(residue, dtype=np.int64))

@@ -302,6 +302,10 @@ def _type_by_linkage(res_type, residue, res_name, name, coords, chain, is_h, che
                 break
 
 
+#: coordinates beyond this (Å) are refused: no cryo-EM map is that large, and they only cost memory
+MAX_COORDINATE = 1e5
+
+
 def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
     """Atoms of the first model from a column getter (tag → str array of all rows, or None)."""
     import gemmi
@@ -318,8 +322,13 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
     except (ValueError, TypeError) as exc:
         raise ModelError(f"Model file '{path}' has coordinates that are not numbers ({exc}); "
                          "fix or regenerate the file.") from None
-    if not np.all(np.isfinite(coords)):
-        raise ModelError(f"Model file '{path}' has non-finite coordinates; fix the file.")
+    bad = np.flatnonzero(~np.all(np.isfinite(coords) & (np.abs(coords) <= MAX_COORDINATE), axis=1))
+    if len(bad):
+        x, y, z = coords[bad[0]]
+        what = "non-finite" if not np.all(np.isfinite(coords[bad[0]])) else f"beyond ±{MAX_COORDINATE:,.0f} Å:"
+        raise ModelError(f"Model file '{path}' has coordinates {what} ({x:g}, {y:g}, {z:g}) at atom row "
+                         f"{int(rows[bad[0]]) + 1} of _atom_site ({len(bad)} such atom{'s' if len(bad) != 1 else ''}); "
+                         "no map reaches there: fix or remove those atoms.")
 
     def col(*tags, default=""):
         for tag in tags:
