@@ -193,6 +193,10 @@ class Model:
     loop: object = None  # for mmCIF read by the fast reader: where its _atom_site loop lies
 
 
+#: the most shells a Q-score may sample (max_radius / shell_step): work grows with them
+MAX_SHELLS = 200
+
+
 @dataclass(frozen=True)
 class QParams:
     """Parameters of the Q-score (docs/science.md §2); the defaults are MapQ's, with the EMDB's sigma 0.4 Å.
@@ -215,10 +219,12 @@ class QParams:
             ("sigma", 0 < self.sigma <= 5, f"sigma={self.sigma} Å is outside (0, 5] Å; use 0.4 (EMDB) or 0.6 (MapQ)."),
             ("num_points", 2 <= self.num_points <= 1000,
              f"num_points={self.num_points} must be between 2 and 1000 (MapQ: 8)."),
-            ("shell_step", 0 < self.shell_step <= self.max_radius,
-             f"shell_step={self.shell_step} Å must be > 0 and ≤ max_radius ({self.max_radius} Å); MapQ uses 0.1."),
-            ("max_radius", 0 < self.max_radius <= 10,
+            ("max_radius", 0 < self.max_radius <= 10,  # before shell_step, which is judged against it
              f"max_radius={self.max_radius} Å is outside (0, 10] Å; MapQ uses 2.0."),
+            ("shell_step", 0 < self.shell_step <= self.max_radius
+             and self.max_radius / self.shell_step <= MAX_SHELLS,
+             f"shell_step={self.shell_step} Å must be > 0, ≤ max_radius ({self.max_radius} Å) and give at most "
+             f"{MAX_SHELLS} shells (≥ {self.max_radius / MAX_SHELLS:g} Å); MapQ uses 0.1."),
             ("tries", 1 <= self.tries <= 500, f"tries={self.tries} must be between 1 and 500 (MapQ: 50)."),
         )
         for name, ok, message in checks:

@@ -226,3 +226,22 @@ def test_pdb_without_atom_records_says_so(good):
     empty = good["dir"] / "remarks.pdb"
     empty.write_text("REMARK\nEND\n")
     assert_refused(good, empty, good["map"], ModelError, "remarks.pdb", "no atoms", "no ATOM/HETATM records")
+
+
+def test_a_named_pipe_is_refused_not_waited_on(good, tmp_path):
+    import os
+
+    pipe = tmp_path / "pipe.mrc"
+    os.mkfifo(pipe)
+    assert_refused(good, good["model"], pipe, InputFileError, "not a regular file", "pipe.mrc")
+
+
+@pytest.mark.parametrize("option, value, blamed, phrase", [
+    ("--shell-step", "1e-7", "--shell-step", "at most 200 shells"),
+    ("--shell-step", "nan", "--shell-step", "must be > 0"),
+    ("--max-radius", "0", "--max-radius", "outside (0, 10]"),
+])
+def test_parameters_that_would_take_forever_are_refused_by_name(good, option, value, blamed, phrase):
+    res = run_cli("score", good["model"], good["map"], option, value, "--out", good["out"])
+    assert res.exit_code == 2 and res.output.startswith(f"Error: {blamed} ") and phrase in res.output, res.output
+    assert not good["out"].exists() or not any(good["out"].iterdir())

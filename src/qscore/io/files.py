@@ -35,13 +35,16 @@ def check_input_path(path, suffixes, kind: str) -> Path:
 
     Raises
     ------
-    InputFileError — missing, a folder, an unknown extension, or not readable
+    InputFileError — missing, a folder, not a regular file, an unknown extension, or not readable
     """
     p = Path(path)
     if not p.exists():
         raise InputFileError(f"{kind} file '{p}' does not exist; check the path.")
     if p.is_dir():
         raise InputFileError(f"{kind} file '{p}' is a folder; give the path of a file.")
+    if not p.is_file():  # a named pipe, socket or device would block or never end
+        raise InputFileError(f"{kind} file '{p}' is not a regular file (a pipe, socket or device); "
+                             "give the path of a file on disk.")
     name = p.name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
