@@ -245,3 +245,36 @@ def test_parameters_that_would_take_forever_are_refused_by_name(good, option, va
     res = run_cli("score", good["model"], good["map"], option, value, "--out", good["out"])
     assert res.exit_code == 2 and res.output.startswith(f"Error: {blamed} ") and phrase in res.output, res.output
     assert not good["out"].exists() or not any(good["out"].iterdir())
+
+
+def _patched_map(good, tmp_path, word: int, values) -> object:
+    """The good map with float header words ``word``, ``word + 1``, … replaced by ``values``."""
+    import struct
+
+    data = bytearray(good["map"].read_bytes())
+    for k, v in enumerate(values):
+        data[4 * (word - 1 + k):4 * (word + k)] = struct.pack("<f", v)
+    path = tmp_path / f"patched_{word}.mrc"
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("word, values, phrase", [
+    (14, [float("nan"), 90.0, 90.0], "cell angles"),               # a NaN angle is not 90°
+    (11, [float("inf"), 14.0, 14.0], "finite and positive"),         # CELLA +Inf
+    (11, [14.0 * 3.6e28, 14.0, 14.0], "voxel size"),                 # 3.6e28 Å voxels
+    (11, [14.0 * 48.8, 14.0 * 48.8, 14.0 * 48.8], "voxel size"),     # 48.8 Å voxels
+    (50, [float("nan"), 0.0, 0.0], "non-finite ORIGIN"),
+])
+def test_map_headers_are_checked_as_a_whole(good, tmp_path, word, values, phrase):
+    bad = _patched_map(good, tmp_path, word, values)
+    assert_refused(good, good["model"], bad, MapError, phrase, bad.name)
+
+
+def test_a_voxel_outside_the_range_is_read_when_permissive(good, tmp_path):
+    from qscore.errors import QScoreWarning
+
+    bad = _patched_map(good, tmp_path, 11, [14.0 * 30, 14.0 * 30, 14.0 * 30])
+    with pytest.warns(QScoreWarning, match="voxel size of 30, 30, 30 Å"):
+        dmap = qscore.read_map(bad, permissive=True)
+    assert np.allclose(dmap.voxel_size, 30.0)

@@ -19,7 +19,9 @@ EMDB_COMPAT = click.option("--emdb-compat", is_flag=True,
                            help="Reproduce multi-process MapQ (the EMDB's numbers) for maps whose origin is off the "
                                 "voxel lattice.")
 THREADS = click.option("--threads", "-j", type=click.IntRange(min=0), default=0, help="Threads (0: all cores).")
-PERMISSIVE = click.option("--permissive", is_flag=True, help="Accept integer-mode maps (read as real values).")
+PERMISSIVE = click.option("--permissive", is_flag=True,
+                          help="Accept integer-mode maps (read as real values) and voxel sizes outside "
+                               "0.05–20 Å, with a warning.")
 NUM_POINTS = click.option("--num-points", type=int, default=8, help="Advanced: points needed per shell (MapQ: 8).")
 SHELL_STEP = click.option("--shell-step", type=float, default=0.1, help="Advanced: distance between shells, Å.")
 MAX_RADIUS = click.option("--max-radius", type=float, default=2.0, help="Advanced: outermost shell radius, Å.")

@@ -83,6 +83,10 @@ def _check_header(p: Path) -> int | None:
     return mode
 
 
+#: voxel sizes (Å) a cryo-EM map can have; outside, the header is wrong (refused unless permissive)
+VOXEL_RANGE = (0.05, 20.0)
+
+
 def read_map(path, *, permissive: bool = False) -> DensityMap:
     """Read an MRC/CCP4 map (``.mrc``, ``.map``, ``.ccp4``, optionally ``.gz``).
 
@@ -132,7 +136,7 @@ def read_map(path, *, permissive: bool = False) -> DensityMap:
 
     cell = m.grid.unit_cell
     angles = (cell.alpha, cell.beta, cell.gamma)
-    if any(abs(a - 90.0) > 1e-3 for a in angles):
+    if not all(np.isfinite(a) and abs(a - 90.0) <= 1e-3 for a in angles):  # a NaN angle is not 90° either
         raise MapError(
             f"Map file '{p}' has cell angles {angles}; cryo-EM maps have 90° angles and Q-scores "
             "need an orthogonal grid. Resample the map onto an orthogonal grid first.")
@@ -151,11 +155,20 @@ def read_map(path, *, permissive: bool = False) -> DensityMap:
         start_xyz[axis - 1] = start_crs[word]
     sampling = np.where(sampling > 0, sampling, n_xyz)
     lengths = np.array([cell.a, cell.b, cell.c], dtype=np.float64)
-    if not np.all(lengths > 0):
-        raise MapError(f"Map file '{p}' has cell lengths {lengths.tolist()}; they must be positive.")
+    if not np.all(np.isfinite(lengths) & (lengths > 0)):
+        raise MapError(f"Map file '{p}' has cell lengths {lengths.tolist()} Å; they must be finite and positive. "
+                       "Fix the header (CELLA) or regenerate the map.")
     voxel = lengths / sampling
+    if not np.all((voxel >= VOXEL_RANGE[0]) & (voxel <= VOXEL_RANGE[1])):
+        msg = (f"Map file '{p}' has a voxel size of {', '.join(f'{v:.4g}' for v in voxel)} Å, outside the "
+               f"{VOXEL_RANGE[0]:g}–{VOXEL_RANGE[1]:g} Å a cryo-EM map has; check the header (CELLA, MX/MY/MZ).")
+        if not permissive:
+            raise MapError(msg + " Pass permissive=True to read it anyway.")
+        warnings.warn(msg + " Read anyway because permissive=True.", QScoreWarning, stacklevel=2)
 
     header_origin = np.array([m.header_float(w) for w in (50, 51, 52)], dtype=np.float64)
+    if not np.all(np.isfinite(header_origin)):
+        raise MapError(f"Map file '{p}' has a non-finite ORIGIN {header_origin.tolist()}; fix the header.")
     notes = []
     nstart_origin = start_xyz * voxel
     if np.any(header_origin != 0):
