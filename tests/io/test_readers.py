@@ -189,3 +189,17 @@ def test_streaming_writer_keeps_everything_and_inserts_q(cec, tmp_path):
         assert list(a.find_values(tag)) == list(b.find_values(tag)), tag
     assert np.allclose([float(v) for v in b.find_values("_atom_site.Q_score")], q, atol=5e-4)
     assert len(list(b)) == len(list(a))  # the other items and categories are kept
+
+
+def test_a_missing_coordinate_column_is_named(tmp_path):
+    from qscore.errors import ModelError
+    from qscore.io.models import read_model
+
+    lines = ["data_x", "loop_", "_atom_site.group_PDB", "_atom_site.id", "_atom_site.type_symbol",
+             "_atom_site.label_atom_id", "_atom_site.label_comp_id", "_atom_site.label_asym_id",
+             "_atom_site.label_seq_id", "_atom_site.Cartn_x", "_atom_site.Cartn_y",
+             "ATOM 1 C CA ALA A 1 1.0 2.0", "ATOM 2 C CA ALA A 2 2.0 3.0"]
+    path = tmp_path / "noz.cif"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ModelError, match=r"noz\.cif' has no Cartn_z column in its _atom_site table"):
+        read_model(path)

@@ -317,6 +317,10 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
     model_num = get("pdbx_PDB_model_num")
     if model_num is not None:
         rows = rows[model_num == model_num[0]]
+    missing = [f"Cartn_{c}" for c in "xyz" if get("Cartn_" + c) is None]
+    if missing:
+        raise ModelError(f"Model file '{path}' has no {', '.join(missing)} column in its _atom_site table; "
+                         "every atom needs x, y and z: fix or regenerate the file.")
     try:
         coords = np.column_stack([np.asarray(get("Cartn_" + c)).astype(np.float64)[rows] for c in "xyz"])
     except (ValueError, TypeError) as exc:
