@@ -183,7 +183,7 @@ def plot_residue_q(table: pd.DataFrame, *, chain: str, mol_type: str, expected=N
     chain, mol_type : the chain ID and polymer type ('protein' or 'nucleic'), for titles
     expected : qscore.analysis.results.ExpectedQ or None — Q_peak and the 95% band at the map's resolution
     resolution : float, optional — the map's resolution, Å (for the title)
-    max_labels : int — most outliers labelled per row (the most extreme; all are marked)
+    max_labels : int — most outliers labelled per row and kind (below, above), the most severe first; all are marked
     per_row : int — residues per row; longer chains wrap
 
     Returns
