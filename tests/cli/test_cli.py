@@ -97,7 +97,7 @@ def test_fmt_never_prints_negative_zero():
 
 
 def test_counts_are_written_in_the_singular_for_one():
-    from qscore.cli.printing import plural
+    from qscore.text import plural
 
     assert [plural(1, "atom"), plural(2, "atom"), plural(1, "entry"), plural(4308, "entry")] == \
         ["1 atom", "2 atoms", "1 entry", "4,308 entries"]

@@ -13,8 +13,8 @@ from pathlib import Path
 import click
 
 from ..io.archive_names import Q_NAMES, RESOLUTION_NAMES
+from ..text import plural
 from .funnel import handle_errors
-from .printing import plural
 
 __all__ = ["archive", "stats", "download"]
 

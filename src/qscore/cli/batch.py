@@ -12,9 +12,9 @@ import sys
 
 import click
 
+from ..text import plural
 from .funnel import EXIT_INTERRUPTED, handle_errors
 from .options import ANALYSIS_ALIASES, analysis_options, score_options
-from .printing import plural
 
 __all__ = ["batch", "ProgressBar", "print_report"]
 

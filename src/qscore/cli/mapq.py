@@ -57,9 +57,9 @@ import click
 from .._version import __version__
 from ..errors import InputFileError, ParameterError
 from ..pipeline.mapq import DEFAULT_BFACTOR, DEFAULT_NP, DEFAULT_RES, DEFAULT_SIGMA, kind_by_name
+from ..text import plural
 from ..types import check_resolution
 from .funnel import handle_errors
-from .printing import plural
 
 __all__ = ["MapQArgs", "parse_mapq_args", "main", "USAGE"]
 

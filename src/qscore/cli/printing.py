@@ -10,7 +10,9 @@ import sys
 
 import click
 
-__all__ = ["fmt", "plural", "print_summary", "print_analysis", "correlation_lines", "warn_outside", "progress_bar"]
+from ..text import plural
+
+__all__ = ["fmt", "print_summary", "print_analysis", "correlation_lines", "warn_outside", "progress_bar"]
 
 
 def fmt(v, spec=".4f", none="–") -> str:
@@ -30,23 +32,6 @@ def fmt(v, spec=".4f", none="–") -> str:
         return none
     text = format(v, spec)
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # no '-0.0000'
-
-
-def plural(n: int, word: str) -> str:
-    """'1 chain', '2 chains', '2 entries' — with thousands separators.
-
-    Parameters
-    ----------
-    n : int
-    word : str — singular
-
-    Returns
-    -------
-    str
-    """
-    if n == 1:
-        return f"1 {word}"
-    return f"{n:,} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
 
 
 def _residue_id(r: dict) -> str:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import click
 
+from ..text import plural
 from .funnel import handle_errors
 from .options import MAP, MODEL, OUT, PERMISSIVE, THREADS, score_options
-from .printing import correlation_lines, plural, progress_bar, warn_outside
+from .printing import correlation_lines, progress_bar, warn_outside
 
 __all__ = ["profile", "cc", "bfactors"]
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError, ModelError
+from ..text import plural
 from ..types import Atoms, Model
 from .files import check_input_path
 
@@ -331,7 +332,7 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
         x, y, z = coords[bad[0]]
         what = "non-finite" if not np.all(np.isfinite(coords[bad[0]])) else f"beyond ±{MAX_COORDINATE:,.0f} Å:"
         raise ModelError(f"Model file '{path}' has coordinates {what} ({x:g}, {y:g}, {z:g}) at atom row "
-                         f"{int(rows[bad[0]]) + 1} of _atom_site ({len(bad)} such atom{'s' if len(bad) != 1 else ''}); "
+                         f"{int(rows[bad[0]]) + 1} of _atom_site ({plural(len(bad), 'such atom')}); "
                          "no map reaches there: fix or remove those atoms.")
 
     def col(*tags, default=""):

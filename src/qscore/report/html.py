@@ -25,6 +25,8 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from ..text import plural
+
 __all__ = ["write_report", "render_report", "table_spec"]
 
 #: descriptions of the output files a report links to, by kind
@@ -56,10 +58,6 @@ def _num(value, digits: int = 3, none: str = "–") -> str:
     except (TypeError, ValueError):
         return none
     return none if not math.isfinite(v) else f"{v:.{digits}f}"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _json_value(v):
@@ -230,8 +228,8 @@ def _summary_cards(result, s: dict, analysis) -> str:
             body += (f'<p>ligands: {fc.ligands_below:,} below, {fc.ligands_above:,} above, of '
                      f'{fc.ligands:,}</p>')
         cards.append(("Outside the 95% band", body))
-    cards.append(("Model", f'<p>{_count(c["atoms"], "atom")} ({c["hydrogens"]:,} H), '
-                           f'{_count(c["residues"], "residue")}, {_count(c["chains"], "chain")}</p>'))
+    cards.append(("Model", f'<p>{plural(c["atoms"], "atom")} ({c["hydrogens"]:,} H), '
+                           f'{plural(c["residues"], "residue")}, {plural(c["chains"], "chain")}</p>'))
     return '<div class="cards">' + "".join(f'<div class="card"><h3>{_e(t)}</h3>{b}</div>' for t, b in cards) + "</div>"
 
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..text import plural
 from .common import (
     BLACK,
     BLUE,
@@ -177,7 +178,7 @@ def plot_atom_distributions(q: np.ndarray, mol_type: np.ndarray, *, expected_by_
         ax.hist(v, bins=bins, color=colours[t], alpha=0.85, edgecolor="white", linewidth=0.3, zorder=2)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.axvline(float(v.mean()), color=BLACK, linestyle="-", linewidth=1.3, zorder=3)
-        title = f"{t}: {len(v):,} atom{'s' if len(v) != 1 else ''}, mean {v.mean():.3f}"
+        title = f"{t}: {plural(len(v), 'atom')}, mean {v.mean():.3f}"
         if t in expected_by_type:
             ax.axvline(expected_by_type[t], color=BLACK, linestyle="-.", linewidth=1.1, zorder=3)
             title += f"\nexpected (2020) {expected_by_type[t]:.3f}"

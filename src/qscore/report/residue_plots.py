@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..text import plural
 from .common import (
     BLACK,
     BLUE,
@@ -251,6 +252,6 @@ def plot_residue_q(table: pd.DataFrame, *, chain: str, mol_type: str, expected=N
     unjudged = int(np.isin(kinds, ("outside map", "no density")).sum())
     if unjudged:
         counts += f"; {unjudged} not judged"
-    fig.suptitle(f"Chain {chain} ({mol_type}, {n} residue{'s' if n != 1 else ''}): residue Q — "
+    fig.suptitle(f"Chain {chain} ({mol_type}, {plural(n, 'residue')}): residue Q — "
                  f"{expected_text(expected, resolution)}{counts}", fontsize=FONT_SIZE + 1, x=0.01, ha="left")
     return fig
