@@ -136,12 +136,11 @@ def kernel_inputs(coords: np.ndarray, is_hydrogen: np.ndarray, dmap: DensityMap,
     # atoms within 3·max_radius (an atom to score plus the reach of its points' neighbours) are
     # neighbours. A stray atom far away therefore costs nothing.
     reach = float(radii[-1])
-    all_heavy = heavy
-    sampled = _near_box(coords[all_heavy], dmap, reach + 1e-6)
-    neighbour = _near_box(coords[all_heavy], dmap, 3.0 * reach + 1e-6)
-    wanted = np.ones(len(all_heavy), dtype=bool) if subset is None else subset[all_heavy]
-    unsampled = all_heavy[~sampled & wanted]
-    heavy = all_heavy[neighbour]
+    sampled = _near_box(coords[heavy], dmap, reach + 1e-6)
+    neighbour = _near_box(coords[heavy], dmap, 3.0 * reach + 1e-6)
+    wanted = np.ones(len(heavy), dtype=bool) if subset is None else subset[heavy]
+    unsampled = heavy[~sampled & wanted]
+    heavy, sampled, wanted = heavy[neighbour], sampled[neighbour], wanted[neighbour]  # the kernel's atoms
     heavy_coords = np.ascontiguousarray(coords[heavy])
     cell = _cell_size(heavy_coords, reach * 1.9 + 1e-6)  # one cell per neighbour reach: 27 cells (measured fastest)
     if len(heavy_coords):
@@ -151,7 +150,7 @@ def kernel_inputs(coords: np.ndarray, is_hydrogen: np.ndarray, dmap: DensityMap,
         start, order = np.zeros(2, dtype=np.int32), np.zeros(0, dtype=np.int32)
     stats = dmap.stats()
     # atoms in cell order: consecutive atoms of one cell share their neighbour candidates
-    targets = order[(sampled[neighbour] & wanted[neighbour])[order]]
+    targets = order[(sampled & wanted)[order]]
     args = (heavy_coords, dmap.values, dmap.origin, dmap.voxel_size, radii, dirs, dir_start, params.num_points,
             params.sigma, stats.max_d - stats.min_d, stats.min_d, lo, dims, start, order, cell)
     return KernelInputs(heavy=heavy, targets=targets, unsampled=unsampled, radii=radii, n_shells=len(radii),
