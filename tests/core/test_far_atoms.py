@@ -80,3 +80,10 @@ def test_coordinates_no_map_reaches_are_refused_with_their_row(tmp_path, value, 
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(QScoreError, match=rf"m\.cif' has coordinates {words}.* at atom row 3 of _atom_site"):
         read_model(path)
+
+
+def test_the_whole_molmap_grid_is_refused_when_atoms_lie_far_apart():
+    from qscore.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="would have 1.26e[+]11 points"):
+        correlation.molmap(np.array([[0.0, 0.0, 0.0], [5e3, 5e3, 5e3]]), np.array(["C", "C"]), 3.0)

@@ -253,10 +253,19 @@ def molmap(coords, elements, resolution: float, *, weights=None, step: float | N
     Returns
     -------
     DensityMap — values (nz, ny, nx) float32 on the molmap grid
+
+    Raises
+    ------
+    ParameterError — a grid over :data:`WHOLE_GRID_POINTS` points (and 64 a point per atom)
     """
     z = atomic_numbers(elements)
     w = np.ones(len(z)) if weights is None else np.asarray(weights, dtype=np.float64)
     grid = molmap_grid(coords, resolution, step=step, pad=pad, sigma_factor=sigma_factor)
+    points = float(np.prod(np.array(grid.shape, dtype=np.float64)))
+    if points > max(WHOLE_GRID_POINTS, 64 * len(z)):
+        raise ParameterError(f"The molmap grid of these atoms would have {points:.3g} points ({8 * points / 2**30:.3g} "
+                             "GiB): the atoms lie far apart. Remove the stray atoms; molmap_correlation works "
+                             "without the whole grid.", parameter="coords")
     ijk, amp, sd = _molmap_inputs(coords, z, w, grid)
     values = np.zeros(grid.shape)
     gaussian_slab(ijk, amp, sd, cutoff, 0, values)
