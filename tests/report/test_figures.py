@@ -145,3 +145,16 @@ def test_every_report_figure_has_a_legend_and_bands_only_where_they_apply(tmp_pa
     assert "not drawn here" in atom_q.caption
     assert not any(ln.get_linestyle() == "-." and ln.get_xdata()[0] == analysis.expected.Q_peak
                    for ax in atom_q.figure.axes for ln in ax.lines)
+
+
+def test_a_model_with_no_atom_in_density_gets_a_report_with_a_note(tmp_path):
+    from conftest import gaussian_map
+    from qscore.pipeline.scoring import score
+
+    coords = np.array([[5.0, 5.0, 5.0]])
+    dmap = gaussian_map(coords + 40.0, shape=(30, 30, 30), voxel=(1.0, 1.0, 1.0), origin=(0, 0, 0))
+    path = tmp_path / "w.pdb"
+    path.write_text("HETATM    1  O   HOH A   1       5.000   5.000   5.000  1.00 20.00           O\nEND\n")
+    result = score(path, dmap, resolution=3.0, profiles=True)
+    profiles = next(f for f in report_figures(result, result.analyse()) if f.key == "profiles")
+    assert profiles.figure is None and "--profile-atom" in profiles.note

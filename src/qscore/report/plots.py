@@ -378,10 +378,14 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
                        figure=plot_atom_distributions(result.q[heavy], result.atoms.mol_type[heavy],
                                                       expected_by_type=by_type, resolution=d))
     title = "Radial profiles"
+    idx = ([] if result.profile is None
+           else select_profile_atoms(result.atoms, result.q, profile_atoms, status=result.status))
     if result.profile is None:
         yield ReportFigure("profiles", title, "", note="Radial profiles were not kept (score with profiles=True).")
+    elif not idx:  # the default picks only atoms inside the map with density
+        yield ReportFigure("profiles", title, "", note="No atom lies inside the map with density, so no profile "
+                                                      "is drawn by default; choose atoms with --profile-atom.")
     else:
-        idx = select_profile_atoms(result.atoms, result.q, profile_atoms, status=result.status)
         caption = ("Average map value at each distance from the atom (points), the reference Gaussian the Q-score "
                    "correlates them with (dashed; drawn over the points' range, since Q depends only on its shape) "
                    "and the Gaussian fitted to the profile (solid). "
