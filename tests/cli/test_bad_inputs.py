@@ -278,3 +278,16 @@ def test_a_voxel_outside_the_range_is_read_when_permissive(good, tmp_path):
     with pytest.warns(QScoreWarning, match="voxel size of 30, 30, 30 Å"):
         dmap = qscore.read_map(bad, permissive=True)
     assert np.allclose(dmap.voxel_size, 30.0)
+
+
+def test_out_naming_a_file_is_one_line(good):
+    res = run_cli("score", good["model"], good["map"], "--out", good["model"])
+    assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
+    assert res.output.startswith("Error: Output folder") and "is a file; choose a folder with --out" in res.output
+
+
+@pytest.mark.parametrize("command", [["score"], ["profile", "--atoms", "A"], ["bfactors", "-r", "3"]])
+def test_a_failed_run_leaves_no_output_folder_it_created(good, command):
+    res = run_cli(command[0], good["model"], good["map"], *command[1:], "--sigma", "9", "--out", good["out"])
+    assert res.exit_code == 2 and res.output.startswith("Error: --sigma 9.0"), res.output
+    assert not good["out"].exists()

@@ -39,7 +39,7 @@ def archive():
 @click.option("--q-column", default=None,
               help=f"Column holding the Q-score (default: the one named {', '.join(Q_NAMES)}, ignoring case and "
                    "punctuation).")
-@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "-o", "out_dir", type=click.Path(), default=None,
               help="Output folder (default: <archive stem>_stats in the working folder).")
 @click.option("--degree", type=click.IntRange(min(DEGREES), max(DEGREES)), default=3, show_default=True,
               help="Polynomial degree of the model used for residuals, cross-validation, offsets and "

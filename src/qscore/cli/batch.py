@@ -25,7 +25,7 @@ EXIT_SOME_FAILED = 1
 
 @click.command("batch")
 @click.argument("manifest", type=click.Path(dir_okay=False))
-@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), required=True,
+@click.option("--out", "-o", "out_dir", type=click.Path(), required=True,
               help="Batch folder: <id>/ with each entry's files, results.parquet and results.csv.")
 @click.option("--workers", "-w", type=int, default=None,
               help="Local worker processes (default: the cores divided by --threads-per-worker).")

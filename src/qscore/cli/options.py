@@ -103,7 +103,7 @@ def report_options(func):
     return _apply(func, list(REPORT_OPTIONS))
 
 
-OUT = click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
+OUT = click.option("--out", "-o", "out_dir", type=click.Path(), default=None,
                    help="Output folder (default: the model's folder).")
 MODEL = click.argument("model", type=click.Path(dir_okay=False))
 MAP = click.argument("map_path", metavar="MAP", type=click.Path(dir_okay=False))

@@ -98,7 +98,7 @@ def report(model, map_path, quiet, **kw):
 
 
 @click.command()
-@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "-o", "out_dir", type=click.Path(), default=None,
               help="Folder for the example (default: a new temporary folder).")
 @THREADS
 @click.option("--no-report", is_flag=True, help="Skip the HTML report, figures and ChimeraX files.")

@@ -6,14 +6,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import OutputError
 
-__all__ = ["output_stem", "prepare_out_dir", "refuse_overwriting_inputs", "cache_dir", "cached_archive_path",
-           "ARCHIVE_NAME"]
+__all__ = ["output_stem", "prepare_out_dir", "output_folder", "refuse_overwriting_inputs", "cache_dir",
+           "cached_archive_path", "ARCHIVE_NAME"]
 
 #: file name of the downloaded EMDB archive in the cache
 ARCHIVE_NAME = "emdb_qscores.csv"
@@ -56,6 +59,9 @@ def prepare_out_dir(out_dir, model_path) -> Path:
     OutputError — before any computation, when the folder cannot be made or written
     """
     folder = Path(out_dir) if out_dir is not None else Path(model_path).resolve().parent
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"Output folder '{folder}' is a file; choose a folder with out_dir=.",
+                          parameter="out_dir")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".qscore-probe-", dir=folder)
@@ -65,6 +71,32 @@ def prepare_out_dir(out_dir, model_path) -> Path:
         raise OutputError(f"Output folder '{folder}' cannot be written ({exc.strerror or exc}); "
                           "choose another with out_dir=.", parameter="out_dir") from None
     return folder
+
+
+@contextmanager
+def output_folder(out_dir, model_path) -> Iterator[Path]:
+    """:func:`prepare_out_dir` for one run: a folder this run created is removed again when the run
+    fails before writing a file into it (empty sub-folders do not count), so a failed run leaves no
+    empty output folder.
+
+    Parameters
+    ----------
+    out_dir : str, Path or None — as for :func:`prepare_out_dir`
+    model_path : str or Path
+
+    Yields
+    ------
+    Path
+    """
+    target = Path(out_dir) if out_dir is not None else Path(model_path).resolve().parent
+    created = not target.exists()
+    folder = prepare_out_dir(out_dir, model_path)
+    try:
+        yield folder
+    except BaseException:
+        if created and not any(p.is_file() for p in folder.rglob("*")):
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def refuse_overwriting_inputs(outputs, *inputs) -> None:

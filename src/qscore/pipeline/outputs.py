@@ -21,7 +21,7 @@ from ..io.files import all_or_nothing, write_json, write_table
 from ..io.mapq_files import DEFAULT_RESOLUTION, write_mapq_all
 from ..io.maps import read_map
 from ..io.models import read_model
-from ..io.paths import output_stem, prepare_out_dir, refuse_overwriting_inputs
+from ..io.paths import output_folder, output_stem, refuse_overwriting_inputs
 from ..io.writers import write_mmcif_with_q, write_pdb_with_b
 from ..report.plots import select_profile_atoms
 from ..types import DensityMap, Model
@@ -171,21 +171,21 @@ def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None
     check_profile_atoms(mdl, profile_atoms)  # a bad selection is refused before anything is computed
     dmap = map_path if isinstance(map_path, DensityMap) else read_map(map_path,
                                                                      permissive=score_kwargs.get("permissive", False))
-    folder = prepare_out_dir(out_dir, model_path)  # only once both inputs were read: no empty folder is left
-    update, close = progress_factory(len(mdl.atoms)) if progress_factory else (None, lambda: None)
-    try:
-        result = score(mdl, dmap, profiles=report, progress=update, **score_kwargs)
-    finally:
-        close()
-    result.elapsed = time.perf_counter() - t0  # reading the inputs included, as the run time users see
-    result.analyse(settings)
-    paths = write_score_outputs(result, folder)
-    if mapq_files:
-        paths.update(write_mapq_files(result, folder))
-    if report:
-        paths.update(_write_report(result, folder, settings, outputs=dict(paths), profile_atoms=profile_atoms,
-                                   max_chain_plots=max_chain_plots,
-                                   map_path=None if isinstance(map_path, DensityMap) else map_path))
-    if mapq_files or report:
-        _record_outputs(paths)
-    return ScoreRun(result=result, paths=paths)
+    with output_folder(out_dir, model_path) as folder:  # once both inputs were read; removed if the run fails
+        update, close = progress_factory(len(mdl.atoms)) if progress_factory else (None, lambda: None)
+        try:
+            result = score(mdl, dmap, profiles=report, progress=update, **score_kwargs)
+        finally:
+            close()
+        result.elapsed = time.perf_counter() - t0  # reading the inputs included, as the run time users see
+        result.analyse(settings)
+        paths = write_score_outputs(result, folder)
+        if mapq_files:
+            paths.update(write_mapq_files(result, folder))
+        if report:
+            paths.update(_write_report(result, folder, settings, outputs=dict(paths), profile_atoms=profile_atoms,
+                                       max_chain_plots=max_chain_plots,
+                                       map_path=None if isinstance(map_path, DensityMap) else map_path))
+        if mapq_files or report:
+            _record_outputs(paths)
+        return ScoreRun(result=result, paths=paths)

@@ -23,7 +23,7 @@ from ..errors import ModelError, ParameterError
 from ..io.files import all_or_nothing, write_json, write_table
 from ..io.maps import read_map
 from ..io.models import read_model
-from ..io.paths import output_stem, prepare_out_dir, refuse_overwriting_inputs
+from ..io.paths import output_folder, output_stem, refuse_overwriting_inputs
 from ..io.writers import write_mmcif_with_b, write_pdb_with_b
 from ..report.common import save_figure
 from ..report.profile_plots import plot_bfactor_scan, plot_profiles
@@ -147,32 +147,34 @@ def run_profile(model, map_path, selection: str, *, sigma: float = 0.4, emdb_com
     """
     mdl, dmap = read_model(model), read_map(map_path, permissive=permissive)
     mask, n_outside = _profile_mask(mdl.atoms, dmap, selection, map_path, skip_outside)
-    folder = prepare_out_dir(out_dir, model)
-    paths = _output_paths(folder, model, map_path, {"profiles_csv": "_profiles.csv", "profiles_png": "_profiles.png",
-                                                    "profiles_json": "_profiles.json"})
-    result = _score(mdl, dmap, sigma=sigma, emdb_compat=emdb_compat, threads=threads, profiles=True,
-                    subset=mask, progress=progress)  # only the selection: its Q and profiles as in a whole-model run
-    table = profile_table(result, mask, fix_mu=fix_mu)
-    sel = selection_profile(result, mask, fix_mu=fix_mu)
-    stats = result.map_stats
-    converged = table["converged"]
-    summary = {"inputs": {"model": str(model), "map": str(map_path)}, "selection": selection, "sigma": sigma,
-               "atoms": int(mask.sum()), "skipped_outside": n_outside,
-               "reference_gaussian": {"A": stats.max_d - stats.min_d, "B": stats.min_d, "sigma": sigma},
-               "selection_profile": {"radii": sel["radii"], "values": sel["values"], "points": sel["points"],
-                                     "fit": sel["fit"]},
-               "fits": {"converged": int(converged.sum()), "not_converged": int((~converged).sum()),
-                        "by_status": {str(k): int(v) for k, v in table["fit_status"].value_counts().items()},
-                        "fix_mu": fix_mu,
-                        "mean_rel_error": float(table.loc[converged, "rel_error"].mean()) if converged.any() else None},
-               "outputs": {k: str(v) for k, v in paths.items()}}
-    summary["outputs"]["profiles_svg"] = str(paths["profiles_png"].with_suffix(".svg"))
-    _write_all([_file(paths["profiles_csv"], lambda p: write_table(p, table)),
-                _figure(paths["profiles_png"], lambda: plot_profiles(
-                    table, sigma=result.params.sigma, selection=sel)),
-                _file(paths["profiles_json"], lambda p: write_json(p, summary))])
-    return ProfileRun(result=result, mask=mask, n_outside=n_outside, table=table, selection=sel, summary=summary,
-                      paths=summary["outputs"])
+    with output_folder(out_dir, model) as folder:
+        paths = _output_paths(folder, model, map_path, {"profiles_csv": "_profiles.csv",
+                                                        "profiles_png": "_profiles.png",
+                                                        "profiles_json": "_profiles.json"})
+        result = _score(mdl, dmap, sigma=sigma, emdb_compat=emdb_compat, threads=threads, profiles=True,
+                        subset=mask, progress=progress)  # the selection only: Q and profiles as in a whole-model run
+        table = profile_table(result, mask, fix_mu=fix_mu)
+        sel = selection_profile(result, mask, fix_mu=fix_mu)
+        stats = result.map_stats
+        converged = table["converged"]
+        summary = {"inputs": {"model": str(model), "map": str(map_path)}, "selection": selection, "sigma": sigma,
+                   "atoms": int(mask.sum()), "skipped_outside": n_outside,
+                   "reference_gaussian": {"A": stats.max_d - stats.min_d, "B": stats.min_d, "sigma": sigma},
+                   "selection_profile": {"radii": sel["radii"], "values": sel["values"], "points": sel["points"],
+                                         "fit": sel["fit"]},
+                   "fits": {"converged": int(converged.sum()), "not_converged": int((~converged).sum()),
+                            "by_status": {str(k): int(v) for k, v in table["fit_status"].value_counts().items()},
+                            "fix_mu": fix_mu,
+                            "mean_rel_error": (float(table.loc[converged, "rel_error"].mean()) if converged.any()
+                                               else None)},
+                   "outputs": {k: str(v) for k, v in paths.items()}}
+        summary["outputs"]["profiles_svg"] = str(paths["profiles_png"].with_suffix(".svg"))
+        _write_all([_file(paths["profiles_csv"], lambda p: write_table(p, table)),
+                    _figure(paths["profiles_png"], lambda: plot_profiles(
+                        table, sigma=result.params.sigma, selection=sel)),
+                    _file(paths["profiles_json"], lambda p: write_json(p, summary))])
+        return ProfileRun(result=result, mask=mask, n_outside=n_outside, table=table, selection=sel, summary=summary,
+                          paths=summary["outputs"])
 
 
 @dataclass
@@ -264,27 +266,27 @@ def run_bfactors(model, map_path, resolution: float, *, f_min: float = 0.0, f_ma
     check_model_resolution(resolution, dmap)
     want_pdb = formats in ("pdb", "both") or (formats == "auto" and mdl.format == "pdb")
     want_cif = formats in ("cif", "both", "auto")
-    folder = prepare_out_dir(out_dir, model)
-    names = {"scan_csv": "_bfactor_scan.csv", "scan_png": "_bfactor_scan.png", "summary_json": "_bfactors.json"}
-    if want_cif:
-        names["model_cif"] = "_bfactors.cif"
-    if want_pdb:
-        names["model_pdb"] = "_bfactors.pdb"
-    paths = _output_paths(folder, model, map_path, names)
-    result = _score(mdl, dmap, sigma=sigma, emdb_compat=emdb_compat, threads=threads, resolution=resolution)
-    scan = scan_bfactors(mdl.atoms, result.q, dmap, resolution, f_min=f_min, f_max=f_max, f_step=f_step,
-                         threshold=threshold, max_memory=max_memory, progress=progress)
-    table = scan.table()
-    summary = {"inputs": {"model": str(model), "map": str(map_path)}, "sigma": sigma, "mean_q": result.mean_q(),
-               **scan.summary(), "outputs": {k: str(v) for k, v in paths.items()}}
-    summary["outputs"]["scan_svg"] = str(paths["scan_png"].with_suffix(".svg"))
-    jobs = []
-    if want_cif:
-        jobs.append(_file(paths["model_cif"], lambda p: write_mmcif_with_b(p, mdl, scan.b_iso)))
-    if want_pdb:  # the PDB writer puts any per-atom value in the B-factor column
-        jobs.append(_file(paths["model_pdb"], lambda p: write_pdb_with_b(p, mdl, scan.b_iso)))
-    jobs += [_file(paths["scan_csv"], lambda p: write_table(p, table)),
-             _figure(paths["scan_png"], lambda: plot_bfactor_scan(scan)),
-             _file(paths["summary_json"], lambda p: write_json(p, summary))]
-    _write_all(jobs)
-    return BFactorRun(result=result, scan=scan, table=table, summary=summary, paths=summary["outputs"])
+    with output_folder(out_dir, model) as folder:
+        names = {"scan_csv": "_bfactor_scan.csv", "scan_png": "_bfactor_scan.png", "summary_json": "_bfactors.json"}
+        if want_cif:
+            names["model_cif"] = "_bfactors.cif"
+        if want_pdb:
+            names["model_pdb"] = "_bfactors.pdb"
+        paths = _output_paths(folder, model, map_path, names)
+        result = _score(mdl, dmap, sigma=sigma, emdb_compat=emdb_compat, threads=threads, resolution=resolution)
+        scan = scan_bfactors(mdl.atoms, result.q, dmap, resolution, f_min=f_min, f_max=f_max, f_step=f_step,
+                             threshold=threshold, max_memory=max_memory, progress=progress)
+        table = scan.table()
+        summary = {"inputs": {"model": str(model), "map": str(map_path)}, "sigma": sigma, "mean_q": result.mean_q(),
+                   **scan.summary(), "outputs": {k: str(v) for k, v in paths.items()}}
+        summary["outputs"]["scan_svg"] = str(paths["scan_png"].with_suffix(".svg"))
+        jobs = []
+        if want_cif:
+            jobs.append(_file(paths["model_cif"], lambda p: write_mmcif_with_b(p, mdl, scan.b_iso)))
+        if want_pdb:  # the PDB writer puts any per-atom value in the B-factor column
+            jobs.append(_file(paths["model_pdb"], lambda p: write_pdb_with_b(p, mdl, scan.b_iso)))
+        jobs += [_file(paths["scan_csv"], lambda p: write_table(p, table)),
+                 _figure(paths["scan_png"], lambda: plot_bfactor_scan(scan)),
+                 _file(paths["summary_json"], lambda p: write_json(p, summary))]
+        _write_all(jobs)
+        return BFactorRun(result=result, scan=scan, table=table, summary=summary, paths=summary["outputs"])
