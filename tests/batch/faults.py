@@ -4,7 +4,8 @@ Loaded by the tests' clusters (``LocalCluster(preload=[this file])``, or the env
 ``DASK_DISTRIBUTED__WORKER__PRELOAD`` for a ``qscore batch`` run in a subprocess), never by qscore itself.
 In the worker process it wraps the scoring that :func:`qscore.batch.entry.score_entry` calls, so that
 the entry whose folder (its id) is named in :data:`FAULTS` kills its worker with SIGKILL, hangs for an
-hour, or raises an unexpected exception — while every other entry is scored as usual.
+hour, raises an unexpected exception, or waits a few seconds and is then written — while every other
+entry is scored as usual.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import time
 from pathlib import Path
 
 #: entry id -> what its scoring does
-FAULTS = {"killed": "kill", "hang": "hang", "boom": "raise"}
+FAULTS = {"killed": "kill", "hang": "hang", "boom": "raise", "slow": "slow"}
+#: seconds the entry 'slow' waits before it is scored and written as usual
+SLOW_SECONDS = 6
 MESSAGE = "test fault injected by the tests' worker preload"
 
 
@@ -34,6 +37,8 @@ def dask_setup(worker) -> None:
             time.sleep(3600)
         elif kind == "raise":
             raise RuntimeError(MESSAGE)
+        elif kind == "slow":  # an entry the driver gives up while it runs, which then writes its files
+            time.sleep(SLOW_SECONDS)
         return original(model, map_path, settings, out_dir=out_dir, **kwargs)
 
     score_and_write.faulty = True

@@ -284,6 +284,48 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_finishes(inputs, tmp_path):
     pd.testing.assert_frame_equal(final.iloc[:-1][kept], table[kept])
 
 
+def _allowed_failures(client) -> int:
+    return client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_a_driver_stopped_on_an_external_cluster_leaves_no_files_and_the_scheduler_as_it_was(
+        inputs, cluster, tmp_path, signum):
+    """The workers of an external cluster outlive the driver: the entry running when it stops must not write
+    its folder afterwards, and the scheduler's allowed_failures must be what it was, even after SIGKILL."""
+    from faults import SLOW_SECONDS
+
+    manifest = write_manifest(inputs / f"slow_{signum}.csv", [("slow", "demo2.0/demo_map.mrc",
+                                                               "demo2.0/demo_helix.pdb", 2.0)])
+    out = tmp_path / "out"
+    with distributed.Client(cluster.scheduler_address) as client:
+        before = _allowed_failures(client)
+        cmd = [sys.executable, "-c", "from qscore.cli import main; main()", "batch", str(manifest), "--out",
+               str(out), "--scheduler", cluster.scheduler_address, "-q"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+
+        def running():
+            return [k for keys in client.processing().values() for k in keys if "qscore-batch-slow" in str(k)]
+
+        deadline = time.monotonic() + 60
+        while not running() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        assert running(), proc.communicate()
+        assert _allowed_failures(client) == 0  # while the driver runs
+        t_stop = time.monotonic()
+        os.killpg(proc.pid, signum)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == (130 if signum == signal.SIGINT else -signal.SIGKILL), err
+        while running() and time.monotonic() < t_stop + 60:  # the worker goes on with the entry, then stops
+            time.sleep(0.2)
+        time.sleep(max(0.0, t_stop + SLOW_SECONDS + 1 - time.monotonic()))
+        assert _allowed_failures(client) == before
+    assert not (out / "slow").exists()
+    if (out / "results.csv").exists():
+        assert "slow" not in set(pd.read_csv(out / "results.csv", dtype={"id": str})["id"])
+
+
 # ---------------------------------------------------------------------------------------------
 # Manifests, folders and bad input (no cluster is started)
 # ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from ..provenance import utc_now, versions
 from ..types import DensityMap, QParams
 from .manifest import BatchEntry, BatchSettings
 
-__all__ = ["score_entry", "failed_row", "describe_error", "warm_up"]
+__all__ = ["score_entry", "failed_row", "describe_error", "warm_up", "cancel_marker", "CANCELLED"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -109,12 +109,39 @@ def _mean_or_none(result, mol_type: str):
     return result.mean_q(mol_type) if (result.scored & (result.atoms.mol_type == mol_type)).any() else None
 
 
+#: the folder (in the batch folder) where the driver marks the entries it cancelled
+CANCELLED = ".cancelled"
+
+
+def cancel_marker(out_dir, key: str) -> Path:
+    """The file whose existence tells the worker running task ``key`` that the driver cancelled it."""
+    return Path(out_dir) / CANCELLED / key
+
+
+def _cancelled(out_dir: str) -> bool:
+    """Whether the driver gave up the task this worker thread runs: it left a cancel marker (Ctrl-C,
+    a timeout), or the scheduler released the task (its driver died).  False outside a dask task."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        key = worker.get_current_task()
+    except (ImportError, ValueError, KeyError):
+        return False
+    if cancel_marker(out_dir, str(key)).exists():
+        return True
+    task = worker.state.tasks.get(key)
+    return task is None or task.state in ("cancelled", "released", "forgotten")
+
+
 def score_entry(entry: BatchEntry, settings: BatchSettings, out_dir: str) -> dict:
     """Score one entry exactly as ``qscore score`` does and write its files to ``out_dir/<id>/``.
 
     Runs on a worker.  Any failure (a missing or corrupt file, an unusable map or model, any other
     exception) becomes a row with status 'failed' and the reason; the entry's folder is then removed,
-    so a folder exists only for an entry whose row says 'ok'.
+    so a folder exists only for an entry whose row says 'ok'.  An entry its driver cancelled while it
+    ran (Ctrl-C, a timeout, a driver that died: :func:`_cancelled`) removes its folder once written, as
+    no row will record it.
 
     Parameters
     ----------
@@ -139,6 +166,9 @@ def score_entry(entry: BatchEntry, settings: BatchSettings, out_dir: str) -> dic
                                   **entry.score_kwargs(settings.threads))
         row.update(_result_columns(run.result), status="ok", error=None, outputs=entry.id,
                    warnings="; ".join(dict.fromkeys(str(w.message) for w in caught)) or None)
+        if _cancelled(out_dir):
+            shutil.rmtree(folder, ignore_errors=True)
+            row.update(status="failed", error="cancelled by the batch's driver; its files were removed")
     except Exception as exc:  # noqa: BLE001 - fault isolation: whatever goes wrong fails this entry only
         with contextlib.suppress(OSError):
             shutil.rmtree(folder)

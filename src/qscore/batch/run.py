@@ -10,8 +10,11 @@ new ``LocalCluster(n_workers=N, threads_per_worker=1, processes=True)`` on this 
 scheduler of a running cluster (:mod:`qscore.batch.cluster`).  Only paths travel to the workers,
 which read their own files and write the entry's outputs; the driver (the process that runs
 :func:`run_batch`) keeps the results table.  At most one entry runs per worker thread at a time,
-and the scheduler's ``allowed_failures`` is set to 0 for the batch, so a worker killed by the
-operating system (out of memory, a crash) fails exactly the entry it was running, at once.
+and the scheduler's ``allowed_failures`` is set to 0 while the batch's driver is connected (put back
+when it leaves, even killed: :func:`no_retries_while_connected`), so a worker killed by the
+operating system (out of memory, a crash) fails exactly the entry it was running, at once.  An entry
+the driver cancels (Ctrl-C, a timeout) never leaves files: the worker removes what it wrote once it
+sees the driver's cancel marker or the task released (:func:`qscore.batch.entry.score_entry`).
 Rerunning the command skips every entry already finished with the same inputs (file sizes and
 modification times) and parameters (:func:`qscore.batch.manifest.fingerprint`).
 """
@@ -33,11 +36,11 @@ import pandas as pd
 
 from ..errors import OutputError, ParameterError, QScoreError
 from ..io.files import write_json
-from ..io.paths import prepare_out_dir
+from ..io.paths import output_folder
 from ..pipeline.scoring import analysis_settings
 from ..provenance import utc_now
 from .cluster import open_cluster, stop_runaway, task_slots
-from .entry import describe_error, failed_row, score_entry
+from .entry import CANCELLED, cancel_marker, describe_error, failed_row, score_entry
 from .manifest import BatchSettings, fingerprint, read_manifest
 from .store import RESULTS_CSV, RESULTS_PARQUET, ResultsStore
 
@@ -251,50 +254,107 @@ def run_batch(manifest, out_dir, settings: BatchSettings | None = None, *, clien
     analysis_settings(entries[0].sigma, entries[0].resolution, **settings.analysis_kwargs())  # the archive, once
     resume = check_out_dir(out_dir, manifest, force=force)
 
-    folder = prepare_out_dir(out_dir, manifest)
-    store = ResultsStore(folder, [e.id for e in entries], window=settings.window, min_entries=settings.min_entries)
-    if resume:
-        store.load()
-    todo = _still_to_do(entries, settings, store, folder, retry_failed)
-    skipped = len(entries) - len(todo)
-    if limit is not None:
-        todo = todo[:limit]
-    state = BatchProgress(total=len(todo))
+    with output_folder(out_dir, manifest) as folder:  # removed again if nothing was written into it
+        store = ResultsStore(folder, [e.id for e in entries], window=settings.window, min_entries=settings.min_entries)
+        if resume:
+            store.load()
+        todo = _still_to_do(entries, settings, store, folder, retry_failed)
+        skipped = len(entries) - len(todo)
+        if limit is not None:
+            todo = todo[:limit]
+        state = BatchProgress(total=len(todo))
 
-    interrupted, n_workers = False, 0
-    if not todo:  # a cluster only when there is work; a bad scheduler fails here, before anything is written
-        cluster = contextlib.nullcontext()
-    elif client is not None:
-        cluster = contextlib.nullcontext(client)
-    else:
-        cluster = open_cluster(workers=workers, scheduler=scheduler, memory_limit=memory_limit)
-    run_info = {"command": settings.command, "scheduler": scheduler, "workers": workers}
-    with cluster as active:
-        if not resume:
-            store.discard()
-        _write_state(folder, manifest, {"last_run": {**run_info, "started": utc_now()}})
-        table = store.flush()  # the table as it stands: this manifest's finished entries, the journal folded in
-        try:
-            if active is not None:
-                n_workers = len(active.nthreads())
-                _score_on_cluster(active, todo, settings, folder, store, state, progress)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            if active is not None:  # entries were scored (without a cluster nothing changed since the flush above)
-                table = store.flush()
-            _write_state(folder, manifest, {"last_run": {
-                **run_info, "finished": utc_now(), "interrupted": interrupted, "skipped": skipped, "ok": state.ok,
-                "failed": state.failed, "not_run": len(entries) - skipped - state.done,
-                "elapsed_s": round(time.perf_counter() - t_start, 3)}})
+        interrupted, n_workers = False, 0
+        if not todo:  # a cluster only when there is work; a bad scheduler fails here, before anything is written
+            cluster = contextlib.nullcontext()
+        elif client is not None:
+            cluster = contextlib.nullcontext(client)
+        else:
+            cluster = open_cluster(workers=workers, scheduler=scheduler, memory_limit=memory_limit)
+        run_info = {"command": settings.command, "scheduler": scheduler, "workers": workers}
+        with cluster as active:
+            if not resume:
+                store.discard()
+            _write_state(folder, manifest, {"last_run": {**run_info, "started": utc_now()}})
+            table = store.flush()  # the table as it stands: this manifest's finished entries, the journal folded in
+            try:
+                if active is not None:
+                    n_workers = len(active.nthreads())
+                    _score_on_cluster(active, todo, settings, folder, store, state, progress)
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                if active is not None:  # entries were scored (without a cluster nothing changed since the flush above)
+                    table = store.flush()
+                _write_state(folder, manifest, {"last_run": {
+                    **run_info, "finished": utc_now(), "interrupted": interrupted, "skipped": skipped, "ok": state.ok,
+                    "failed": state.failed, "not_run": len(entries) - skipped - state.done,
+                    "elapsed_s": round(time.perf_counter() - t_start, 3)}})
 
-    report = BatchReport(out_dir=folder, entries=len(entries), skipped=skipped, scored_ok=state.ok,
-                         scored_failed=state.failed, not_run=len(entries) - skipped - state.done,
-                         table=table, elapsed_s=time.perf_counter() - t_start, scoring_s=state.scoring_s,
-                         workers=n_workers, interrupted=interrupted)
-    if interrupted:
-        raise BatchInterrupted(report)
-    return report
+        report = BatchReport(out_dir=folder, entries=len(entries), skipped=skipped, scored_ok=state.ok,
+                             scored_failed=state.failed, not_run=len(entries) - skipped - state.done,
+                             table=table, elapsed_s=time.perf_counter() - t_start, scoring_s=state.scoring_s,
+                             workers=n_workers, interrupted=interrupted)
+        if interrupted:
+            raise BatchInterrupted(report)
+        return report
+
+
+def _mark_cancelled(out: str, key: str) -> None:
+    """Leave the marker that tells the worker running ``key`` to remove its files when it finishes."""
+    marker = cancel_marker(out, key)
+    with contextlib.suppress(OSError):
+        marker.parent.mkdir(exist_ok=True)
+        marker.touch()
+
+
+def _forget_old_markers(folder: Path, age_s: float = 86400.0) -> None:
+    """Remove cancel markers of tasks cancelled over a day ago (their workers have long finished)."""
+    now = time.time()
+    for marker in (folder / CANCELLED).glob("*"):
+        with contextlib.suppress(OSError):
+            if now - marker.stat().st_mtime > age_s:
+                marker.unlink()
+
+
+def no_retries_while_connected(dask_scheduler, client_id: str) -> None:
+    """On the scheduler: set ``allowed_failures`` to 0 while the client ``client_id`` is connected, so that
+    a worker that dies fails the one entry it ran.  The value before the first qscore client came is
+    kept on the scheduler and put back when the last one leaves — by :func:`retries_as_before`, or by a
+    scheduler plugin when a client disconnects without a word (a driver killed with SIGKILL), so a dead
+    driver cannot leave it at 0.  Runs on the scheduler (``client.run_on_scheduler``); the plugin class is
+    defined inside, so that it travels by value and any scheduler can run it without qscore installed.
+    """
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    name = "qscore-allowed-failures"
+    plugin = dask_scheduler.plugins.get(name)
+    if plugin is None:
+        class RestoreAllowedFailures(SchedulerPlugin):
+            def __init__(self, original):
+                self.original, self.clients = original, set()
+
+            def release(self, scheduler, client):
+                self.clients.discard(client)
+                if not self.clients:
+                    scheduler.allowed_failures = self.original
+                    scheduler.remove_plugin(name=name)
+
+            def remove_client(self, scheduler, client):
+                if client in self.clients:
+                    self.release(scheduler, client)
+
+        plugin = RestoreAllowedFailures(dask_scheduler.allowed_failures)
+        dask_scheduler.add_plugin(plugin, name=name)
+    plugin.clients.add(client_id)
+    dask_scheduler.allowed_failures = 0
+
+
+def retries_as_before(dask_scheduler, client_id: str) -> None:
+    """On the scheduler: the client ``client_id`` is done; see :func:`no_retries_while_connected`."""
+    plugin = dask_scheduler.plugins.get("qscore-allowed-failures")
+    if plugin is not None:
+        plugin.release(dask_scheduler, client_id)
 
 
 def _score_on_cluster(client, todo, settings: BatchSettings, folder: Path, store: ResultsStore,
@@ -305,11 +365,6 @@ def _score_on_cluster(client, todo, settings: BatchSettings, folder: Path, store
     the running entries are cancelled (their folders removed) and the exception propagates.
     """
     from distributed import KilledWorker, wait
-
-    def set_allowed_failures(dask_scheduler, n):  # nested: pickled by value, so any scheduler can run it
-        old = dask_scheduler.allowed_failures
-        dask_scheduler.allowed_failures = n
-        return old
 
     def finish(entry, fp, row):
         row["fingerprint"] = fp
@@ -329,8 +384,9 @@ def _score_on_cluster(client, todo, settings: BatchSettings, folder: Path, store
                                 key=f"qscore-batch-{entry.id}-{os.urandom(4).hex()}")
             running[fut] = (entry, fp, time.monotonic())
 
-    old_allowed = client.run_on_scheduler(set_allowed_failures, n=0)
+    client.run_on_scheduler(no_retries_while_connected, client_id=client.id)
     out = str(folder.resolve())
+    _forget_old_markers(folder)
     pending = deque(todo)
     running: dict = {}  # future -> (entry, fingerprint, submitted at)
     t0 = time.perf_counter()
@@ -378,6 +434,7 @@ def _score_on_cluster(client, todo, settings: BatchSettings, folder: Path, store
             for fut, (entry, fp, t_sub) in list(running.items()):
                 if now - t_sub > settings.timeout and not fut.done():
                     running.pop(fut)
+                    _mark_cancelled(out, fut.key)
                     stop_runaway(client, fut.key)
                     fut.cancel()
                     with contextlib.suppress(OSError):
@@ -386,6 +443,7 @@ def _score_on_cluster(client, todo, settings: BatchSettings, folder: Path, store
                                                  "(the batch's timeout); its worker was restarted", now - t_sub))
     except (KeyboardInterrupt, QScoreError):
         for fut, (entry, _, _) in running.items():
+            _mark_cancelled(out, fut.key)  # first: a worker that finishes later removes what it wrote
             fut.cancel()
             with contextlib.suppress(OSError):
                 shutil.rmtree(folder / entry.id)
@@ -393,4 +451,4 @@ def _score_on_cluster(client, todo, settings: BatchSettings, folder: Path, store
     finally:
         state.scoring_s = time.perf_counter() - t0
         with contextlib.suppress(Exception):
-            client.run_on_scheduler(set_allowed_failures, n=old_allowed)
+            client.run_on_scheduler(retries_as_before, client_id=client.id)
