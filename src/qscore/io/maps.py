@@ -31,12 +31,36 @@ _MODE_BYTES = {0: 1, 1: 2, 2: 4, 6: 2, 12: 2}
 _MAX_GZ_BYTES = 1 << 34
 
 
+def _gzip_content_size(p: Path) -> int:
+    """The decompressed size of a gzipped file, after reading it to its end: Python's gzip checks each
+    member's CRC-32 and length trailer (gemmi's reader stops at the voxels it needs and checks neither).
+
+    Raises
+    ------
+    InputFileError — a member cut short, a trailer missing or a CRC or length that does not match
+    """
+    import gzip
+    import zlib
+
+    size = 0
+    buf = bytearray(1 << 22)
+    try:
+        with gzip.open(p, "rb") as f:
+            while n := f.readinto(buf):
+                size += n
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise InputFileError(f"Map file '{p}' is truncated or not a valid gzip file ({exc}); "
+                             "re-download it.") from None
+    return size
+
+
 def _check_header(p: Path) -> int | None:
     """Check the file's MRC header against its size before gemmi allocates anything; return the
     mode word (None if the header cannot be read, e.g. a broken gzip stream: gemmi then says why).
 
-    Refuses non-positive grid dimensions or extended-header size, and a file (uncompressed) shorter
-    than its header says, or (gzipped) claiming more than 2^34 bytes of voxels.
+    Refuses non-positive grid dimensions or extended-header size, a file shorter than its header says
+    (gzipped: its decompressed content, read once to check the gzip trailer), or a gzipped file claiming
+    more than 2^34 bytes of voxels.
     """
     import gzip
     import struct
@@ -66,15 +90,16 @@ def _check_header(p: Path) -> int | None:
     if per_voxel is None:
         return mode  # complex or unknown mode: refused by read_map or by gemmi
     data = nx * ny * nz * per_voxel
+    needed = 1024 + nsymbt + data
     if gz:
         if data > _MAX_GZ_BYTES:
             raise InputFileError(
                 f"Map file '{p}' is corrupt or its header is wrong: the header says "
                 f"{nx}×{ny}×{nz} voxels ({data} bytes, more than {_MAX_GZ_BYTES} bytes). "
                 "Re-download or re-export it.")
-        return mode
-    needed = 1024 + nsymbt + data
-    size = p.stat().st_size
+        size = _gzip_content_size(p)
+    else:
+        size = p.stat().st_size
     if size < needed:
         raise InputFileError(
             f"Map file '{p}' is truncated or its header is wrong: the header says {nx}×{ny}×{nz} "
@@ -134,8 +159,7 @@ def read_map(path, *, permissive: bool = False) -> DensityMap:
     elif mode not in _REAL_MODES:
         raise MapError(f"Map file '{p}' has unknown MRC mode {mode}; expected 2 (float32).")
 
-    cell = m.grid.unit_cell
-    angles = (cell.alpha, cell.beta, cell.gamma)
+    angles = tuple(m.header_float(w) for w in (14, 15, 16))  # CELLB
     if not all(np.isfinite(a) and abs(a - 90.0) <= 1e-3 for a in angles):  # a NaN angle is not 90° either
         raise MapError(
             f"Map file '{p}' has cell angles {angles}; cryo-EM maps have 90° angles and Q-scores "
@@ -154,9 +178,10 @@ def read_map(path, *, permissive: bool = False) -> DensityMap:
         n_xyz[axis - 1] = n_crs[word]
         start_xyz[axis - 1] = start_crs[word]
     sampling = np.where(sampling > 0, sampling, n_xyz)
-    lengths = np.array([cell.a, cell.b, cell.c], dtype=np.float64)
+    lengths = np.array([m.header_float(w) for w in (11, 12, 13)], dtype=np.float64)  # CELLA (gemmi zeroes tiny ones)
     if not np.all(np.isfinite(lengths) & (lengths > 0)):
-        raise MapError(f"Map file '{p}' has cell lengths {lengths.tolist()} Å; they must be finite and positive. "
+        raise MapError(f"Map file '{p}' has cell lengths {', '.join(f'{v:.4g}' for v in lengths)} Å; they must be "
+                       "finite and positive. "
                        "Fix the header (CELLA) or regenerate the map.")
     voxel = lengths / sampling
     if not np.all((voxel >= VOXEL_RANGE[0]) & (voxel <= VOXEL_RANGE[1])):
