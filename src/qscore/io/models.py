@@ -9,16 +9,17 @@ skips them.  Each atom carries its residue identity and the molecule type of its
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputFileError, ModelError
+from ..errors import InputFileError, ModelError, QScoreWarning
 from ..text import plural
 from ..types import Atoms, Model
 from .files import check_input_path
+from .model_text import check_row_lengths, fast_columns, find_atom_site, read_bytes
 
 MODEL_SUFFIXES = (".cif", ".mmcif", ".pdbx", ".pdb", ".ent")
 WATER_NAMES = frozenset({"HOH", "WAT", "DOD", "H2O", "SOL", "TIP", "TIP3", "TP3"})
@@ -47,7 +48,7 @@ def model_document(model: Model, *, copy: bool = False):
         return gemmi.cif.read_string(model.doc.as_string()) if copy else model.doc
     if model.gemmi_structure is not None:
         return model.gemmi_structure.make_mmcif_document()
-    return gemmi.cif.read(model.path)
+    return gemmi.cif.read_string(read_bytes(model.path))
 
 
 def model_structure(model: Model):
@@ -93,130 +94,6 @@ def _block_columns(block):
         return _unquote(list(col)) if col else None
 
     return get
-
-
-_ATOM_SITE_TAGS = re.compile(rb"^loop_[ \t]*\r?\n((?:[ \t]*_atom_site\.\S+[ \t]*\r?\n)+)", re.M)
-
-
-@dataclass
-class _AtomSiteLoop:
-    """Where the _atom_site loop lies in an mmCIF text (for the streaming reader and writer)."""
-
-    tags: list
-    loop_start: int
-    tags_start: int
-    tags_end: int
-    rows_end: int
-
-
-def find_atom_site(data: bytes) -> _AtomSiteLoop | None:
-    """Where the _atom_site loop of an mmCIF file's bytes lies (offsets into ``data``), or None."""
-    m = _ATOM_SITE_TAGS.search(data)
-    if m is None:
-        return None
-    tags = [t.strip()[len("_atom_site."):].decode() for t in m.group(1).split(b"\n") if t.strip()]
-    # the rows end at the first line that starts a new item, loop, block or comment
-    ends = [data.find(b"\n" + k, m.end() - 1) for k in (b"#", b"loop_", b"_", b"data_", b"save_")]
-    ends = [e + 1 for e in ends if e >= 0]
-    return _AtomSiteLoop(tags=tags, loop_start=m.start(), tags_start=m.start(1), tags_end=m.end(1),
-                         rows_end=min(ends) if ends else len(data))
-
-
-_TOKEN_MASK = bytes.maketrans(bytes(range(256)), bytes(1 if b > 32 else 0 for b in range(256)))
-
-
-def _count_tokens(data: bytes, start: int, end: int, chunk: int = 1 << 22) -> int:
-    """The number of whitespace-separated tokens in data[start:end] (C speed, bounded memory)."""
-    n = 0
-    for a in range(start, end, chunk):
-        b = min(a + chunk, end)
-        # a token starts where a byte > 32 follows whitespace (or the start)
-        piece = data[max(a - 1, start):b].translate(_TOKEN_MASK)
-        n += piece.count(b"\0\1")
-        if a == start and piece[:1] == b"\1":
-            n += 1
-    return n
-
-
-def _check_row_lengths(data: bytes, loop: _AtomSiteLoop, path) -> None:
-    """Raise InputFileError when the _atom_site rows do not hold a whole number of rows' values (one
-    line with a value too few or too many); return when they might be rows legitimately split across
-    lines (gemmi then reads them).  Called only when the fast reader found a row of the wrong length."""
-    rows = data[loop.tags_end:loop.rows_end]
-    if b'"' in rows or b"#" in rows:
-        return  # quoted values may hold spaces, comments are no values: leave the counting to gemmi
-    n = len(loop.tags)
-    counts = [len(line.split()) for line in rows.split(b"\n")]
-    if sum(counts) % n == 0:
-        return
-    first_line = data.count(b"\n", 0, loop.tags_end) + 1
-    row = 0
-    for i, k in enumerate(counts):
-        if k == 0:
-            continue
-        row += 1
-        if k != n:
-            raise InputFileError(
-                f"Model file '{path}' is corrupt: row {row} of _atom_site (line {first_line + i}) has "
-                f"{k} values for {n} columns; fix or regenerate the file.")
-    raise InputFileError(f"Model file '{path}' is corrupt: its _atom_site rows do not hold a whole "
-                         f"number of rows of {n} values; fix or regenerate the file.")
-
-
-def _fast_columns(data: bytes, loop: _AtomSiteLoop, path=""):
-    """Fast, lean reader of the rows of the _atom_site loop with pandas' C tokenizer.
-
-    Returns ``(get, n_rows)`` — get(tag) gives a float array (coordinates) or a pandas Categorical —
-    or None when the loop is not in the simple form this reader handles (text fields,
-    single-quoted values, rows split across lines): the caller then falls back to gemmi.
-
-    Raises
-    ------
-    InputFileError
-        A row with a value too few or too many.
-    """
-    import io
-
-    rows = data[loop.tags_end:loop.rows_end]
-    if rows.startswith(b";") or b"\n;" in rows or (b"'" in rows and re.search(rb"\s'", rows)):
-        return None
-    wanted = ["Cartn_x", "Cartn_y", "Cartn_z", "pdbx_PDB_model_num", "auth_atom_id", "label_atom_id",
-              "auth_comp_id", "label_comp_id", "auth_asym_id", "label_asym_id", "auth_seq_id",
-              "label_seq_id", "pdbx_PDB_ins_code", "label_alt_id", "type_symbol", "B_iso_or_equiv"]
-    use = [t for t in wanted if t in loop.tags]
-    last = loop.tags[-1]  # '' there tells a row with too few values (the tokenizer fills it in)
-    if last not in use:
-        use.append(last)
-    dtypes = {t: "category" for t in use if not t.startswith("Cartn_")}
-    try:
-        table = pd.read_csv(io.BytesIO(rows), sep=r"\s+", header=None, names=loop.tags, usecols=use,
-                            dtype=dtypes, quotechar='"', na_filter=False, engine="c", encoding="utf-8",
-                            encoding_errors="replace")
-    except (ValueError, pd.errors.ParserError):
-        return None
-    del rows
-    # a row with too many values the tokenizer drops silently: count all values (a quoted value
-    # with spaces counts more than once; gemmi then reads the loop)
-    ragged = _count_tokens(data, loop.tags_end, loop.rows_end) != len(table) * len(loop.tags)
-    if isinstance(table[last].dtype, pd.CategoricalDtype):
-        ragged = ragged or "" in table[last].cat.categories
-    if ragged:
-        _check_row_lengths(data, loop, path)
-        return None  # rows split across lines: let gemmi parse (and report) them
-    try:
-        coords = {c: pd.to_numeric(table[c], errors="raise").to_numpy(np.float64)
-                  for c in ("Cartn_x", "Cartn_y", "Cartn_z") if c in table}
-    except ValueError:
-        return None
-    if len(coords) < 3 or any(np.isnan(v).any() for v in coords.values()):
-        return None  # ragged rows: let gemmi parse (and report) it
-
-    def get(tag):
-        if tag in coords:
-            return coords[tag]
-        return table[tag].array if tag in table else None  # a pandas Categorical
-
-    return get, len(table)
 
 
 def _chem_comp_types(block) -> dict:
@@ -307,6 +184,23 @@ def _type_by_linkage(res_type, residue, res_name, name, coords, chain, is_h, che
 MAX_COORDINATE = 1e5
 
 
+def _numbers(column, rows: np.ndarray, tag: str, path: str) -> np.ndarray:
+    """A coordinate column's ``rows`` as floats; ModelError naming the first row whose value is not a
+    number ('?', '.', a word; 'nan' and 'inf' read as such and are refused later as non-finite)."""
+    text = np.asarray(column)[rows]
+    if text.dtype.kind == "f":
+        return text.astype(np.float64)
+    values = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(np.float64)
+    for k in np.flatnonzero(np.isnan(values)).tolist():
+        try:
+            float(text[k])
+        except ValueError:
+            raise ModelError(f"Model file '{path}' row {int(rows[k]) + 1} of _atom_site: {tag} is "
+                             f"'{text[k]}', not a number; coordinates that are not numbers cannot be "
+                             "scored. Fix or regenerate the file.") from None
+    return values
+
+
 def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
     """Atoms of the first model from a column getter (tag → str array of all rows, or None)."""
     import gemmi
@@ -322,11 +216,7 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
     if missing:
         raise ModelError(f"Model file '{path}' has no {', '.join(missing)} column in its _atom_site table; "
                          "every atom needs x, y and z: fix or regenerate the file.")
-    try:
-        coords = np.column_stack([np.asarray(get("Cartn_" + c)).astype(np.float64)[rows] for c in "xyz"])
-    except (ValueError, TypeError) as exc:
-        raise ModelError(f"Model file '{path}' has coordinates that are not numbers ({exc}); "
-                         "fix or regenerate the file.") from None
+    coords = np.column_stack([_numbers(get("Cartn_" + c), rows, f"Cartn_{c}", path) for c in "xyz"])
     bad = np.flatnonzero(~np.all(np.isfinite(coords) & (np.abs(coords) <= MAX_COORDINATE), axis=1))
     if len(bad):
         x, y, z = coords[bad[0]]
@@ -346,6 +236,9 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
     res_name = col("auth_comp_id", "label_comp_id")
     chain = col("auth_asym_id", "label_asym_id")
     seq = col("auth_seq_id", "label_seq_id")
+    if len(rows) > 1 and not np.any(seq != ""):
+        raise ModelError(f"Model file '{path}' gives no residue numbers (_atom_site.auth_seq_id or label_seq_id), "
+                         "so its residues cannot be told apart; fix or regenerate the file.")
     res_num = _map_unique(seq, lambda u: pd.to_numeric(pd.Series(u), errors="coerce").fillna(0)
                           .astype(np.int64).astype(str)).astype(np.int64)
     ins_code = col("pdbx_PDB_ins_code")
@@ -424,36 +317,36 @@ def _release_freed_memory() -> None:
         pass
 
 
-def read_bytes(p) -> bytes:
-    """The (decompressed) bytes of a model file, gzipped or not.
-
-    Raises
-    ------
-    InputFileError
-        A gzipped file that is truncated or corrupt.
-    """
-    import gzip
-    import zlib
-
-    p = Path(p)
-    if p.name.lower().endswith(".gz"):
-        try:
-            with gzip.open(p, "rb") as f:
-                return f.read()
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise InputFileError(f"Model file '{p}' is truncated or not a valid gzip file ({exc}); "
-                                 "check or download it again.") from None
-    return p.read_bytes()
-
-
 _PDB_COORDS = ((30, 38), (38, 46), (46, 54))  # x, y, z: columns 31-38, 39-46, 47-54
 
 
+def _ascii_pdb(data: bytes, path) -> bytes:
+    """PDB text with every non-ASCII character replaced by '?' (one byte, so that the fixed columns stay
+    where the file's writer put them: a UTF-8 'é' is two bytes, and gemmi counts bytes), with a warning
+    naming the first such line."""
+    if data.isascii():
+        return data
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")  # a one-byte encoding: every character is one column already
+    line = next(i for i, t in enumerate(text.split("\n")) if not t.isascii()) + 1
+    warnings.warn(f"Model file '{path}' line {line} (and maybe others) holds characters that are not ASCII; "
+                  "read as '?' (PDB files are ASCII).", QScoreWarning, stacklevel=3)
+    return re.sub(r"[^\x00-\x7f]", "?", text).encode("ascii")
+
+
 def _check_pdb_coordinates(data: bytes, path) -> None:
-    """Raise ModelError naming the line when an ATOM/HETATM record's x, y or z field (columns 31-54)
-    is not a number (gemmi reads such a field as 0 without a word)."""
+    """Raise ModelError naming the line when an ATOM/HETATM record ends before its coordinates do
+    (column 54: a file cut short) or its x, y or z field (columns 31-54) is not a number (gemmi reads
+    such a field as 0 without a word)."""
     lines = data.decode("latin-1").split("\n")
     atoms = [i for i, line in enumerate(lines) if line[:4].upper() in ("ATOM", "HETA")]
+    for i in atoms:
+        if len(lines[i].rstrip("\r")) < _PDB_COORDS[2][1]:
+            raise ModelError(f"Model file '{path}' line {i + 1}: the {lines[i][:6].strip()} record ends at column "
+                             f"{len(lines[i].rstrip())}, before its coordinates (columns 31-54) do; the file is "
+                             "cut short or not PDB. Check or regenerate it.")
     fields = [lines[i][a:b].strip() for i in atoms for a, b in _PDB_COORDS]
     values = pd.to_numeric(pd.Series(fields, dtype=object), errors="coerce").to_numpy(np.float64)
     for k in np.flatnonzero(np.isnan(values)).tolist():
@@ -473,12 +366,15 @@ def _read_pdb(p: Path):
     checking its coordinates; decompressed here, so that a truncated gzip file is refused."""
     import gemmi
 
-    data = read_bytes(p)
+    data = _ascii_pdb(read_bytes(p), p)
+    _check_pdb_coordinates(data, p)
+    if data and not data.endswith(b"\n") and not re.search(rb"^(END|ENDMDL)\b", data, re.M):
+        warnings.warn(f"Model file '{p}' ends in the middle of a line and has no END record: it may be cut short "
+                      "(the atoms up to there were read). Check the file.", QScoreWarning, stacklevel=3)
     try:
         st = gemmi.read_pdb_string(data)
     except RuntimeError as exc:  # its message ends with the name of the "file", 'string'
         raise RuntimeError(re.sub(r":? string$", "", str(exc))) from None
-    _check_pdb_coordinates(data, p)
     name = p.name  # as gemmi.read_structure names it
     for ext in (".gz", ".pdb"):
         if name.endswith(ext):
@@ -494,7 +390,7 @@ def _read_mmcif(p: Path) -> Model:
 
     data = read_bytes(p)
     loop = find_atom_site(data)
-    fast = _fast_columns(data, loop, p) if loop is not None else None
+    fast = fast_columns(data, loop) if loop is not None else None
     if fast is not None:
         get, n_rows = fast
         rest = gemmi.cif.read_string((data[:loop.loop_start] + data[loop.rows_end:]).decode("utf-8", "replace"))
@@ -505,8 +401,9 @@ def _read_mmcif(p: Path) -> Model:
         del get
         _release_freed_memory()
         return model
-    del data
-    doc = gemmi.cif.read(str(p))
+    if loop is not None:
+        check_row_lengths(data, loop, p)
+    doc = gemmi.cif.read_string(data)
     if len(doc) == 0:
         raise ModelError(f"Model file '{p}' holds no data block; give an mmCIF model.")
     return Model(path=str(p), format="mmcif", atoms=_atoms_from_block(doc[0], str(p)), doc=doc)
@@ -529,6 +426,13 @@ def read_model(path) -> Model:
             model = _read_mmcif(p)
         else:
             st = _read_pdb(p)
+            empty = []
+            while len(st) > 1 and st[0].count_atom_sites() == 0:
+                empty.append(str(st[0].num))
+                del st[0]
+            if empty:
+                warnings.warn(f"Model file '{p}': MODEL {', '.join(empty)} holds no atoms; read MODEL "
+                              f"{st[0].num}, the first with atoms.", QScoreWarning, stacklevel=2)
             if len(st) == 0 or st[0].count_atom_sites() == 0:
                 raise ModelError(f"Model file '{p}' has no atoms (no ATOM/HETATM records); give a "
                                  "model with coordinates.")
@@ -582,5 +486,4 @@ def atoms_from_arrays(coords, element=None, *, name=None, res_name=None, chain=N
                  b_iso=np.zeros(n))
 
 
-__all__ = ["MODEL_SUFFIXES", "read_model", "atoms_from_arrays", "model_document", "model_structure", "model_format",
-           "find_atom_site", "read_bytes"]
+__all__ = ["MODEL_SUFFIXES", "read_model", "atoms_from_arrays", "model_document", "model_structure", "model_format"]

@@ -12,7 +12,8 @@ import numpy as np
 
 from ..errors import OutputError
 from .files import atomic_path
-from .models import find_atom_site, model_document, model_structure, read_bytes
+from .model_text import find_atom_site, read_bytes
+from .models import model_document, model_structure
 
 #: mmCIF column MapQ writes, placed right after ``_atom_site.B_iso_or_equiv``
 Q_COLUMN = "Q_score"
