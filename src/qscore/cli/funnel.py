@@ -3,7 +3,9 @@
 The library raises :class:`~qscore.errors.QScoreError` with messages in Python's terms
 (``window=-1``); here they become one line in the command line's terms (``--window -1``), on stderr,
 with exit code 2 — or the traceback with ``qscore --debug``.  Warnings of the package
-(:class:`~qscore.errors.QScoreWarning`) are printed as ``Warning: …`` lines on stderr as they come.
+(:class:`~qscore.errors.QScoreWarning`) are printed as ``Warning: …`` lines on stderr as they come, and
+so are other libraries' (one line, with the warning's class and package).  Usage errors of click are one
+line too (:class:`OneLineGroup`), and an unexpected exception is one line that says it is a bug (exit 1).
 """
 
 from __future__ import annotations
@@ -16,10 +18,17 @@ import click
 
 from ..errors import QScoreError, QScoreWarning
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "QScoreCommandError", "handle_errors", "cli_message", "echo_warning"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "QScoreCommandError", "OneLineGroup",
+           "handle_errors", "cli_message", "echo_warning", "one_line"]
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: line breaks (gemmi's and pandas' messages have them) become spaces."""
+    return re.sub(r"\s*\n\s*", " ", str(text)).strip()
 
 
 class QScoreCommandError(click.ClickException):
@@ -28,7 +37,38 @@ class QScoreCommandError(click.ClickException):
     exit_code = EXIT_BAD_INPUT
 
     def show(self, file=None):
-        click.echo(f"Error: {self.format_message()}", err=True)
+        click.echo(f"Error: {one_line(self.format_message())}", err=True)
+
+
+class _OneLineUsageError(click.UsageError):
+    """click's usage error as one line that points to the command's --help (not click's usage block)."""
+
+    def show(self, file=None):
+        where = self.ctx.command_path if self.ctx is not None else "qscore"
+        click.echo(f"Error: {one_line(self.format_message())} See '{where} --help'.", err=True)
+
+
+class OneLineGroup(click.Group):
+    """The root command group: usage errors (an unknown option, a missing argument, a bad value) of it
+    and of every command under it are one line with exit code 2, as the package's own errors are."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            raise _one_line_usage(exc) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _one_line_usage(exc) from None
+
+
+def _one_line_usage(exc: click.UsageError) -> click.UsageError:
+    if isinstance(exc, _OneLineUsageError):
+        return exc
+    return _OneLineUsageError(exc.format_message(), ctx=exc.ctx)
 
 
 def _option(command: click.Command | None, name: str, aliases: dict) -> tuple:
@@ -77,9 +117,11 @@ def echo_warning(message, category, filename, lineno, file=None, line=None) -> N
     message, category, filename, lineno, file, line : as :func:`warnings.showwarning` takes them
     """
     if issubclass(category, QScoreWarning):
-        click.echo(f"Warning: {message}", err=True)
-    else:  # a warning of another package: as Python would show it
-        click.echo(warnings.formatwarning(message, category, filename, lineno, line).rstrip(), err=True)
+        click.echo(f"Warning: {one_line(message)}", err=True)
+    else:  # a warning of another package: one line too, saying whose (not its source line)
+        package = re.search(r"(?:site|dist)-packages/([^/]+)", str(filename).replace("\\", "/"))
+        origin = f" from {package.group(1)}" if package else ""
+        click.echo(f"Warning: {one_line(message)} ({category.__name__}{origin})", err=True)
 
 
 def handle_errors(func=None, *, aliases: dict | None = None, translate: bool = True):
@@ -115,5 +157,13 @@ def handle_errors(func=None, *, aliases: dict | None = None, translate: bool = T
         except KeyboardInterrupt:
             click.echo("Interrupted; no partial output was left.", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException):
+            raise
+        except Exception as exc:  # a bug, not bad input: one line that says so (the traceback with --debug)
+            if debug:
+                raise
+            click.echo(f"Error: internal error ({type(exc).__name__}: {one_line(exc)}); this is a bug in qscore: "
+                       "rerun with 'qscore --debug' and report the traceback.", err=True)
+            ctx.exit(EXIT_INTERNAL)
 
     return wrapper

@@ -16,13 +16,14 @@ import click
 from .._version import __version__
 from .archive import archive
 from .batch import batch
+from .funnel import OneLineGroup
 from .score import demo, report, score
 from .tools import bfactors, cc, profile
 
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(__version__, prog_name="qscore")
 @click.option("-v", "--verbose", count=True, help="More messages (-vv for debugging output).")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")

@@ -7,7 +7,11 @@ which readers with colour-vision deficiencies can tell apart.
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
+
+from ..errors import QScoreWarning
 
 #: Okabe–Ito colours
 BLACK, ORANGE, SKY_BLUE, GREEN, BLUE, VERMILLION, PURPLE, GREY = (
@@ -55,14 +59,31 @@ def save_figure(fig, stem, *, written: list | None = None) -> dict:
     from ..io.files import atomic_path
 
     paths = {}
-    for fmt in FORMATS:
-        path = Path(f"{stem}.{fmt}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=DPI)
-        paths[fmt] = path
-        if written is not None:
-            written.append(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for fmt in FORMATS:
+            path = Path(f"{stem}.{fmt}")
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format=fmt, dpi=DPI)
+            paths[fmt] = path
+            if written is not None:
+                written.append(path)
+    _rewarn(caught, Path(stem).name)
     return paths
+
+
+def _rewarn(caught, name: str) -> None:
+    """matplotlib's warnings while saving, as one package warning each: missing glyphs in one line
+    naming the characters, others as they are (without matplotlib's source line)."""
+    glyphs = sorted({chr(int(m.group(1))) for w in caught
+                     if (m := re.match(r"Glyph (\d+) .*missing from font", str(w.message)))})
+    if glyphs:
+        warnings.warn(f"Figure '{name}': the font has no glyph for {' '.join(glyphs)} (drawn as boxes); install a "
+                      "font that has them (e.g. Noto Sans CJK) for matplotlib to use.", QScoreWarning, stacklevel=3)
+    for w in caught:
+        text = str(w.message)
+        if "missing from font" not in text:
+            warnings.warn(f"Figure '{name}': {text}", QScoreWarning, stacklevel=3)
 
 
 
