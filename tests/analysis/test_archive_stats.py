@@ -375,11 +375,28 @@ def test_cli_unreadable_inputs(tmp_path):
     assert_clean_failure(run([tmp_path / "empty.csv", "--out", out]), out, "is empty")
 
 
-def test_cli_failure_while_writing_leaves_no_files(good_csv, tmp_path):
+def test_cli_save_model_into_a_missing_folder_is_refused_before_any_work(good_csv, tmp_path):
     out = tmp_path / "out"
     res = run([good_csv, "--out", out, "--repeats", "3", "--save-model", tmp_path / "missing" / "m.json"])
-    assert_clean_failure(res, out, "Cannot write", "m.json")
-    assert out.exists()  # the tables were written before the model failed, then removed again
+    assert_clean_failure(res, out, "--save-model", "m.json", "does not exist")
+    assert not out.exists()  # no output folder left behind
+
+
+def test_cli_failure_while_writing_leaves_no_files(good_csv, tmp_path):
+    out = tmp_path / "out"
+    (out / "archive_stats.json").mkdir(parents=True)  # a folder where the summary (written last) goes
+    res = run([good_csv, "--out", out, "--repeats", "3", "--no-figures"])
+    assert res.exit_code == 2 and "archive_stats.json" in res.stderr, res.output
+    assert [p.name for p in out.iterdir()] == ["archive_stats.json"]  # the tables written first were removed
+
+
+def test_cli_too_few_entries_names_the_archive(tmp_path):
+    d, q = synthetic(n=40)
+    path = tmp_path / "flat.csv"
+    pd.DataFrame({"resolution": np.full(len(d), 3.0), "qscore": q}).to_csv(path, index=False)
+    res = run([path, "--out", tmp_path / "out", "--repeats", "3"])
+    assert_clean_failure(res, tmp_path / "out", "Archive file", "flat.csv", "Too few entries")
+    assert not (tmp_path / "out").exists()
 
 
 def test_library_raises_package_errors(tmp_path):

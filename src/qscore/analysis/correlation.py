@@ -344,7 +344,7 @@ def _molmap_box_sums(coords, z, w, grid: MolmapGrid, cutoff, threshold, values, 
 
 def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = THRESHOLD, molmap: bool = True,
                           emodel: bool = True, max_memory: int | None = None,
-                          lenient: bool = False) -> MapModelCorrelation:
+                          lenient: bool = False, source: str | None = None) -> MapModelCorrelation:
     """Both correlations of docs/science.md §8 for the atoms of a model (:class:`~qscore.types.Atoms`).
 
     Parameters
@@ -356,6 +356,7 @@ def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = 
     lenient : bool — instead of raising, record ``{'skipped': reason}`` for a resolution that does not
         suit the map (then for both) or an electron-scattering map that would need more memory than
         allowed (as ``qscore score`` does, whose Q-scores should not fail for want of a correlation)
+    source : str, optional — the model's file, named in messages
 
     Returns
     -------
@@ -366,16 +367,27 @@ def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = 
         return MapModelCorrelation(resolution=float(resolution), threshold=threshold,
                                    **{k: ModelMapCC(v) for k, v in sections.items()})
 
+    def skip_both(reason):
+        skipped = {"skipped": reason}
+        return result(**({"molmap": skipped} if molmap else {}), **({"emodel": skipped} if emodel else {}))
+
     try:
         check_model_resolution(resolution, dmap)
     except ParameterError as exc:
         if not lenient:
             raise
-        skipped = {"skipped": str(exc)}
-        return result(**({"molmap": skipped} if molmap else {}), **({"emodel": skipped} if emodel else {}))
+        return skip_both(str(exc))
+    if not (atomic_numbers(atoms.element) > 0).any():
+        symbols = ", ".join(repr(e) for e in sorted(set(atoms.element.tolist()))[:5])
+        model = f"of model '{source}' " if source else ""
+        reason = (f"no atom {model}has a known element (symbols {symbols}), and a model map needs them: give "
+                  "the model element symbols (mmCIF _atom_site.type_symbol, PDB columns 77-78)")
+        if lenient:
+            return skip_both(reason)
+        raise ModelError(reason[0].upper() + reason[1:] + ".")
     if not np.any(dmap.contains(atoms.coords)):
-        raise ModelError(f"All {len(atoms)} atoms lie outside the box of map '{dmap.path or '(in memory)'}'; "
-                         "model and map are not aligned.")
+        raise ModelError(f"All {len(atoms)} atoms {f'of model {source!r} ' if source else ''}lie outside the box "
+                         f"of map '{dmap.path or '(in memory)'}'; model and map are not aligned.")
     out: dict = {}
     weights = occupancy_weights(atoms)
     if molmap:

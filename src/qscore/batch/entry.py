@@ -114,7 +114,17 @@ CANCELLED = ".cancelled"
 
 
 def cancel_marker(out_dir, key: str) -> Path:
-    """The file whose existence tells the worker running task ``key`` that the driver cancelled it."""
+    """The file whose existence tells the worker running task ``key`` that the driver cancelled it.
+
+    Parameters
+    ----------
+    out_dir : str or Path — the batch folder
+    key : str — the task's dask key
+
+    Returns
+    -------
+    Path — ``out_dir/.cancelled/<key>``
+    """
     return Path(out_dir) / CANCELLED / key
 
 

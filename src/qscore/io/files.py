@@ -17,7 +17,8 @@ import numpy as np
 
 from ..errors import InputFileError, OutputError
 
-__all__ = ["check_input_path", "atomic_path", "all_or_nothing", "write_text", "write_json", "write_table"]
+__all__ = ["check_input_path", "check_output_file", "atomic_path", "all_or_nothing", "write_text", "write_json",
+           "write_table"]
 
 
 def check_input_path(path, suffixes, kind: str) -> Path:
@@ -54,6 +55,36 @@ def check_input_path(path, suffixes, kind: str) -> Path:
             f"{', '.join(suffixes)} (optionally .gz).")
     if not os.access(p, os.R_OK):
         raise InputFileError(f"{kind} file '{p}' cannot be read (permission denied).")
+    return p
+
+
+def check_output_file(path, parameter: str) -> Path:
+    """An output file's path, checked before any computation: its folder exists and can be written,
+    and the path is not a folder.
+
+    Parameters
+    ----------
+    path : str or Path
+    parameter : str — the Python parameter that gave it, for messages
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    OutputError
+    """
+    p = Path(path)
+    folder = p.parent if str(p.parent) else Path(".")
+    if p.is_dir():
+        raise OutputError(f"{parameter}={p} is a folder; give a file name.", parameter=parameter)
+    if not folder.is_dir():
+        raise OutputError(f"{parameter}={p}: folder '{folder}' does not exist; create it or choose another path.",
+                          parameter=parameter)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{parameter}={p}: folder '{folder}' cannot be written; choose another path.",
+                          parameter=parameter)
     return p
 
 

@@ -29,7 +29,7 @@ from ..io.paths import cached_archive_path
 from ..provenance import versions
 from ..types import MOLECULE_TYPES, ArchiveData, DensityMap, ExpectedModel, MapStats, Model, QParams, check_resolution
 
-__all__ = ["QScoreResult", "AnalysisSettings", "analysis_settings", "score"]
+__all__ = ["QScoreResult", "AnalysisSettings", "analysis_settings", "score", "check_aligned"]
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,8 @@ class QScoreResult:
                                   curve=self.curve(s), archive=s.archive, window=s.window, min_entries=s.min_entries,
                                   n_worst=s.n_worst, status=self.status)
         if s.correlation and self.resolution is not None:
-            analysis.correlation = map_model_correlation(self.atoms, self.dmap, self.resolution, lenient=True)
+            analysis.correlation = map_model_correlation(self.atoms, self.dmap, self.resolution, lenient=True,
+                                                         source=self.model.path)
         self.analysis = analysis
         return analysis
 
@@ -268,6 +269,25 @@ def _inputs(model, map, permissive: bool) -> tuple:
     return mdl, dmap
 
 
+def check_aligned(mdl: Model, dmap: DensityMap) -> None:
+    """Raise ModelError when every non-hydrogen atom of the model lies outside the map's box.
+
+    Parameters
+    ----------
+    mdl : Model
+    dmap : DensityMap
+    """
+    heavy = ~mdl.atoms.is_hydrogen
+    if np.any(dmap.contains(mdl.atoms.coords[heavy])):
+        return
+    lo, hi = dmap.extent
+    raise ModelError(
+        f"All {int(heavy.sum())} atoms of model '{mdl.path}' lie outside the box of map "
+        f"'{dmap.path or '(in memory)'}' (x {lo[0]:.1f}–{hi[0]:.1f}, y {lo[1]:.1f}–{hi[1]:.1f}, "
+        f"z {lo[2]:.1f}–{hi[2]:.1f} Å); model and map are not aligned. Check that they belong "
+        "together and that the map's origin is right.")
+
+
 def score(model, map, *, sigma: float = 0.4, resolution: float | None = None,
           emdb_compat: bool = False, num_points: int = 8, shell_step: float = 0.1,
           max_radius: float = 2.0, tries: int = 50, threads: int | None = None,
@@ -313,13 +333,7 @@ def score(model, map, *, sigma: float = 0.4, resolution: float | None = None,
     if not heavy.any():  # a file is refused on reading; a Model built in memory is refused here
         raise ModelError(f"Model '{mdl.path}' has only hydrogen atoms ({len(atoms)}); Q-scores are computed "
                          "for non-hydrogen atoms. Give the full model.")
-    if outside[heavy].all():
-        lo, hi = dmap.extent
-        raise ModelError(
-            f"All {int(heavy.sum())} atoms of model '{mdl.path}' lie outside the box of map "
-            f"'{dmap.path or '(in memory)'}' (x {lo[0]:.1f}–{hi[0]:.1f}, y {lo[1]:.1f}–{hi[1]:.1f}, "
-            f"z {lo[2]:.1f}–{hi[2]:.1f} Å); model and map are not aligned. Check that they belong "
-            "together and that the map's origin is right.")
+    check_aligned(mdl, dmap)
     scored_map = emdb_compatible_map(dmap) if emdb_compat else dmap
     res = compute_qscores(atoms.coords, atoms.is_hydrogen, atoms.residue, scored_map, params,
                           profiles=profiles, subset=subset, progress=progress)

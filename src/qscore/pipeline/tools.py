@@ -20,14 +20,14 @@ from ..analysis.profiles import profile_table, select_atoms, selection_profile
 from ..analysis.results import MapModelCorrelation
 from ..core.engine import set_threads
 from ..errors import ModelError, ParameterError
-from ..io.files import all_or_nothing, write_json, write_table
+from ..io.files import all_or_nothing, check_output_file, write_json, write_table
 from ..io.maps import read_map
 from ..io.models import read_model
 from ..io.paths import output_folder, output_stem, refuse_overwriting_inputs
 from ..io.writers import write_mmcif_with_b, write_pdb_with_b
 from ..report.common import save_figure
 from ..report.profile_plots import plot_bfactor_scan, plot_profiles
-from .scoring import QScoreResult, score
+from .scoring import QScoreResult, check_aligned, score
 
 __all__ = ["ProfileRun", "CorrelationRun", "BFactorRun", "run_profile", "run_cc", "run_bfactors",
            "check_points_at_threshold"]
@@ -213,10 +213,13 @@ def run_cc(model, map_path, resolution: float, *, threshold: float = 0.01, molma
     if not molmap and not emodel:
         raise ParameterError("molmap=False and emodel=False together leave nothing to compute; keep one.",
                              parameter=("molmap", "emodel"))
+    if json_path is not None:
+        check_output_file(json_path, "json_path")
     set_threads(threads or None)
     mdl, dmap = read_model(model), read_map(map_path, permissive=permissive)
+    check_aligned(mdl, dmap)
     corr = map_model_correlation(mdl.atoms, dmap, resolution, threshold=threshold, molmap=molmap, emodel=emodel,
-                                 max_memory=max_memory)
+                                 max_memory=max_memory, source=mdl.path)
     check_points_at_threshold(corr)
     if json_path is not None:
         write_json(json_path, {"inputs": {"model": str(model), "map": str(map_path)}, **corr.to_dict()})
