@@ -27,6 +27,7 @@ from ..io.maps import read_map
 from ..io.models import read_model
 from ..io.paths import cached_archive_path
 from ..provenance import versions
+from ..text import plural
 from ..types import MOLECULE_TYPES, ArchiveData, DensityMap, ExpectedModel, MapStats, Model, QParams, check_resolution
 
 __all__ = ["QScoreResult", "AnalysisSettings", "analysis_settings", "score", "check_aligned"]
@@ -282,7 +283,8 @@ def check_aligned(mdl: Model, dmap: DensityMap) -> None:
         return
     lo, hi = dmap.extent
     raise ModelError(
-        f"All {int(heavy.sum())} atoms of model '{mdl.path}' lie outside the box of map "
+        f"{'All ' if heavy.sum() > 1 else ''}{plural(int(heavy.sum()), 'atom')} of model '{mdl.path}' "
+        f"{'lie' if heavy.sum() > 1 else 'lies'} outside the box of map "
         f"'{dmap.path or '(in memory)'}' (x {lo[0]:.1f}–{hi[0]:.1f}, y {lo[1]:.1f}–{hi[1]:.1f}, "
         f"z {lo[2]:.1f}–{hi[2]:.1f} Å); model and map are not aligned. Check that they belong "
         "together and that the map's origin is right.")
