@@ -21,13 +21,15 @@ def test_score_writes_annotated_model_table_and_summary(cec, tmp_path):
     assert "mean 0.4570" in res.output
     block = gemmi.cif.read(str(tmp_path / f"{stem}.cif"))[0]
     tags = list(block.find_values("_atom_site.Cartn_x").get_loop().tags)
-    assert tags[tags.index("_atom_site.B_iso_or_equiv") + 1] == "_atom_site.Q_score"
-    q_cif = np.array([float(v) for v in block.find_values("_atom_site.Q_score")])
+    assert tags[tags.index("_atom_site.B_iso_or_equiv") + 1] == "_atom_site.Q-score"  # MapQ 2.9.7's layout
+    q_text = list(block.find_values("_atom_site.Q-score"))
+    assert all(len(v.split(".")[1]) == 6 for v in q_text)  # six decimals, as MapQ 2.9.7 writes ('%f')
+    q_cif = np.array([float(v) for v in q_text])
     b_cif = np.array([float(v) for v in block.find_values("_atom_site.B_iso_or_equiv")])
     assert b_cif[0] == 103.36825  # B-factors kept
     table = pd.read_csv(tmp_path / f"{stem}_atoms.csv")
     assert len(table) == 4308 and {"chain", "res_num", "atom_name", "x", "Q", "outside_map"} <= set(table)
-    assert np.allclose(table["Q"], q_cif, atol=6e-4)
+    assert np.allclose(table["Q"], q_cif, atol=6e-7)
     assert gemmi.read_structure(str(tmp_path / f"{stem}.cif"))  # other tools read it
     summary = json.loads((tmp_path / f"{stem}_summary.json").read_text())
     assert summary["parameters"]["sigma"] == 0.6 and summary["parameters"]["resolution"] == 3.9

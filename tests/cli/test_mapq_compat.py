@@ -26,6 +26,7 @@ from qscore.cli import main as qscore_main
 from qscore.cli.mapq import main, parse_mapq_args
 from qscore.io.mapq_files import format_mapq_all, py2_dict_order, read_mapq_all
 from qscore.io.models import atoms_from_arrays
+from qscore.io.q_files import read_q_file
 from qscore.pipeline.mapq import mapq_paths
 
 MAP = "390_emd_30342_A_z4"
@@ -44,10 +45,14 @@ def copy_inputs(cec, tmp_path, model_name="390_7cec_A", source="model"):
 
 
 def atom_q(path) -> dict:
-    """{(chain, residue number, atom name, altloc): Q} from the Q_score column of an mmCIF file."""
-    block = gemmi.cif.read(str(path))[0]
-    t = block.find("_atom_site.", ["auth_asym_id", "auth_seq_id", "label_atom_id", "label_alt_id", "Q_score"])
-    return {(r[0], r[1], gemmi.cif.as_string(r[2]), r[3]): float(r[4]) for r in t}
+    """{(chain, residue number, atom name, altloc): Q} from the Q column of an mmCIF file (either layout)."""
+    t = read_q_file(path)
+    return {(r.chain, str(int(r.res_num)), r.atom_name, r.altloc): r.Q for r in t.itertuples()}
+
+
+def outputs(model, mp, layout="2.9.7") -> dict:
+    """The files qscore-mapq writes for ``model`` in ``mp`` (as :func:`mapq_paths` names them)."""
+    return mapq_paths(model, mp, mapq_layout=layout)
 
 
 def compare_tables(ours: Path, ref: Path) -> float:
@@ -72,9 +77,9 @@ def compare_tables(ours: Path, ref: Path) -> float:
     return worst
 
 
-def check_against_reference(tmp_path, model_name, ref_name, ref_dir):
-    stem = f"{model_name}__Q__{MAP}"
-    ours_cif, ours_txt = tmp_path / f"{stem}.cif", tmp_path / f"{stem}_All.txt"
+def check_against_reference(tmp_path, model_name, ref_name, ref_dir, layout="2.9.7"):
+    paths = outputs(tmp_path / f"{model_name}.cif", tmp_path / f"{MAP}.mrc", layout)
+    ours_cif, ours_txt = paths["model"], paths["all_txt"]
     ref_cif, ref_txt = ref_dir / f"{ref_name}__Q__{MAP}.cif", ref_dir / f"{ref_name}__Q__{MAP}_All.txt"
     ours, ref = atom_q(ours_cif), atom_q(ref_cif)
     assert ours.keys() == ref.keys() and len(ours) == 4308
@@ -98,9 +103,26 @@ def test_emdb_validation_style_run_reproduces_multiprocess_mapq(cec, tmp_path):
     run = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "mean Q 0.4506" in run.stdout
+    assert "error" not in (run.stdout + run.stderr).lower()  # the EMDB's package scans the output for it
     check_against_reference(tmp_path, "390_7cec_A", "390_7cec_A", cec["ref"])
+    # MapQ 2.9.7's names (the EMDB's package opens <model file>__Q__<map file>.cif) and nothing else
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [model.name, mp.name, f"390_7cec_A__Q__{MAP}.cif", f"390_7cec_A__Q__{MAP}_All.txt"])  # MapQ's files only
+        [model.name, mp.name, f"390_7cec_A.cif__Q__{MAP}.mrc.cif", "390_7cec_A.cif_All.txt"])
+    q_text = list(gemmi.cif.read(str(tmp_path / f"390_7cec_A.cif__Q__{MAP}.mrc.cif"))[0].find_values(
+        "_atom_site.Q-score"))
+    assert len(q_text) == 4308 and all(len(v.split(".")[1]) == 6 for v in q_text)  # '%f', as MapQ 2.9.7
+
+
+def test_2021_layout_has_the_reference_files_columns_and_names(cec, tmp_path):
+    model, mp = copy_inputs(cec, tmp_path)
+    res = CliRunner().invoke(main, [f"map={mp}", f"cif={model}", "np=4", "res=3.9", "--mapq-layout", "2021"])
+    assert res.exit_code == 0, res.output
+    check_against_reference(tmp_path, "390_7cec_A", "390_7cec_A", cec["ref"], layout="2021")
+    ours = gemmi.cif.read(str(tmp_path / f"390_7cec_A__Q__{MAP}.cif"))[0]
+    ref = gemmi.cif.read(str(cec["ref"] / f"390_7cec_A__Q__{MAP}.cif"))[0]
+    assert list(ours.find_mmcif_category("_atom_site.").tags) == list(ref.find_mmcif_category("_atom_site.").tags)
+    assert all(len(v.split(".")[1]) == 3 for v in ours.find_values("_atom_site.Q_score"))
+    assert parse_mapq_args([f"map={mp}", f"cif={model}", "--mapq-layout=2021"]).layout == "2021"
 
 
 def test_console_script_is_installed():
@@ -123,7 +145,7 @@ def test_first_100_atoms_table_is_mapqs(cec, tmp_path):
     res = CliRunner().invoke(main, ["map=" + str(mp), "cif=" + str(model), "res=3.9"])  # np=1, sigma 0.6: defaults
     assert res.exit_code == 0, res.output
     ref = cec["ref"] / f"390_7cec_A100__Q__{MAP}_All.txt"
-    assert compare_tables(tmp_path / f"390_7cec_A100__Q__{MAP}_All.txt", ref) <= TABLE_TOL
+    assert compare_tables(outputs(model, mp)["all_txt"], ref) <= TABLE_TOL
 
 
 def test_reader_reads_mapqs_own_table(cec):
@@ -148,12 +170,12 @@ def test_bfactor_file_as_mapq_names_it(cec, tmp_path):
     model, mp = copy_inputs(cec, tmp_path, "390_7cec_A100", source="model100")
     res = CliRunner().invoke(main, [f"map={mp}", f"cif={model}", "bfactor=100"])
     assert res.exit_code == 0, res.output
-    q = atom_q(tmp_path / f"390_7cec_A100__Q__{MAP}.cif")
+    q = atom_q(outputs(model, mp)["model"])
     st = gemmi.read_structure(str(tmp_path / "390_7cec_A100_B100.pdb"))
     b = {(ch.name, str(r.seqid.num), a.name, a.altloc.strip("\0")): a.b_iso for ch in st[0] for r in ch for a in r}
     assert len(b) == 100
-    # B = f (1 - Q); Q in the mmCIF has 3 decimals (±0.0005 → ±0.05 in B) and PDB B has 2
-    assert max(abs(b[(c, n, a, alt.strip(".?"))] - 100 * (1 - v)) for (c, n, a, alt), v in q.items()) <= 0.06
+    # B = f (1 - Q); PDB B has 2 decimals
+    assert max(abs(b[(c, n, a, alt.strip(".?"))] - 100 * (1 - v)) for (c, n, a, alt), v in q.items()) <= 0.006
     assert mapq_paths("/x/m.cif", "/x/e.map", 50)["bfactor"] == Path("/x/m_B50.pdb")
     assert "bfactor" not in mapq_paths("/x/m.cif", "/x/e.map", 0)  # MapQ ignores f <= 0
 
@@ -166,11 +188,15 @@ def test_pdb_model_gets_pdb_output_and_table(tmp_path):
     chimera.mkdir()
     res = CliRunner().invoke(main, [str(chimera), inputs["model"], inputs["map"], "sigma=0.4", "res=2.5"])
     assert res.exit_code == 0, res.output
-    stem = "demo_helix__Q__demo_map"
-    assert (tmp_path / f"{stem}.pdb").exists() and not (tmp_path / f"{stem}.cif").exists()
-    st = gemmi.read_structure(str(tmp_path / f"{stem}.pdb"))
+    paths = outputs(inputs["model"], inputs["map"])
+    assert paths["model"].name == "demo_helix.pdb__Q__demo_map.mrc.pdb" and paths["model"].exists()
+    assert not paths["model"].with_suffix(".cif").exists()
+    text = paths["model"].read_text()
+    assert text.startswith("REMARK   0 \nREMARK   0 Q-scores calculated with MapQ")  # MapQ 2.9.7's header
+    assert "REMARK   0   - sigma 0.4\n" in text and "REMARK   0   - Map: demo_map.mrc\n" in text
+    st = gemmi.read_structure(str(paths["model"]))
     b = np.array([a.b_iso for r in st[0]["A"] for a in r])
-    table = read_mapq_all(tmp_path / f"{stem}_All.txt")
+    table = read_mapq_all(paths["all_txt"])
     assert table.sigma == 0.4 and table.resolution == 2.5
     assert abs(table.chains["Q_chain"].item() - b.mean()) <= 0.01  # Q as B-factor (2 decimals)
     assert len(table.section("A").table) == 24
@@ -184,8 +210,7 @@ def test_score_mapq_files_matches_qscore_mapq(cec, tmp_path):
     res = CliRunner().invoke(qscore_main, ["score", str(model), str(mp), "--sigma", "0.6", "-r", "3.9",
                                            "--emdb-compat", "--mapq-files", "-o", str(out), "-q"])
     assert res.exit_code == 0, res.output
-    name = f"390_7cec_A100__Q__{MAP}_All.txt"
-    assert (out / name).read_text() == (tmp_path / name).read_text()
+    assert (out / f"390_7cec_A100__Q__{MAP}_All.txt").read_text() == outputs(model, mp)["all_txt"].read_text()
     assert "--mapq-files" in CliRunner().invoke(qscore_main, ["score", "--help"]).output
 
 
@@ -325,9 +350,27 @@ def test_failure_on_a_later_model_leaves_no_files_of_earlier_ones(cec, tmp_path)
     model, mp = copy_inputs(cec, tmp_path, "390_7cec_A100", source="model100")
     other = tmp_path / "other.cif"
     shutil.copyfile(model, other)
-    (tmp_path / f"other__Q__{MAP}.cif").mkdir()  # the second model's output cannot be written
+    blocked = outputs(other, mp)["model"]
+    blocked.mkdir()  # the second model's output cannot be written
     before = sorted(tmp_path.iterdir())
     res = CliRunner().invoke(main, [str(mp), str(model), str(other)])
     assert res.exit_code == 2, res.output
-    assert "Traceback" not in res.output and f"other__Q__{MAP}.cif" in res.output
+    assert "Traceback" not in res.output and blocked.name in res.output
     assert sorted(tmp_path.iterdir()) == before
+
+
+def test_called_as_the_emdb_validation_package_calls_it(cec, tmp_path, monkeypatch):
+    """All models of an entry as cif= in one call, np= above the atoms of the smaller model, the Chimera
+    path first, res below the package's 1.25 Å: it computes everything and says nothing with 'error'."""
+    a100, mp = copy_inputs(cec, tmp_path, "390_7cec_A100", source="model100")
+    full = tmp_path / "390_7cec_A.cif"
+    shutil.copyfile(cec["model"], full)
+    monkeypatch.chdir(tmp_path)  # the package runs MapQ in its working folder, the map named relative to it
+    res = CliRunner().invoke(main, ["/usr/local/UCSF/Chimera64-1.16/", f"map={mp.name}", f"cif={a100}", f"cif={full}",
+                                    "np=150", "res=1.1", "sigma=0.4"])
+    assert res.exit_code == 0, res.output
+    assert "error" not in res.output.lower(), res.output
+    assert "below 1.25 Å" in res.output and "computed anyway" in res.output
+    for model, n in ((a100, 100), (full, 4308)):
+        q = read_q_file(outputs(model, mp)["model"])
+        assert len(q) == n and q["Q"].notna().all()

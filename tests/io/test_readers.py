@@ -6,6 +6,7 @@ import gzip
 import shutil
 import warnings
 
+import gemmi
 import numpy as np
 import pytest
 
@@ -13,6 +14,7 @@ from conftest import gaussian_map, write_pdb
 from qscore.errors import MapError, QScoreWarning
 from qscore.io.maps import read_map, write_map
 from qscore.io.models import read_model
+from qscore.io.q_files import read_q_file
 from qscore.types import DensityMap
 
 
@@ -178,17 +180,34 @@ def test_streaming_writer_keeps_everything_and_inserts_q(cec, tmp_path):
 
     m = read_model(cec["model"])
     q = np.linspace(0, 1, len(m.atoms))
-    write_mmcif_with_q(tmp_path / "out.cif", m, q)
-    a = gemmi.cif.read(str(cec["model"]))[0]
-    b = gemmi.cif.read(str(tmp_path / "out.cif"))[0]
-    tags_a = list(a.find_values("_atom_site.Cartn_x").get_loop().tags)
-    tags_b = list(b.find_values("_atom_site.Cartn_x").get_loop().tags)
-    i = tags_a.index("_atom_site.B_iso_or_equiv") + 1
-    assert tags_b == tags_a[:i] + ["_atom_site.Q_score"] + tags_a[i:]
-    for tag in tags_a:
-        assert list(a.find_values(tag)) == list(b.find_values(tag)), tag
-    assert np.allclose([float(v) for v in b.find_values("_atom_site.Q_score")], q, atol=5e-4)
-    assert len(list(b)) == len(list(a))  # the other items and categories are kept
+    for layout, column, tol in (("2.9.7", "Q-score", 5e-7), ("2021", "Q_score", 5e-4)):
+        out = tmp_path / f"out_{layout}.cif"
+        write_mmcif_with_q(out, m, q, layout=layout)
+        a = gemmi.cif.read(str(cec["model"]))[0]
+        b = gemmi.cif.read(str(out))[0]
+        tags_a = list(a.find_values("_atom_site.Cartn_x").get_loop().tags)
+        tags_b = list(b.find_values("_atom_site.Cartn_x").get_loop().tags)
+        i = tags_a.index("_atom_site.B_iso_or_equiv") + 1
+        assert tags_b == tags_a[:i] + [f"_atom_site.{column}"] + tags_a[i:]
+        for tag in tags_a:
+            assert list(a.find_values(tag)) == list(b.find_values(tag)), tag
+        assert np.allclose([float(v) for v in b.find_values(f"_atom_site.{column}")], q, atol=tol)
+        assert len(list(b)) == len(list(a))  # the other items and categories are kept
+        table = read_q_file(out)  # the package reads either layout back
+        assert table.attrs["q_column"] == column and np.allclose(table["Q"], q, atol=tol)
+
+
+def test_a_q_column_of_the_other_layout_is_replaced_not_doubled(cec, tmp_path):
+    from qscore.io.models import read_model as read
+    from qscore.io.writers import write_mmcif_with_q
+
+    m = read(cec["model"])
+    write_mmcif_with_q(tmp_path / "old.cif", m, np.full(len(m.atoms), 0.5), layout="2021")
+    again = read(tmp_path / "old.cif")
+    write_mmcif_with_q(tmp_path / "new.cif", again, np.full(len(m.atoms), 0.25))
+    tags = gemmi.cif.read(str(tmp_path / "new.cif"))[0].find_mmcif_category("_atom_site.").tags
+    assert "_atom_site.Q-score" in tags and "_atom_site.Q_score" not in tags
+    assert np.allclose(read_q_file(tmp_path / "new.cif")["Q"], 0.25)
 
 
 def test_a_missing_coordinate_column_is_named(tmp_path):

@@ -24,7 +24,13 @@ Arguments, as MapQ 1.9 reads them (``mapq_cmd.py`` in github.com/gregdp/mapq):
   used for the expected Q of the table), ``sigma=`` of the reference Gaussian in Å (default 0.6,
   MapQ's; the EMDB reports 0.4), ``bfactor=f`` (default off) to also write B-factors
   B = f·(1 − Q).
-* ``-v``/``--version``; ``-h``/``--help``.
+* ``--mapq-layout 2021`` (or ``--mapq-layout=2021``): MapQ's 2021 file layout; ``-v``/``--version``;
+  ``-h``/``--help``.
+
+As the EMDB's validation package calls it — all models of an entry as ``cif=`` in one call, ``np=``
+up to the number of atoms, the Chimera path first — it works unchanged.  That package skips entries
+finer than 1.25 Å; ``qscore-mapq`` says so and computes them.  Its output has no line with the word
+"error" unless something failed (the package scans for that word).
 
 ``np`` > 1 selects the EMDB-compatible computation (``emdb_compat=True``), because multi-process
 MapQ, whose numbers the EMDB publishes, resamples the map onto a lattice through the origin before
@@ -37,9 +43,15 @@ stderr, exit code 2, and no file is written.  Integer-mode maps, which Chimera r
 Files written next to each model, named as MapQ names them (``<model>``/``<map>``: file names
 without extension):
 
-* ``<model>__Q__<map>.cif`` for an mmCIF model: the model with a ``_atom_site.Q_score`` column after
-  ``B_iso_or_equiv`` (3 decimals); ``<model>__Q__<map>.pdb`` for a PDB model: Q in the B-factor column;
-* ``<model>__Q__<map>_All.txt``: MapQ's per-chain and per-residue table (:mod:`qscore.io.mapq_files`);
+* the model with its Q-scores, as MapQ 2.9.7 writes it (what the EMDB's validation package reads):
+  ``<model file>__Q__<map file>.cif`` for an mmCIF model, the model with a ``_atom_site.Q-score``
+  column after ``B_iso_or_equiv`` (``%f``: 6 decimals; ``?`` for atoms without a Q), or
+  ``<model file>__Q__<map file>.pdb`` for a PDB model, Q in the B-factor column after MapQ's
+  ``REMARK   0`` lines.  ``--mapq-layout 2021`` writes MapQ's 2021 files instead:
+  ``<model>__Q__<map>.cif`` with ``_atom_site.Q_score`` (3 decimals), names without extensions;
+* MapQ's per-chain and per-residue table (:mod:`qscore.io.mapq_files`): ``<model file>_All.txt``
+  for an mmCIF model and ``<model file>__Q__<map file>_All.txt`` for a PDB one (2021:
+  ``<model>__Q__<map>_All.txt``);
 * with ``bfactor=f`` (f > 0; MapQ ignores 0 and negative values): ``<model>_B<f>.pdb`` (f written as
   ``%.0f``), the model in PDB format with B = f·(1 − Q) on every atom (hydrogens take their heavy
   atom's Q; an atom without a Q gets B 0), as MapQ's ``Calc`` writes it.
@@ -56,6 +68,7 @@ import click
 
 from .._version import __version__
 from ..errors import InputFileError, ParameterError
+from ..io.writers import MAPQ_LAYOUTS
 from ..pipeline.mapq import DEFAULT_BFACTOR, DEFAULT_NP, DEFAULT_RES, DEFAULT_SIGMA, kind_by_name
 from ..text import plural
 from ..types import check_resolution
@@ -64,11 +77,13 @@ from .funnel import handle_errors
 __all__ = ["MapQArgs", "parse_mapq_args", "main", "USAGE"]
 
 KEYS = ("map", "pdb", "cif", "np", "res", "sigma", "bfactor")
+#: below this resolution (Å) the EMDB's validation package skips Q-scores; qscore-mapq says so and computes
+VA_MIN_RESOLUTION = 1.25
 
 USAGE = """\
 qscore-mapq — MapQ's command line (mapq_cmd.py), computed by qscore; no Chimera needed.
 
-Usage: qscore-mapq [CHIMERA_PATH] MAP MODEL... [np=#] [res=#] [sigma=#] [bfactor=f]
+Usage: qscore-mapq [CHIMERA_PATH] MAP MODEL... [np=#] [res=#] [sigma=#] [bfactor=f] [--mapq-layout 2021]
 
 Parameters:
   [path to model or map file]
@@ -83,11 +98,16 @@ Parameters:
   bfactor=f (optional, f=50,100,200,...) also write <model>_B<f>.pdb with B = f*(1-Q)
   np=#      (optional, default 1) processes; np > 1 computes as multi-process MapQ
             (the EMDB's numbers: map resampled onto a lattice through the origin)
+  --mapq-layout 2021
+            write MapQ's 2021 files instead of MapQ 2.9.7's (see below)
   -v, --version; -h, --help
 
-Writes next to each model: <model>__Q__<map>.cif (mmCIF model, Q_score column) or .pdb (PDB model,
-Q as B-factor) and <model>__Q__<map>_All.txt (per-chain and per-residue Q, MapQ's layout).
-Errors: one line on stderr, exit code 2, nothing written.
+Writes next to each model, as MapQ 2.9.7 does: <model file>__Q__<map file>.cif (mmCIF model: a
+_atom_site.Q-score column after B_iso_or_equiv, 6 decimals) or .pdb (PDB model: Q as B-factor,
+MapQ's REMARK 0 lines), and the per-chain and per-residue table <model file>_All.txt (mmCIF) or
+<model file>__Q__<map file>_All.txt (PDB). With --mapq-layout 2021: <model>__Q__<map>.cif with a
+_atom_site.Q_score column (3 decimals) and <model>__Q__<map>_All.txt (names without extensions).
+A refusal is one line on stderr with exit code 2, and nothing is written.
 """
 
 
@@ -102,6 +122,7 @@ class MapQArgs:
     sigma : float — reference-Gaussian width, Å
     bfactor : float — f of B = f·(1 − Q); ≤ 0: no B-factor file
     chimera : str or None — the Chimera path given (ignored)
+    layout : str — the files' layout, '2.9.7' (MapQ today, default) or '2021' (``--mapq-layout 2021``)
     """
 
     maps: list = field(default_factory=list)
@@ -112,6 +133,7 @@ class MapQArgs:
     sigma: float = DEFAULT_SIGMA
     bfactor: float = DEFAULT_BFACTOR
     chimera: str | None = None
+    layout: str = "2.9.7"
 
     @property
     def models(self) -> list:
@@ -166,6 +188,14 @@ def parse_mapq_args(argv) -> MapQArgs:
     InputFileError — a file named with ``map=``, ``pdb=`` or ``cif=`` (or by its extension) is missing
     """
     a = MapQArgs()
+    argv = list(argv)
+    while any(arg == "--mapq-layout" or arg.startswith("--mapq-layout=") for arg in argv):
+        i = next(i for i, arg in enumerate(argv) if arg == "--mapq-layout" or arg.startswith("--mapq-layout="))
+        value = argv[i].partition("=")[2] if "=" in argv[i] else (argv[i + 1] if i + 1 < len(argv) else "")
+        del argv[i:i + (1 if "=" in argv[i] else 2)]
+        if value not in MAPQ_LAYOUTS:
+            raise ParameterError(f"--mapq-layout {value or '(missing)'}: use {' or '.join(MAPQ_LAYOUTS)}.")
+        a.layout = value
     first = True
     for arg in argv:
         if arg.endswith("mapq_cmd.py"):
@@ -240,8 +270,11 @@ def _run(argv) -> None:
     click.echo(f"qscore-mapq {__version__}: sigma {args.sigma:g} Å, res {args.res:g} Å, np={args.np} ({mode})")
     if args.chimera is not None:
         click.echo(f"  Chimera path '{args.chimera}' ignored (not needed)")
+    if args.res < VA_MIN_RESOLUTION:
+        click.echo(f"  Note: res={args.res:g} Å is below {VA_MIN_RESOLUTION:g} Å, where the EMDB's validation package "
+                   "does not compute Q-scores; computed anyway.")
     done = run_mapq(args.maps, args.models, np=args.np, res=args.res, sigma=args.sigma, bfactor=args.bfactor,
-                    command=" ".join(sys.argv))
+                    mapq_layout=args.layout, command=" ".join(sys.argv))
     for item in done:
         r = item["result"]
         n_out = int(r.outside[r.scored].sum())

@@ -109,14 +109,22 @@ MODEL = click.argument("model", type=click.Path(dir_okay=False))
 MAP = click.argument("map_path", metavar="MAP", type=click.Path(dir_okay=False))
 
 
+#: how the annotated model holds Q (``qscore score``, ``report`` and ``qscore-mapq``)
+MAPQ_LAYOUT = click.option(
+    "--mapq-layout", type=click.Choice(["2.9.7", "2021"]), default="2.9.7",
+    help="How <model>__Q__<map>.cif/.pdb hold Q: '2.9.7' as MapQ 2.9.7 and the EMDB's validation package "
+         "(_atom_site.Q-score, 6 decimals; PDB with MapQ's REMARK 0 lines), '2021' as MapQ's 2021 files "
+         "(_atom_site.Q_score, 3 decimals).")
+
+
 def scoring_command(func):
-    """MODEL and MAP arguments, the scoring options, --out, --quiet and the analysis options: what
-    'qscore score' and 'qscore report' share."""
+    """MODEL and MAP arguments, the scoring options, --out, --quiet, --mapq-layout and the analysis options:
+    what 'qscore score' and 'qscore report' share."""
     return _apply(func, [MODEL, MAP, score_options, OUT,
                          click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary."),
-                         analysis_options])
+                         MAPQ_LAYOUT, analysis_options])
 
 
 __all__ = ["SIGMA", "RESOLUTION", "EMDB_COMPAT", "THREADS", "PERMISSIVE", "NUM_POINTS", "SHELL_STEP", "MAX_RADIUS",
            "SCORE_OPTIONS", "score_options", "ANALYSIS_ALIASES", "analysis_options", "REPORT_OPTIONS",
-           "report_options", "OUT", "MODEL", "MAP", "scoring_command"]
+           "report_options", "OUT", "MODEL", "MAP", "MAPQ_LAYOUT", "scoring_command"]

@@ -19,7 +19,7 @@ __all__ = ["score", "report", "demo", "run_score_command"]
 
 def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_resolution_column, archive_q_column,
                       archive_drop_invalid, window, min_entries, expected_model, no_cc=False, report=False,
-                      mapq_files=False, profile_atoms=(), max_chain_plots=12, **score_kwargs):
+                      mapq_files=False, mapq_layout="2.9.7", profile_atoms=(), max_chain_plots=12, **score_kwargs):
     """Check the analysis inputs, run the pipeline and print the summary: 'qscore score' and 'qscore report'.
 
     Parameters
@@ -29,6 +29,7 @@ def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_
     archive_path, archive_resolution_column, archive_q_column, archive_drop_invalid, window, min_entries,
     expected_model, no_cc : the analysis options (see :func:`qscore.pipeline.analysis_settings`)
     report, mapq_files, profile_atoms, max_chain_plots : what else to write
+    mapq_layout : str — '2.9.7' or '2021', how the annotated model holds Q
     **score_kwargs : the Q-score options (sigma, resolution, emdb_compat, threads, permissive, …)
 
     Returns
@@ -43,8 +44,9 @@ def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_
                                  expected_model=expected_model, correlation=not no_cc)
     score_kwargs["threads"] = score_kwargs.get("threads") or None
     run = score_and_write(model, map_path, settings, out_dir=out_dir, report=report, mapq_files=mapq_files,
-                          profile_atoms=profile_atoms, max_chain_plots=max_chain_plots, command=" ".join(sys.argv),
-                          progress_factory=lambda n: progress_bar(n, enabled=not quiet), **score_kwargs)
+                          mapq_layout=mapq_layout, profile_atoms=profile_atoms, max_chain_plots=max_chain_plots,
+                          command=" ".join(sys.argv), progress_factory=lambda n: progress_bar(n, enabled=not quiet),
+                          **score_kwargs)
     if not quiet:
         print_summary(run.result, run.paths)
     return run
@@ -64,7 +66,8 @@ def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_
 def score(model, map_path, **kw):
     """Q-score every atom of MODEL (PDB/mmCIF, .gz ok) in MAP (MRC/CCP4, .gz ok).
 
-    Writes <model>__Q__<map>.cif (a Q_score column after B_iso_or_equiv), for PDB input also
+    Writes <model>__Q__<map>.cif (a _atom_site.Q-score column after B_iso_or_equiv, 6 decimals, as
+    MapQ 2.9.7 writes it; --mapq-layout 2021 for MapQ's older Q_score column), for PDB input also
     <model>__Q__<map>.pdb (Q in the B-factor column), <model>__Q__<map>_atoms.csv (per atom) and
     <model>__Q__<map>_summary.json.  With --resolution also <model>__Q__<map>_residues.csv and
     _chains.csv, and expected Q, flags (below/within/above the 95% band), Q-resolution and, with

@@ -33,6 +33,11 @@ MapQ's own quirks, kept on purpose so that scripts written against its files kee
   the chain lines at the top are sorted.  The residue types of a chain line, e.g.
   ``(Protein,Water)``, are in that order too.  This is the order of 64-bit Linux and macOS Chimera.
 
+Not yet: MapQ 2.9.7 changed this table (a ``Map:``/``Resolution entered``/``Model:``/``Sigma:`` header,
+one ``Q_peak = …`` equation instead of the four 2020 relations, a ``Chain  Type  #Res/NA/Mol  Avg. Q``
+chain table, and Q_Peak/Q_Low 95%/Q_High 95% columns in the residue rows); the table written here
+is the 2021 one above, in both file layouts.
+
 What the reference files cannot show (they hold one protein chain) follows MapQ's source of the
 same generation: nucleotide rows give phosphate ("Q_backBone"), sugar, base and nucleotide Q (a part
 a nucleotide lacks is written 0.000000, as MapQ does); ions (MG, NA, CL, CA, ZN, MN, FE, CO, NI) and

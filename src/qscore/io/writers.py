@@ -6,27 +6,85 @@ Every write is atomic (:func:`qscore.io.files.atomic_path`): a failure never lea
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import OutputError
+from ..errors import OutputError, ParameterError
 from .files import atomic_path
 from .model_text import find_atom_site, read_bytes
 from .models import model_document, model_structure
 
-#: mmCIF column MapQ writes, placed right after ``_atom_site.B_iso_or_equiv``
-Q_COLUMN = "Q_score"
 
-__all__ = ["Q_COLUMN", "write_mmcif_with_q", "write_pdb_with_b", "write_mmcif_with_b"]
+@dataclass(frozen=True)
+class QLayout:
+    """How a file with Q-scores holds them: MapQ 2.9.7's layout (today's; what the EMDB's validation
+    package reads) or MapQ's 2021 one (the reference files in the tests; older lab scripts parse it).
+
+    name : '2.9.7' or '2021'
+    column : the mmCIF item after ``_atom_site.B_iso_or_equiv`` (``Q-score`` or ``Q_score``)
+    decimals : digits after the point (MapQ 2.9.7 writes ``%f``: 6; 2021: 3)
+    pdb_remarks : whether a PDB file starts with MapQ 2.9.7's ``REMARK   0`` lines
+    """
+
+    name: str
+    column: str
+    decimals: int
+    pdb_remarks: bool
+
+
+#: the layouts, by name; every reader in the package reads both
+MAPQ_LAYOUTS = {"2.9.7": QLayout("2.9.7", "Q-score", 6, True), "2021": QLayout("2021", "Q_score", 3, False)}
+DEFAULT_LAYOUT = "2.9.7"
+#: the mmCIF items a Q column may have (either layout)
+Q_COLUMNS = tuple(layout.column for layout in MAPQ_LAYOUTS.values())
+
+__all__ = ["QLayout", "MAPQ_LAYOUTS", "DEFAULT_LAYOUT", "Q_COLUMNS", "mapq_layout", "mapq_pdb_remarks",
+           "write_mmcif_with_q", "write_pdb_with_b", "write_mmcif_with_b"]
+
+
+def mapq_layout(name) -> QLayout:
+    """The :class:`QLayout` called ``name`` ('2.9.7' or '2021'; a QLayout is returned as it is).
+
+    Raises
+    ------
+    ParameterError — another name
+    """
+    if isinstance(name, QLayout):
+        return name
+    if str(name) not in MAPQ_LAYOUTS:
+        raise ParameterError(f"mapq_layout={name} is not a MapQ file layout; use {' or '.join(MAPQ_LAYOUTS)}.",
+                             parameter="mapq_layout")
+    return MAPQ_LAYOUTS[str(name)]
+
+
+def mapq_pdb_remarks(*, sigma: float, model_name: str, map_name: str) -> str:
+    """The ``REMARK   0`` lines MapQ 2.9.7 puts before the atoms of a PDB file with Q-scores.
+
+    Parameters
+    ----------
+    sigma : float — Å
+    model_name, map_name : str — the model's and the map's file names
+
+    Returns
+    -------
+    str — the lines, each ending with a newline
+    """
+    lines = ["", "Q-scores calculated with MapQ (computed by qscore)", f"  - sigma {sigma:.1f}",
+             "  - more info: github.com/gregdp/mapq", "  - Q-scores for each atom are stored in B-factor column",
+             f"  - Model: {model_name}", "  - for all atoms", f"  - Map: {map_name}", ""]
+    return "".join(f"REMARK   0 {line}\n" for line in lines)
 
 
 def _format_q(q: float, decimals: int) -> str:
     return "?" if not np.isfinite(q) else f"{q:.{decimals}f}"
 
 
-def write_mmcif_with_q(path, model, q: np.ndarray, *, decimals: int = 3) -> None:
-    """Write the model's mmCIF with a ``_atom_site.Q_score`` column right after B_iso_or_equiv.
+def write_mmcif_with_q(path, model, q: np.ndarray, *, layout=DEFAULT_LAYOUT) -> None:
+    """Write the model's mmCIF with a Q column right after B_iso_or_equiv (``_atom_site.Q-score`` with
+    6 decimals in MapQ 2.9.7's layout, ``_atom_site.Q_score`` with 3 in the 2021 one); a Q column of
+    either layout already in the file is replaced.
 
     Rows of later models (not scored) get '?'.  Everything else is kept as read: a model read by the
     fast reader is rewritten line by line from its text (no full parse, little memory); otherwise
@@ -37,15 +95,16 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, decimals: int = 3) -> None
     path : str or Path
     model : Model
     q : (n,) float — one value per atom of ``model.atoms``
-    decimals : int
+    layout : str or QLayout — '2.9.7' (default) or '2021'
     """
-
+    layout = mapq_layout(layout)
     if model.loop is not None:  # read by the fast reader: stream the file with the column added
         data = read_bytes(model.path)
         loop = find_atom_site(data)
         if loop is None or loop.tags != model.loop.tags:
             raise OutputError(f"Model file '{model.path}' changed since it was read; score it again.")
-        out = _bytes_with_q_column(data, loop, _q_by_row(model, q, decimals, _count_rows(data, loop)))
+        out = _bytes_with_q_column(data, loop, _q_by_row(model, q, layout.decimals, _count_rows(data, loop)),
+                                   layout.column)
         if out is not None:
             with atomic_path(path) as tmp:
                 Path(tmp).write_bytes(out)
@@ -56,14 +115,15 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, decimals: int = 3) -> None
     if not column:
         raise OutputError(f"Cannot add Q-scores to '{model.path}': it has no _atom_site table.")
     loop = column.get_loop()
-    full = f"_atom_site.{Q_COLUMN}"
-    if full in list(loop.tags):
-        loop.remove_column(full)
+    for name in Q_COLUMNS:
+        if f"_atom_site.{name}" in list(loop.tags):
+            loop.remove_column(f"_atom_site.{name}")
+    full = f"_atom_site.{layout.column}"
     tags = list(loop.tags)
     pos = tags.index("_atom_site.B_iso_or_equiv") + 1 if "_atom_site.B_iso_or_equiv" in tags else -1
     loop.add_columns([full], "?", pos)
     column = block.find_values(full)
-    for r, v in enumerate(_q_by_row(model, q, decimals, len(column))):
+    for r, v in enumerate(_q_by_row(model, q, layout.decimals, len(column))):
         column[r] = v
     with atomic_path(path) as tmp:
         doc.write_file(str(tmp))
@@ -84,15 +144,15 @@ def _count_rows(data: bytes, loop) -> int:
 _TOKEN = re.compile(rb'"[^"]*"|\S+')
 
 
-def _bytes_with_q_column(data: bytes, loop, values: list) -> bytes | None:
-    """The mmCIF bytes with a Q_score tag after B_iso_or_equiv and the value in every row, or None
-    when the loop's rows are not one per line or it has a Q_score already (then gemmi does it)."""
+def _bytes_with_q_column(data: bytes, loop, values: list, name: str) -> bytes | None:
+    """The mmCIF bytes with a Q tag (``name``) after B_iso_or_equiv and the value in every row, or None
+    when the loop's rows are not one per line or it has a Q column already (then gemmi does it)."""
     tags = loop.tags
-    if Q_COLUMN in tags:
+    if any(c in tags for c in Q_COLUMNS):
         return None
     after = tags.index("B_iso_or_equiv") if "B_iso_or_equiv" in tags else len(tags) - 1
     tag_lines = data[loop.tags_start:loop.tags_end].splitlines(keepends=True)
-    tag_lines.insert(after + 1, f"_atom_site.{Q_COLUMN}\n".encode())
+    tag_lines.insert(after + 1, f"_atom_site.{name}\n".encode())
     out = [data[:loop.tags_start], b"".join(tag_lines)]
     row = 0
     for line in data[loop.tags_end:loop.rows_end].splitlines(keepends=True):
@@ -111,7 +171,7 @@ def _bytes_with_q_column(data: bytes, loop, values: list) -> bytes | None:
     return b"".join(out)
 
 
-def write_pdb_with_b(path, model, values: np.ndarray) -> None:
+def write_pdb_with_b(path, model, values: np.ndarray, *, remarks: str = "") -> None:
     """Write the model as PDB with a value per atom in the B-factor column, atomically.
 
     Q-scores (MapQ's convention for PDB files) or B-factors derived from them; NaN is written as 0.
@@ -121,6 +181,7 @@ def write_pdb_with_b(path, model, values: np.ndarray) -> None:
     path : str or Path
     model : Model
     values : (n,) float — one per atom of ``model.atoms``
+    remarks : str — lines put before the file's own (e.g. :func:`mapq_pdb_remarks`)
     """
     st = model_structure(model)
     qs = np.asarray(values, dtype=np.float64)
@@ -134,7 +195,7 @@ def write_pdb_with_b(path, model, values: np.ndarray) -> None:
     if i != len(qs):
         raise OutputError(f"Internal mismatch writing '{path}': {i} atoms vs {len(qs)} values.")
     with atomic_path(path) as tmp:
-        st.write_pdb(str(tmp))
+        Path(tmp).write_text(remarks + st.make_pdb_string(), encoding="ascii", errors="replace")
 
 
 def write_mmcif_with_b(path, model, b_iso, *, decimals: int = 2) -> None:

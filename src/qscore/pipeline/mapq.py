@@ -17,7 +17,9 @@ from ..io.mapq_files import write_mapq_all
 from ..io.maps import read_map
 from ..io.models import read_model
 from ..io.paths import output_stem, prepare_out_dir
-from ..io.writers import write_mmcif_with_q, write_pdb_with_b
+from ..io.writers import DEFAULT_LAYOUT, write_pdb_with_b
+from ..io.writers import mapq_layout as mapq_layout_named
+from .outputs import write_q_models
 from .scoring import score
 
 __all__ = ["DEFAULT_NP", "DEFAULT_RES", "DEFAULT_SIGMA", "DEFAULT_BFACTOR", "MODEL_KINDS", "kind_by_name",
@@ -38,26 +40,39 @@ def kind_by_name(name: str) -> str | None:
     return None
 
 
-def mapq_paths(model_path, map_path, bfactor: float = DEFAULT_BFACTOR, model_format: str | None = None) -> dict:
-    """The files MapQ writes for one model, next to the model.
+def mapq_paths(model_path, map_path, bfactor: float = DEFAULT_BFACTOR, model_format: str | None = None,
+               mapq_layout=DEFAULT_LAYOUT) -> dict:
+    """The files MapQ writes for one model, next to the model, named as the layout's MapQ names them.
+
+    MapQ 2.9.7 (layout '2.9.7') appends to the model's file name as given: ``<model file>__Q__<map
+    file>.cif`` (or ``.pdb``) — what the EMDB's validation package opens — and the table
+    ``<model file>_All.txt`` for an mmCIF model, ``<model file>__Q__<map file>_All.txt`` for a PDB one.
+    MapQ's 2021 files (layout '2021') drop the extensions: ``<model>__Q__<map>.cif`` and
+    ``<model>__Q__<map>_All.txt``.
 
     Parameters
     ----------
     model_path, map_path : str or Path
     bfactor : float — f of B = f·(1 − Q); > 0 adds ``<model>_B<f>.pdb``
     model_format : str, optional — 'mmcif' or 'pdb' (default: from the extension)
+    mapq_layout : str — '2.9.7' or '2021'
 
     Returns
     -------
-    dict — 'model' (``<model>__Q__<map>.cif`` or ``.pdb``), 'all_txt' and, for f > 0, 'bfactor'
+    dict — 'model' (the model with its Q-scores), 'all_txt' and, for f > 0, 'bfactor'
     """
     model_path = Path(model_path)
     folder = model_path.resolve().parent
-    stem = output_stem(model_path, map_path)
     if model_format is None:
         model_format = "pdb" if kind_by_name(model_path.name) == "pdb" else "mmcif"
-    paths = {"model": folder / f"{stem}.{'pdb' if model_format == 'pdb' else 'cif'}",
-             "all_txt": folder / f"{stem}_All.txt"}
+    ext = "pdb" if model_format == "pdb" else "cif"
+    if mapq_layout_named(mapq_layout).name == "2021":
+        stem = output_stem(model_path, map_path)
+        paths = {"model": folder / f"{stem}.{ext}", "all_txt": folder / f"{stem}_All.txt"}
+    else:
+        stem = f"{model_path.name}__Q__{Path(map_path).name}"
+        paths = {"model": folder / f"{stem}.{ext}",
+                 "all_txt": folder / (f"{stem}_All.txt" if ext == "pdb" else f"{model_path.name}_All.txt")}
     if bfactor > 0:
         base = model_path.name.removesuffix(".gz") if model_path.name.lower().endswith(".gz") else model_path.name
         paths["bfactor"] = folder / f"{Path(base).stem}_B{bfactor:.0f}.pdb"
@@ -65,7 +80,7 @@ def mapq_paths(model_path, map_path, bfactor: float = DEFAULT_BFACTOR, model_for
 
 
 def run_mapq(maps, models, *, np: int = DEFAULT_NP, res: float = DEFAULT_RES, sigma: float = DEFAULT_SIGMA,
-             bfactor: float = DEFAULT_BFACTOR, progress=None, command: str = "") -> list:
+             bfactor: float = DEFAULT_BFACTOR, mapq_layout=DEFAULT_LAYOUT, progress=None, command: str = "") -> list:
     """Score every model against the map and write MapQ's files next to each model (``qscore-mapq``).
 
     Parameters
@@ -76,6 +91,7 @@ def run_mapq(maps, models, *, np: int = DEFAULT_NP, res: float = DEFAULT_RES, si
     res : float — the map's resolution, Å (the expected Q of the ``_All.txt`` table)
     sigma : float — the reference-Gaussian width, Å
     bfactor : float — f of B = f·(1 − Q); > 0 also writes ``<model>_B<f>.pdb``
+    mapq_layout : str — '2.9.7' (MapQ today: ``_atom_site.Q-score``, 6 decimals) or '2021' (``Q_score``, 3)
 
     Every input is read and every output folder checked before anything is computed or written,
     so a bad input leaves no file behind.  Each file is written atomically.
@@ -89,13 +105,14 @@ def run_mapq(maps, models, *, np: int = DEFAULT_NP, res: float = DEFAULT_RES, si
     QScoreError — unreadable or unusable map or model, output folder not writable, an output that
         would overwrite an input
     """
+    mapq_layout_named(mapq_layout)
     dmap = read_map(maps[0], permissive=True)  # Chimera reads integer-mode maps too
     read = [read_model(p) for p in models]
     plans = []
     inputs = {Path(p).resolve() for p in [*models, *maps]}
     for path, model in zip(models, read, strict=True):
         prepare_out_dir(None, path)
-        paths = mapq_paths(path, maps[0], bfactor, model.format)
+        paths = mapq_paths(path, maps[0], bfactor, model.format, mapq_layout)
         clash = [p for p in paths.values() if p.resolve() in inputs]
         if clash:
             raise OutputError(f"Output '{clash[0]}' would overwrite an input file; rename or move the input.")
@@ -105,10 +122,8 @@ def run_mapq(maps, models, *, np: int = DEFAULT_NP, res: float = DEFAULT_RES, si
         for path, model, paths in plans:
             result = score(model, dmap, sigma=sigma, resolution=res, emdb_compat=np > 1,
                            threads=min(np, os.cpu_count() or 1), progress=progress, command=command)
-            if model.format == "pdb":
-                write_pdb_with_b(paths["model"], model, result.q)
-            else:
-                write_mmcif_with_q(paths["model"], model, result.q)
+            pdb = model.format == "pdb"
+            write_q_models(result, None if pdb else paths["model"], paths["model"] if pdb else None, mapq_layout)
             written.append(paths["model"])
             table = mapq_table(result.atoms, result.q, residue_table(result.atoms, result.q), resolution=res)
             write_mapq_all(paths["all_txt"], table, sigma=sigma)

@@ -22,12 +22,14 @@ from ..io.mapq_files import DEFAULT_RESOLUTION, write_mapq_all
 from ..io.maps import read_map
 from ..io.models import read_model
 from ..io.paths import output_folder, output_stem, refuse_overwriting_inputs
-from ..io.writers import write_mmcif_with_q, write_pdb_with_b
+from ..io.writers import DEFAULT_LAYOUT, mapq_pdb_remarks, write_mmcif_with_q, write_pdb_with_b
+from ..io.writers import mapq_layout as mapq_layout_named
 from ..report.plots import select_profile_atoms
 from ..types import DensityMap, Model
 from .scoring import AnalysisSettings, QScoreResult, score
 
-__all__ = ["ScoreRun", "score_and_write", "write_score_outputs", "write_mapq_files", "check_profile_atoms"]
+__all__ = ["ScoreRun", "score_and_write", "write_score_outputs", "write_q_models", "write_mapq_files",
+           "check_profile_atoms"]
 
 
 @dataclass
@@ -56,7 +58,7 @@ def check_profile_atoms(model: Model, profile_atoms) -> None:
         select_profile_atoms(model.atoms, np.zeros(len(model.atoms)), list(profile_atoms))
 
 
-def write_score_outputs(result: QScoreResult, folder) -> dict:
+def write_score_outputs(result: QScoreResult, folder, *, mapq_layout=DEFAULT_LAYOUT) -> dict:
     """Write the annotated model(s), the per-atom CSV, (with a resolution) the residue and chain CSVs
     and the JSON summary into ``folder``, all or nothing.
 
@@ -64,6 +66,8 @@ def write_score_outputs(result: QScoreResult, folder) -> dict:
     ----------
     result : QScoreResult — analysed already, for the tables and the summary's analysis
     folder : str or Path — existing, writable
+    mapq_layout : str — how the annotated model holds Q: '2.9.7' (``_atom_site.Q-score``, 6 decimals;
+        PDB with MapQ 2.9.7's REMARK lines) or '2021' (``_atom_site.Q_score``, 3 decimals)
 
     Returns
     -------
@@ -85,11 +89,8 @@ def write_score_outputs(result: QScoreResult, folder) -> dict:
     summary = result.summary()
     summary["outputs"] = {k: str(v) for k, v in paths.items()}
     with all_or_nothing() as written:  # a failure removes the files already written: no partial set
-        write_mmcif_with_q(paths["model_cif"], result.model, result.q)
-        written.append(paths["model_cif"])
-        if "model_pdb" in paths:
-            write_pdb_with_b(paths["model_pdb"], result.model, result.q)
-            written.append(paths["model_pdb"])
+        write_q_models(result, paths.get("model_cif"), paths.get("model_pdb"), mapq_layout)
+        written += [paths[k] for k in ("model_cif", "model_pdb") if k in paths]
         write_table(paths["atoms_csv"], result.atom_table())
         written.append(paths["atoms_csv"])
         for kind, table in tables.items():
@@ -98,6 +99,26 @@ def write_score_outputs(result: QScoreResult, folder) -> dict:
         write_json(paths["summary_json"], summary)
         written.append(paths["summary_json"])
     return {k: str(v) for k, v in paths.items()}
+
+
+def write_q_models(result: QScoreResult, cif_path, pdb_path, mapq_layout=DEFAULT_LAYOUT) -> None:
+    """Write the model with its Q-scores in a MapQ layout: an mmCIF with the Q column and/or a PDB file
+    with Q in the B-factor column (None: not that one).
+
+    Parameters
+    ----------
+    result : QScoreResult
+    cif_path, pdb_path : str, Path or None
+    mapq_layout : str or QLayout — '2.9.7' or '2021' (:data:`qscore.io.writers.MAPQ_LAYOUTS`)
+    """
+    layout = mapq_layout_named(mapq_layout)
+    if cif_path is not None:
+        write_mmcif_with_q(cif_path, result.model, result.q, layout=layout)
+    if pdb_path is not None:
+        remarks = "" if not layout.pdb_remarks else mapq_pdb_remarks(
+            sigma=result.params.sigma, model_name=Path(result.model.path).name,
+            map_name=Path(result.dmap.path or "map").name)
+        write_pdb_with_b(pdb_path, result.model, result.q, remarks=remarks)
 
 
 def write_mapq_files(result: QScoreResult, folder) -> dict:
@@ -143,7 +164,7 @@ def _write_report(result: QScoreResult, folder, settings: AnalysisSettings, *, o
 
 
 def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None, report: bool = False,
-                    mapq_files: bool = False, profile_atoms=(), max_chain_plots: int = 12,
+                    mapq_files: bool = False, mapq_layout=DEFAULT_LAYOUT, profile_atoms=(), max_chain_plots: int = 12,
                     progress_factory: Callable | None = None, **score_kwargs) -> ScoreRun:
     """Score ``model`` in ``map_path``, analyse once and write the files of a ``qscore score`` run.
 
@@ -155,6 +176,7 @@ def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None
     out_dir : str or Path, optional — output folder (default: the model's)
     report : bool — also the HTML report, figures and ChimeraX files (keeps radial profiles for them)
     mapq_files : bool — also MapQ's ``_All.txt`` table
+    mapq_layout : str — the annotated model's layout, '2.9.7' (default) or '2021' (see :func:`write_q_models`)
     profile_atoms : sequence of str — atoms for the report's profile figure (checked before scoring)
     max_chain_plots : int — residue plots in the report for at most this many chains
     progress_factory : callable(n_atoms) -> (update, close), optional — a progress bar for the scoring
@@ -166,6 +188,7 @@ def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None
     ScoreRun
     """
     t0 = time.perf_counter()
+    mapq_layout_named(mapq_layout)  # a bad name is refused before anything is read
     model_path = model.path if isinstance(model, Model) else model
     mdl = model if isinstance(model, Model) else read_model(model)
     check_profile_atoms(mdl, profile_atoms)  # a bad selection is refused before anything is computed
@@ -179,7 +202,7 @@ def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None
             close()
         result.elapsed = time.perf_counter() - t0  # reading the inputs included, as the run time users see
         result.analyse(settings)
-        paths = write_score_outputs(result, folder)
+        paths = write_score_outputs(result, folder, mapq_layout=mapq_layout)
         if mapq_files:
             paths.update(write_mapq_files(result, folder))
         if report:
