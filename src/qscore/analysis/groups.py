@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..types import ArchiveData, ExpectedModel
+from .emdb import EMDB_Q_DEFINITION, EmdbQ, emdb_q
 from .expected import flag_q, linear_expected_q, linear_q_resolution, q_resolution
 from .relative import DEFAULT_MIN_ENTRIES, DEFAULT_WINDOW, describe_relative, relative_q
 from .results import Analysis, ExpectedQ, FlagCounts, QResolution, RelativeQ
@@ -402,7 +403,8 @@ def _expected_summary(residues: pd.DataFrame, resolution: float, curve: Expected
 
 
 def relative_to_archive(q: float, resolution: float | None, archive: ArchiveData, *, sigma: float,
-                        window: float = DEFAULT_WINDOW, min_entries: int = DEFAULT_MIN_ENTRIES) -> RelativeQ:
+                        window: float = DEFAULT_WINDOW, min_entries: int = DEFAULT_MIN_ENTRIES,
+                        definition: str = "") -> RelativeQ:
     """The model's percentiles in an archive (docs/science.md §6), with the paper's readings.
 
     Parameters
@@ -412,6 +414,7 @@ def relative_to_archive(q: float, resolution: float | None, archive: ArchiveData
     archive : ArchiveData
     sigma : float — the reference-Gaussian width Q was computed with, Å (a note says so unless 0.4)
     window : float — w, Å; min_entries : int — fewest entries within ±w for Q_relative_resolution
+    definition : str — what ``q`` is (recorded: the archive's entries follow one definition)
 
     Returns
     -------
@@ -426,12 +429,28 @@ def relative_to_archive(q: float, resolution: float | None, archive: ArchiveData
               "dropped": archive.dropped, "source": archive.source}
     return RelativeQ(**rel, reading_all=describe_relative(rel["Q_relative_all"]),
                      reading_resolution=describe_relative(rel["Q_relative_resolution"]), archive=source,
-                     sigma_note=sigma_note)
+                     sigma_note=sigma_note, q_placed=float(q), q_definition=definition)
+
+
+#: which model Q is placed among an archive's entries: the EMDB's (the archive's own definition) or MapQ's mean
+ARCHIVE_Q = ("emdb", "mapq")
+
+
+def _with_emdb(residues: pd.DataFrame, chains: pd.DataFrame, model: pd.DataFrame, emdb: EmdbQ) -> tuple:
+    """The tables with a Q_emdb column: per residue (waters: none), per chain (the chain's value on each of
+    its rows), and on the model's 'all' row."""
+    keys = ["chain", "res_num", "ins_code", "res_name"]
+    per_residue = emdb.residues[keys + ["Q_emdb"]].drop_duplicates(keys)
+    residues = residues.merge(per_residue, on=keys, how="left", validate="many_to_one")
+    chains = chains.assign(Q_emdb=chains["chain"].map(emdb.chains).astype(float))
+    model = model.assign(Q_emdb=[emdb.value] + [np.nan] * (len(model) - 1))
+    return residues, chains, model
 
 
 def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: ExpectedModel | None = None,
             archive: ArchiveData | None = None, window: float = DEFAULT_WINDOW,
-            min_entries: int = DEFAULT_MIN_ENTRIES, n_worst: int = 5, status=None) -> Analysis:
+            min_entries: int = DEFAULT_MIN_ENTRIES, n_worst: int = 5, status=None,
+            archive_q: str = "emdb") -> Analysis:
     """Residue, chain and model tables with expected Q, flags, Q-resolution and percentiles.
 
     Parameters
@@ -450,14 +469,19 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
     status : (n,) str, optional — :func:`atom_status` of each atom: residues with atoms outside the map or
         in no density are flagged so (never 'below'), counted in every table, and left out of the worst
         residues; the chain and model tables add ``Q_inside`` (the mean over scored atoms only)
+    archive_q : str — the model Q placed among the archive's entries: 'emdb' (Q_emdb, the EMDB archive's own
+        definition, :mod:`qscore.analysis.emdb`) or 'mapq' (the mean over every non-H atom)
 
     Returns
     -------
     Analysis
     """
-    residues = residue_table(atoms, q, status=status)
-    chains = chain_table(atoms, q, status=status)
-    model = model_table(atoms, q, status=status)
+    if archive_q not in ARCHIVE_Q:
+        raise ParameterError(f"archive_q={archive_q} is not a Q definition; use 'emdb' or 'mapq'.",
+                             parameter="archive_q")
+    emdb = emdb_q(atoms, q)
+    residues, chains, model = _with_emdb(residue_table(atoms, q, status=status), chain_table(atoms, q, status=status),
+                                         model_table(atoms, q, status=status), emdb)
     expected = flags = note = None
     if resolution is not None and curve is not None and not curve.covers(resolution):
         note = curve.range_note(resolution)  # no extrapolation: no expected Q, band or flags
@@ -481,14 +505,17 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
         if resolution is None:
             raise ParameterError("Percentiles against an archive need the map's resolution: give resolution= (Å).",
                                  parameter="resolution")
-        relative = relative_to_archive(float(model["Q"].iloc[0]), resolution, archive, sigma=sigma, window=window,
-                                       min_entries=min_entries)
+        emdb_placed = archive_q == "emdb"
+        relative = relative_to_archive(
+            emdb.value if emdb_placed else float(model["Q"].iloc[0]), resolution, archive, sigma=sigma,
+            window=window, min_entries=min_entries,
+            definition=f"Q_emdb: {EMDB_Q_DEFINITION}" if emdb_placed else "mean Q over every non-H atom (MapQ)")
     return Analysis(sigma=float(sigma), resolution=resolution, residues=residues, chains=chains, model=model,
                     expected=expected, flag_counts=flags, q_resolution=qres, relative=relative, n_worst=n_worst,
-                    expected_note=note)
+                    expected_note=note, emdb=emdb)
 
 
-__all__ = ["WINDOWS", "ATOM_STATUSES", "atom_status",
+__all__ = ["WINDOWS", "ATOM_STATUSES", "ARCHIVE_Q", "atom_status",
            "POLYMER_TYPES", "PARTS", "TYPE_LABELS", "atom_parts", "smooth_mapq", "residue_table",
            "chain_table", "model_table", "analyse", "add_expected", "add_q_resolution", "whole_model_q_resolution",
            "relative_to_archive", "window_label"]

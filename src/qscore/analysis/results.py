@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from .emdb import EmdbQ
+
 __all__ = ["FLAG_HELP", "ExpectedQ", "FlagCounts", "QResolution", "RelativeQ", "ModelMapCC", "MapModelCorrelation",
            "Analysis", "records"]
 
@@ -115,6 +117,8 @@ class RelativeQ:
     reading_resolution: str = ""
     archive: dict | None = None
     sigma_note: str | None = None
+    q_placed: float | None = None  # the model Q placed among the entries
+    q_definition: str = ""  # which definition it follows (Q_emdb by default, as the EMDB archive's)
 
     def to_dict(self) -> dict:
         """JSON form (``sigma_note`` only when there is one)."""
@@ -196,6 +200,7 @@ class Analysis:
     n_worst : int — how many of the worst residues the summary lists
     expected_note : str or None — why there is no expected Q although a resolution was given (outside
         the range the curve was fitted on)
+    emdb : EmdbQ or None — Q_emdb, the EMDB's average, per model, chain and residue (:mod:`qscore.analysis.emdb`)
     """
 
     sigma: float
@@ -210,6 +215,7 @@ class Analysis:
     correlation: MapModelCorrelation | None = None
     n_worst: int = 5
     expected_note: str | None = None
+    emdb: EmdbQ | None = None
 
     @property
     def overall(self) -> dict:
@@ -245,6 +251,8 @@ class Analysis:
                            "add --resolution D (Å).")
         elif self.expected_note:
             out["note"] = self.expected_note
+        if self.emdb is not None:
+            out["emdb"] = self.emdb.to_dict()
         out["q_resolution"] = self.q_resolution.to_dict()
         out["model"] = records(self.model)
         out["chains"] = records(self.chains)

@@ -87,7 +87,8 @@ def _result_columns(result) -> dict:
         return None if section is None or section.skipped is not None else getattr(section, name)
 
     return {
-        "qscore": result.mean_q(), "qscore_protein": _mean_or_none(result, "protein"),
+        "qscore": result.mean_q(), "qscore_emdb": analysis.emdb.value if analysis.emdb else None,
+        "qscore_protein": _mean_or_none(result, "protein"),
         "qscore_nucleic": _mean_or_none(result, "nucleic"),
         "q_resolution": analysis.q_resolution.value, "q_expected": expected.Q_mean if expected else None,
         "q_low95": expected.Q_low95 if expected else None, "q_high95": expected.Q_high95 if expected else None,

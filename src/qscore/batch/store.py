@@ -32,7 +32,8 @@ JOURNAL = ".results.journal.jsonl"
 #: the results table: column -> kind ('str', 'float', 'int', 'bool'), in order
 RESULT_COLUMNS = {
     "id": "str", "status": "str", "error": "str",
-    "resolution": "float", "qscore": "float", "qscore_protein": "float", "qscore_nucleic": "float",
+    "resolution": "float", "qscore": "float", "qscore_emdb": "float", "qscore_protein": "float",
+    "qscore_nucleic": "float",
     "q_resolution": "float", "q_expected": "float", "q_low95": "float", "q_high95": "float", "q_flag": "str",
     "q_relative_all": "float", "q_relative_resolution": "float", "q_relative_n_window": "int",
     "batch_relative_all": "float", "batch_relative_resolution": "float", "batch_n_window": "int",

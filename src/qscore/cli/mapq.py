@@ -24,8 +24,9 @@ Arguments, as MapQ 1.9 reads them (``mapq_cmd.py`` in github.com/gregdp/mapq):
   used for the expected Q of the table), ``sigma=`` of the reference Gaussian in Å (default 0.6,
   MapQ's; the EMDB reports 0.4), ``bfactor=f`` (default off) to also write B-factors
   B = f·(1 − Q).
-* ``--mapq-layout 2021`` (or ``--mapq-layout=2021``): MapQ's 2021 file layout; ``-v``/``--version``;
-  ``-h``/``--help``.
+* ``--mapq-layout 2021`` (or ``--mapq-layout=2021``): MapQ's 2021 file layout; ``--emdb-json``: also
+  the EMDB validation package's ``<map file>_qscore.json`` (:mod:`qscore.analysis.emdb`);
+  ``-v``/``--version``; ``-h``/``--help``.
 
 As the EMDB's validation package calls it — all models of an entry as ``cif=`` in one call, ``np=``
 up to the number of atoms, the Chimera path first — it works unchanged.  That package skips entries
@@ -84,6 +85,7 @@ USAGE = """\
 qscore-mapq — MapQ's command line (mapq_cmd.py), computed by qscore; no Chimera needed.
 
 Usage: qscore-mapq [CHIMERA_PATH] MAP MODEL... [np=#] [res=#] [sigma=#] [bfactor=f] [--mapq-layout 2021]
+                   [--emdb-json]
 
 Parameters:
   [path to model or map file]
@@ -100,6 +102,9 @@ Parameters:
             (the EMDB's numbers: map resampled onto a lattice through the origin)
   --mapq-layout 2021
             write MapQ's 2021 files instead of MapQ 2.9.7's (see below)
+  --emdb-json
+            also write <map file>_qscore.json next to the first model, as the EMDB's validation
+            package writes it from the Q files (Q_emdb per model, chain and residue; every model)
   -v, --version; -h, --help
 
 Writes next to each model, as MapQ 2.9.7 does: <model file>__Q__<map file>.cif (mmCIF model: a
@@ -123,6 +128,7 @@ class MapQArgs:
     bfactor : float — f of B = f·(1 − Q); ≤ 0: no B-factor file
     chimera : str or None — the Chimera path given (ignored)
     layout : str — the files' layout, '2.9.7' (MapQ today, default) or '2021' (``--mapq-layout 2021``)
+    emdb_json : bool — also the EMDB validation package's ``<map file>_qscore.json`` (``--emdb-json``)
     """
 
     maps: list = field(default_factory=list)
@@ -134,6 +140,7 @@ class MapQArgs:
     bfactor: float = DEFAULT_BFACTOR
     chimera: str | None = None
     layout: str = "2.9.7"
+    emdb_json: bool = False
 
     @property
     def models(self) -> list:
@@ -196,6 +203,9 @@ def parse_mapq_args(argv) -> MapQArgs:
         if value not in MAPQ_LAYOUTS:
             raise ParameterError(f"--mapq-layout {value or '(missing)'}: use {' or '.join(MAPQ_LAYOUTS)}.")
         a.layout = value
+    if "--emdb-json" in argv:
+        argv = [arg for arg in argv if arg != "--emdb-json"]
+        a.emdb_json = True
     first = True
     for arg in argv:
         if arg.endswith("mapq_cmd.py"):
@@ -274,7 +284,7 @@ def _run(argv) -> None:
         click.echo(f"  Note: res={args.res:g} Å is below {VA_MIN_RESOLUTION:g} Å, where the EMDB's validation package "
                    "does not compute Q-scores; computed anyway.")
     done = run_mapq(args.maps, args.models, np=args.np, res=args.res, sigma=args.sigma, bfactor=args.bfactor,
-                    mapq_layout=args.layout, command=" ".join(sys.argv))
+                    mapq_layout=args.layout, emdb_json=args.emdb_json, command=" ".join(sys.argv))
     for item in done:
         r = item["result"]
         n_out = int(r.outside[r.scored].sum())

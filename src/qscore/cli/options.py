@@ -73,6 +73,10 @@ def analysis_options(func):
                      help="Column of the archive holding the resolution, Å (default: recognised by name)."),
         click.option("--archive-q-column", default=None, metavar="NAME",
                      help="Column of the archive holding the Q-score (default: recognised by name)."),
+        click.option("--archive-q", type=click.Choice(["emdb", "mapq"]), default="emdb",
+                     help="The model Q placed among the archive's entries: 'emdb' (Q_emdb: atoms not in HOH and "
+                          "not named H*, rounded to 3 decimals, as the EMDB's validation package defines its "
+                          "archive values) or 'mapq' (MapQ's mean over every non-H atom)."),
         click.option("--archive-drop-invalid", is_flag=True,
                      help="Leave out archive rows with a value that is not a number, a resolution outside (0, 50] Å "
                           "or a Q outside [-1, 1] (counted) instead of refusing the archive."),

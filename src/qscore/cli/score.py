@@ -18,8 +18,10 @@ __all__ = ["score", "report", "demo", "run_score_command"]
 
 
 def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_resolution_column, archive_q_column,
-                      archive_drop_invalid, window, min_entries, expected_model, no_cc=False, report=False,
-                      mapq_files=False, mapq_layout="2.9.7", profile_atoms=(), max_chain_plots=12, **score_kwargs):
+                      archive_drop_invalid, window, min_entries, expected_model, archive_q="emdb", no_cc=False,
+                      report=False,
+                      mapq_files=False, mapq_layout="2.9.7", emdb_json=False, profile_atoms=(), max_chain_plots=12,
+                      **score_kwargs):
     """Check the analysis inputs, run the pipeline and print the summary: 'qscore score' and 'qscore report'.
 
     Parameters
@@ -27,9 +29,10 @@ def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_
     model, map_path : str — the files
     out_dir : str or None; quiet : bool
     archive_path, archive_resolution_column, archive_q_column, archive_drop_invalid, window, min_entries,
-    expected_model, no_cc : the analysis options (see :func:`qscore.pipeline.analysis_settings`)
+    expected_model, archive_q, no_cc : the analysis options (see :func:`qscore.pipeline.analysis_settings`)
     report, mapq_files, profile_atoms, max_chain_plots : what else to write
     mapq_layout : str — '2.9.7' or '2021', how the annotated model holds Q
+    emdb_json : bool — also the EMDB validation package's ``<map file>_qscore.json``
     **score_kwargs : the Q-score options (sigma, resolution, emdb_compat, threads, permissive, …)
 
     Returns
@@ -41,12 +44,12 @@ def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_
     settings = analysis_settings(score_kwargs["sigma"], score_kwargs["resolution"], archive=archive_path,
                                  resolution_column=archive_resolution_column, q_column=archive_q_column,
                                  drop_invalid=archive_drop_invalid, window=window, min_entries=min_entries,
-                                 expected_model=expected_model, correlation=not no_cc)
+                                 expected_model=expected_model, correlation=not no_cc, archive_q=archive_q)
     score_kwargs["threads"] = score_kwargs.get("threads") or None
     run = score_and_write(model, map_path, settings, out_dir=out_dir, report=report, mapq_files=mapq_files,
-                          mapq_layout=mapq_layout, profile_atoms=profile_atoms, max_chain_plots=max_chain_plots,
-                          command=" ".join(sys.argv), progress_factory=lambda n: progress_bar(n, enabled=not quiet),
-                          **score_kwargs)
+                          mapq_layout=mapq_layout, emdb_json=emdb_json, profile_atoms=profile_atoms,
+                          max_chain_plots=max_chain_plots, command=" ".join(sys.argv),
+                          progress_factory=lambda n: progress_bar(n, enabled=not quiet), **score_kwargs)
     if not quiet:
         print_summary(run.result, run.paths)
     return run
@@ -59,6 +62,9 @@ def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_
 @click.option("--mapq-files", is_flag=True,
               help="Also write MapQ's per-residue table <model>__Q__<map>_All.txt (expected Q at --resolution, "
                    "else MapQ's 3.0 Å), as mapq_cmd.py and qscore-mapq do.")
+@click.option("--emdb-json", is_flag=True,
+              help="Also write <map file>_qscore.json as the EMDB's validation package writes it from the Q file "
+                   "(Q_emdb of the model, each chain and residue, colours, Q histograms).")
 @click.option("--no-cc", is_flag=True,
               help="Leave the map-model correlation (CC and CC-mean with model maps at --resolution, as 'qscore cc') "
                    "out of the summary; it is slow for huge maps.")
@@ -72,7 +78,8 @@ def score(model, map_path, **kw):
     <model>__Q__<map>_summary.json.  With --resolution also <model>__Q__<map>_residues.csv and
     _chains.csv, and expected Q, flags (below/within/above the 95% band), Q-resolution and, with
     --archive, percentiles in the summary, and (unless --no-cc) the map-model CC and CC-mean.  With
-    --mapq-files also MapQ's <model>__Q__<map>_All.txt.
+    --mapq-files also MapQ's <model>__Q__<map>_All.txt; with --emdb-json the EMDB validation package's
+    <map file>_qscore.json.
     With --report also the HTML report, its figures and the ChimeraX files (see 'qscore report --help').
     """
     run_score_command(model, map_path, **kw)

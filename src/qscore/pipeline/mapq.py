@@ -19,7 +19,7 @@ from ..io.models import read_model
 from ..io.paths import output_stem, prepare_out_dir
 from ..io.writers import DEFAULT_LAYOUT, write_pdb_with_b
 from ..io.writers import mapq_layout as mapq_layout_named
-from .outputs import write_q_models
+from .outputs import emdb_json_path, write_emdb_json, write_q_models
 from .scoring import score
 
 __all__ = ["DEFAULT_NP", "DEFAULT_RES", "DEFAULT_SIGMA", "DEFAULT_BFACTOR", "MODEL_KINDS", "kind_by_name",
@@ -80,7 +80,8 @@ def mapq_paths(model_path, map_path, bfactor: float = DEFAULT_BFACTOR, model_for
 
 
 def run_mapq(maps, models, *, np: int = DEFAULT_NP, res: float = DEFAULT_RES, sigma: float = DEFAULT_SIGMA,
-             bfactor: float = DEFAULT_BFACTOR, mapq_layout=DEFAULT_LAYOUT, progress=None, command: str = "") -> list:
+             bfactor: float = DEFAULT_BFACTOR, mapq_layout=DEFAULT_LAYOUT, emdb_json: bool = False, progress=None,
+             command: str = "") -> list:
     """Score every model against the map and write MapQ's files next to each model (``qscore-mapq``).
 
     Parameters
@@ -92,6 +93,8 @@ def run_mapq(maps, models, *, np: int = DEFAULT_NP, res: float = DEFAULT_RES, si
     sigma : float — the reference-Gaussian width, Å
     bfactor : float — f of B = f·(1 − Q); > 0 also writes ``<model>_B<f>.pdb``
     mapq_layout : str — '2.9.7' (MapQ today: ``_atom_site.Q-score``, 6 decimals) or '2021' (``Q_score``, 3)
+    emdb_json : bool — also ``<map file>_qscore.json`` next to the first model, as the EMDB's validation
+        package writes it from the models' Q files (all models in it)
 
     Every input is read and every output folder checked before anything is computed or written,
     so a bad input leaves no file behind.  Each file is written atomically.
@@ -132,4 +135,11 @@ def run_mapq(maps, models, *, np: int = DEFAULT_NP, res: float = DEFAULT_RES, si
                 write_pdb_with_b(paths["bfactor"], model, bfactor * (1.0 - result.q))
                 written.append(paths["bfactor"])
             done.append({"model": path, "result": result, "paths": paths})
+        if emdb_json:
+            target = emdb_json_path(Path(models[0]).resolve().parent, maps[0])
+            if target.resolve() in inputs:
+                raise OutputError(f"Output '{target}' would overwrite an input file; rename or move the input.")
+            write_emdb_json(target, [d["result"] for d in done])
+            written.append(target)
+            done[0]["paths"]["emdb_json"] = target
     return done

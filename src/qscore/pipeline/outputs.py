@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..analysis.emdb import emdb_q, va_atom_q, va_json
 from ..analysis.mapq import mapq_table
 from ..analysis.results import Analysis
 from ..io.files import all_or_nothing, write_json, write_table
@@ -29,7 +30,7 @@ from ..types import DensityMap, Model
 from .scoring import AnalysisSettings, QScoreResult, score
 
 __all__ = ["ScoreRun", "score_and_write", "write_score_outputs", "write_q_models", "write_mapq_files",
-           "check_profile_atoms"]
+           "write_emdb_json", "emdb_json_path", "check_profile_atoms"]
 
 
 @dataclass
@@ -121,6 +122,28 @@ def write_q_models(result: QScoreResult, cif_path, pdb_path, mapq_layout=DEFAULT
         write_pdb_with_b(pdb_path, result.model, result.q, remarks=remarks)
 
 
+def emdb_json_path(folder, map_path) -> Path:
+    """``<map file>_qscore.json`` in ``folder``: the name the EMDB's validation package gives its Q-score JSON."""
+    return Path(folder) / f"{Path(map_path or 'map').name}_qscore.json"
+
+
+def write_emdb_json(path, results) -> str:
+    """Write the ``<map>_qscore.json`` the EMDB's validation package would write from these models' Q files.
+
+    Parameters
+    ----------
+    path : str or Path
+    results : sequence of QScoreResult — the models scored in one map, in the package's order
+
+    Returns
+    -------
+    str — the path
+    """
+    models = [(Path(r.model.path).name, emdb_q(r.atoms, r.q), va_atom_q(r.atoms, r.q)) for r in results]
+    write_json(path, va_json(models))
+    return str(path)
+
+
 def write_mapq_files(result: QScoreResult, folder) -> dict:
     """Write MapQ's per-residue table ``<model>__Q__<map>_All.txt`` (``score --mapq-files``).
 
@@ -164,8 +187,8 @@ def _write_report(result: QScoreResult, folder, settings: AnalysisSettings, *, o
 
 
 def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None, report: bool = False,
-                    mapq_files: bool = False, mapq_layout=DEFAULT_LAYOUT, profile_atoms=(), max_chain_plots: int = 12,
-                    progress_factory: Callable | None = None, **score_kwargs) -> ScoreRun:
+                    mapq_files: bool = False, mapq_layout=DEFAULT_LAYOUT, emdb_json: bool = False, profile_atoms=(),
+                    max_chain_plots: int = 12, progress_factory: Callable | None = None, **score_kwargs) -> ScoreRun:
     """Score ``model`` in ``map_path``, analyse once and write the files of a ``qscore score`` run.
 
     Parameters
@@ -177,6 +200,7 @@ def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None
     report : bool — also the HTML report, figures and ChimeraX files (keeps radial profiles for them)
     mapq_files : bool — also MapQ's ``_All.txt`` table
     mapq_layout : str — the annotated model's layout, '2.9.7' (default) or '2021' (see :func:`write_q_models`)
+    emdb_json : bool — also ``<map file>_qscore.json``, as the EMDB's validation package writes it
     profile_atoms : sequence of str — atoms for the report's profile figure (checked before scoring)
     max_chain_plots : int — residue plots in the report for at most this many chains
     progress_factory : callable(n_atoms) -> (update, close), optional — a progress bar for the scoring
@@ -205,10 +229,14 @@ def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None
         paths = write_score_outputs(result, folder, mapq_layout=mapq_layout)
         if mapq_files:
             paths.update(write_mapq_files(result, folder))
+        if emdb_json:
+            target = emdb_json_path(folder, result.dmap.path)
+            refuse_overwriting_inputs([target], result.model.path, result.dmap.path)
+            paths["emdb_json"] = write_emdb_json(target, [result])
         if report:
             paths.update(_write_report(result, folder, settings, outputs=dict(paths), profile_atoms=profile_atoms,
                                        max_chain_plots=max_chain_plots,
                                        map_path=None if isinstance(map_path, DensityMap) else map_path))
-        if mapq_files or report:
+        if mapq_files or report or emdb_json:
             _record_outputs(paths)
         return ScoreRun(result=result, paths=paths)

@@ -15,8 +15,8 @@ import pandas as pd
 
 from ..analysis.correlation import map_model_correlation
 from ..analysis.expected import curve_for
+from ..analysis.groups import ARCHIVE_Q, atom_status
 from ..analysis.groups import analyse as analyse_tables
-from ..analysis.groups import atom_status
 from ..analysis.relative import DEFAULT_MIN_ENTRIES, DEFAULT_WINDOW
 from ..analysis.results import Analysis
 from ..core.engine import compute_qscores, emdb_compatible_map, set_threads
@@ -45,6 +45,7 @@ class AnalysisSettings:
     curve : ExpectedModel, optional — the user's expected-Q curve (None: the built-in one for the sigma)
     correlation : bool — also the map–model CC and CC-mean at the resolution
     n_worst : int — how many of the worst residues the summary lists
+    archive_q : str — the model Q placed among the archive's entries: 'emdb' (Q_emdb) or 'mapq'
     """
 
     archive: ArchiveData | None = None
@@ -53,12 +54,13 @@ class AnalysisSettings:
     curve: ExpectedModel | None = None
     correlation: bool = False
     n_worst: int = 5
+    archive_q: str = "emdb"
 
 
 def analysis_settings(sigma: float, resolution: float | None, *, archive=None, resolution_column: str | None = None,
                       q_column: str | None = None, drop_invalid: bool = False, window: float = DEFAULT_WINDOW,
                       min_entries: int = DEFAULT_MIN_ENTRIES, expected_model=None,
-                      correlation: bool = False) -> AnalysisSettings:
+                      correlation: bool = False, archive_q: str = "emdb") -> AnalysisSettings:
     """Check and read what the analysis needs, before any Q is computed.
 
     Parameters
@@ -73,6 +75,8 @@ def analysis_settings(sigma: float, resolution: float | None, *, archive=None, r
     expected_model : str, Path or ExpectedModel, optional — instead of the built-in curve (a JSON file
         from ``qscore archive stats --save-model``)
     correlation : bool — also the map–model CC and CC-mean (with a resolution)
+    archive_q : str — the model Q placed among the archive's entries: 'emdb' (Q_emdb, as the EMDB archive's
+        own values are defined; default) or 'mapq' (MapQ's mean over every non-H atom)
 
     Returns
     -------
@@ -89,6 +93,9 @@ def analysis_settings(sigma: float, resolution: float | None, *, archive=None, r
                              parameter="window")
     if min_entries < 1:
         raise ParameterError(f"min_entries={min_entries} must be at least 1.", parameter="min_entries")
+    if archive_q not in ARCHIVE_Q:
+        raise ParameterError(f"archive_q={archive_q} is not a Q definition; use 'emdb' or 'mapq'.",
+                             parameter="archive_q")
     curve = expected_model
     if curve is not None and not isinstance(curve, ExpectedModel):
         curve = read_expected_model(curve)
@@ -106,7 +113,7 @@ def analysis_settings(sigma: float, resolution: float | None, *, archive=None, r
                                      "first, or give a CSV file with archive=FILE.", parameter="archive")
         table = read_archive(path, resolution_column=resolution_column, q_column=q_column, drop_invalid=drop_invalid)
     return AnalysisSettings(archive=table, window=float(window), min_entries=int(min_entries), curve=curve,
-                            correlation=correlation)
+                            correlation=correlation, archive_q=archive_q)
 
 
 @dataclass
@@ -202,7 +209,7 @@ class QScoreResult:
         s = settings or AnalysisSettings()
         analysis = analyse_tables(self.atoms, self.q, sigma=self.params.sigma, resolution=self.resolution,
                                   curve=self.curve(s), archive=s.archive, window=s.window, min_entries=s.min_entries,
-                                  n_worst=s.n_worst, status=self.status)
+                                  n_worst=s.n_worst, status=self.status, archive_q=s.archive_q)
         if s.correlation and self.resolution is not None:
             analysis.correlation = map_model_correlation(self.atoms, self.dmap, self.resolution, lenient=True,
                                                          source=self.model.path)

@@ -1,0 +1,205 @@
+"""The EMDB's own Q numbers: ``Q_emdb`` as the EMDB validation package (``va``; PyPI ``emdbva``) derives it
+from MapQ's ``<model>__Q__<map>.cif``, and the ``<map>_qscore.json`` it writes (docs/science.md §10).
+
+The package's rules, read from its source (``emdbva`` 0.1.2, ``ValidationAnalysis.newread_qscore``
+and ``newcif_toqdict``), differ from MapQ's all-atom mean:
+
+* **Which atoms.**  Every atom of the file's first model except those whose name starts with ``H``
+  (hydrogens, but also e.g. a mercury named ``HG``) and those of residues named ``HOH`` (other water
+  names count).  An atom with alternate locations counts once, at its first location (Biopython's
+  choice when the occupancies are equal).
+* **Which Q.**  The file's Q column as written (6 decimals), ``?`` read as 0 — and matched to the
+  atoms by the floor of their coordinates: every atom takes the Q of the *last* row whose x, y and z
+  fall in the same 1 Å cube.  Two atoms closer than about 1.7 Å often share a cube, so Q_emdb is not
+  quite the mean of the per-atom Q even over the same atoms.
+* **Rounding.**  The model, each chain and each residue: the mean rounded to 3 decimals; several
+  models: the atom-count-weighted mean of the rounded model values, rounded again.
+
+:func:`emdb_q` computes it from arrays; :func:`va_json` lays out the package's JSON (colours, the
+residue list, the Q histograms).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["EmdbQ", "emdb_q", "va_atom_q", "included_atoms", "allmodels_average", "va_colour", "va_model_colour",
+           "va_json", "Q_LEVELS", "EMDB_Q_DEFINITION"]
+
+#: what the summary says Q_emdb is
+EMDB_Q_DEFINITION = ("mean Q over the atoms not in HOH and not named H*, each matched to the Q file by the "
+                     "floor of its coordinates, rounded to 3 decimals — as the EMDB's validation package computes it")
+#: the histogram edges of the package's qFractionDistribution
+Q_LEVELS = np.linspace(-1, 1, 100)
+
+
+def included_atoms(atoms) -> np.ndarray:
+    """(n,) bool: the atoms the package counts (not named H*, not in HOH, the first location of each atom)."""
+    keep = ~np.char.startswith(atoms.name.astype(str), "H") & (atoms.res_name != "HOH")
+    key = pd.Series(list(zip(atoms.residue.tolist(), atoms.name.tolist(), strict=True)))
+    return keep & ~key.duplicated().to_numpy()
+
+
+def va_atom_q(atoms, q, *, decimals: int = 6) -> np.ndarray:
+    """(n,) float: each atom's Q as the package reads it back from the Q file: the value written with
+    ``decimals`` digits (no Q: 0), then looked up by the floor of the coordinates, the last row in a
+    1 Å cube winning (the rows of the file's other models, which qscore does not read, are not seen)."""
+    q = np.asarray(q, dtype=np.float64)
+    written = np.where(np.isfinite(q), np.char.mod(f"%.{decimals}f", np.nan_to_num(q)).astype(np.float64), 0.0)
+    # the package's coordinates are float32 (Biopython); coordinates are bounded (|x| ≤ 1e5 Å on reading)
+    cube = np.floor(np.asarray(atoms.coords, dtype=np.float32).astype(np.float64)).astype(np.int64) + 100_001
+    key = (cube[:, 0] * 200_003 + cube[:, 1]) * 200_003 + cube[:, 2]
+    _, inverse = np.unique(key, return_inverse=True)
+    last = np.full(inverse.max() + 1 if len(key) else 0, -1, dtype=np.int64)
+    np.maximum.at(last, inverse, np.arange(len(key)))  # the last row in each cube gives its Q
+    return written[last[inverse]]
+
+
+def _round3(values) -> float:
+    return round(float(np.sum(values)) / len(values), 3) if len(values) else 0.0
+
+
+@dataclass
+class EmdbQ:
+    """Q_emdb of one model: its value, atoms counted, per chain and per residue (in file order).
+
+    residues : DataFrame — chain, res_num, ins_code, res_name, label ('A:12 ALA', 'A:12B ALA'), Q_emdb;
+        every residue of a chain with counted atoms except waters (HOH), 0.0 when none of its atoms count
+    """
+
+    value: float
+    n_atoms: int
+    chains: dict
+    residues: pd.DataFrame
+    atom_q: np.ndarray  # the counted atoms' Q as the package sees them (for its histogram)
+
+    def to_dict(self) -> dict:
+        """The summary's ``emdb`` section."""
+        return {"Q_emdb": self.value, "atoms": self.n_atoms, "definition": EMDB_Q_DEFINITION,
+                "chains": dict(self.chains)}
+
+
+def emdb_q(atoms, q) -> EmdbQ:
+    """Q_emdb of a model (see the module docstring).
+
+    Parameters
+    ----------
+    atoms : qscore.types.Atoms
+    q : (n,) float — per-atom Q (NaN: no Q)
+
+    Returns
+    -------
+    EmdbQ
+    """
+    qv = va_atom_q(atoms, q)
+    keep = included_atoms(atoms)
+    chains, rows = {}, []
+    frame = pd.DataFrame({"chain": atoms.chain, "residue": atoms.residue, "keep": keep, "q": qv})
+    for chain, part in frame.groupby("chain", sort=False):
+        counted = part["q"][part["keep"]].to_numpy()
+        if not len(counted):
+            continue  # the package leaves out a chain of only waters and H* atoms
+        chains[str(chain)] = _round3(counted)
+        for _residue, res in part.groupby("residue", sort=False):
+            i = int(res.index[0])
+            if atoms.res_name[i] == "HOH":
+                continue
+            ins = str(atoms.ins_code[i]).strip()
+            rows.append({"chain": str(chain), "res_num": int(atoms.res_num[i]), "ins_code": ins,
+                         "res_name": str(atoms.res_name[i]),
+                         "label": f"{chain}:{int(atoms.res_num[i])}{ins} {atoms.res_name[i]}",
+                         "Q_emdb": _round3(res["q"][res["keep"]].to_numpy())})
+    counted = qv[keep]
+    return EmdbQ(value=_round3(counted), n_atoms=int(keep.sum()), chains=chains,
+                 residues=pd.DataFrame(rows, columns=["chain", "res_num", "ins_code", "res_name", "label", "Q_emdb"]),
+                 atom_q=counted)
+
+
+def allmodels_average(models) -> float | None:
+    """The package's ``allmodels_average_qscore``: the atom-weighted mean of rounded model values, rounded.
+
+    Parameters
+    ----------
+    models : sequence of EmdbQ
+
+    Returns
+    -------
+    float or None — None when no model counts an atom
+    """
+    n = sum(m.n_atoms for m in models)
+    return round(sum(m.n_atoms * m.value for m in models) / n, 3) if n else None
+
+
+def va_colour(value: float) -> str:
+    """The package's colour of a Q (``__floatohex``): ``#7A`` then Q·255 twice in green and blue; magenta below 0."""
+    if value < 0:
+        return "#FF00FF"
+    v = int(value * 255)
+    return f"#{122:02X}{v:02X}{v:02X}"
+
+
+def _colour_above_one(value: float) -> str:
+    """The package's colour of a residue Q above 1, scaled (``__floatohex_aboveone``); Q never exceeds 1."""
+    if value < 0:
+        return "#FF00FF"
+    return f"#{int(value * 13):02X}{0:02X}{int(value * 255):02X}"
+
+
+def va_model_colour(value: float) -> str:
+    """The package's ``model_color`` of a residue, ``value`` its Q scaled to [0, 1] over the model's
+    residues: red–white–blue (``va.utils.misc.float_to_hex`` with that palette)."""
+    colours = [(255, 0, 0), (255, 255, 255), (0, 0, 255)]
+    index = min(int(value * (len(colours) - 1)), len(colours) - 2)
+    start, end = colours[index], colours[index + 1]
+    fraction = (value - index / (len(colours) - 1)) * (len(colours) - 1)
+    return "#{:02x}{:02x}{:02x}".format(*[int(s + fraction * (e - s)) for s, e in zip(start, end, strict=True)])
+
+
+def _fractions(values) -> list:
+    values = np.asarray(values, dtype=np.float64)
+    hist, _ = np.histogram(values, bins=Q_LEVELS)
+    return [float(v) for v in np.around(hist / values.size, 3)] if values.size else []
+
+
+def _model_entry(name: str, m: EmdbQ, all_atom_q: np.ndarray) -> dict:
+    """One model's entry of the package's JSON (``newcif_toqdict``)."""
+    above = all_atom_q[all_atom_q > 1.0]
+    lo, hi = (float(above.min()), float(above.max())) if len(above) else (None, None)
+    qs = m.residues["Q_emdb"].astype(float).tolist()
+    colours = []
+    for v in qs:
+        if v > 1.0:
+            colours.append("#000000" if lo == hi else _colour_above_one((v - lo) / (hi - lo)))
+        else:
+            colours.append(va_colour(v))
+    q_min, q_max = (min(qs), max(qs)) if qs else (0.0, 0.0)
+    model_colours = ["#000000" if q_min == q_max else va_model_colour((v - q_min) / (q_max - q_min)) for v in qs]
+    return {"name": name, "data": {
+        "averageqscore": m.value, "averageqscore_color": va_colour(m.value), "numberofatoms": m.n_atoms,
+        "color": colours, "model_color": model_colours, "inclusion": qs, "qscore": qs,
+        "residue": m.residues["label"].tolist(),
+        "chainqscore": {c: {"value": v, "color": va_colour(v)} for c, v in m.chains.items()},
+        "qFractionDistribution": {"qLevels": [float(v) for v in np.around(Q_LEVELS[1:], 3)],
+                                  "qResidueFractions": _fractions(qs), "qAtomFractions": _fractions(m.atom_q)}}}
+
+
+def va_json(models) -> dict:
+    """The ``<map>_qscore.json`` the package writes from the models' Q files.
+
+    Parameters
+    ----------
+    models : sequence of (name, EmdbQ, atom_q) — the model file's name as the package names it (its
+        file name), its Q_emdb, and every atom's Q as the package reads it (:func:`va_atom_q`)
+
+    Returns
+    -------
+    dict — ``{"qscore": {"0": {...}, "1": {...}, …, "allmodels_average_qscore": x}}``
+    """
+    body: dict = {str(i): _model_entry(name, m, np.asarray(aq)) for i, (name, m, aq) in enumerate(models)}
+    average = allmodels_average([m for _, m, _ in models])
+    if average is not None:
+        body["allmodels_average_qscore"] = average
+    return {"qscore": body}
