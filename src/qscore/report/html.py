@@ -159,6 +159,10 @@ def _summary_cards(result, s: dict, analysis) -> str:
                             + (f'<p>{_num(s["mean_q_inside_map"])} over the atoms inside the map with density '
                                f'({c["outside_map"]:,} outside, {c["no_density"]:,} in no density)</p>'
                                if c["outside_map"] or c["no_density"] else "")))
+    if analysis.emdb is not None:
+        cards.append(("Q_emdb", f'<div class="big" id="q-emdb">{analysis.emdb.value:.3f}</div>'
+                                f'<p>the EMDB\'s average, over {analysis.emdb.n_atoms:,} atoms not in HOH and not '
+                                'named H*, as its validation package computes it from the Q file</p>'))
     e = analysis.expected
     overall = analysis.overall
     if e is not None:
