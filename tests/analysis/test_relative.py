@@ -201,7 +201,8 @@ def local_server():
 
 def test_download_saves_the_table_in_the_cache(tmp_path, monkeypatch, local_server, good):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    _Handler.body = b"emdb_id,resolution,qscore\nEMD-1,3.1,0.45\nEMD-2,2.0,0.7\nEMD-3,,0.5\nEMD-4,4.0,\n"
+    _Handler.body = (b"emdb_id,resolution,average_qscore_value\nEMD-1,3.1,0.45\nEMD-2,2.0,0.7\nEMD-3,,0.5\n"
+                     b"EMD-4,4.0,\n")
     _Handler.seen = []
     res = CliRunner().invoke(download, ["--url", local_server])
     assert res.exit_code == 0, res.output
@@ -209,7 +210,7 @@ def test_download_saves_the_table_in_the_cache(tmp_path, monkeypatch, local_serv
     assert path == tmp_path / "cache" / "qscore" / "emdb_qscores.csv" and str(path) in res.output
     saved = pd.read_csv(path)
     assert list(saved["emdb_id"]) == ["EMD-1", "EMD-2"] and "2 rows without one left out" in res.output
-    assert "fl=emdb_id%2Cresolution%2Cqscore" in _Handler.seen[0] and "wt=csv" in _Handler.seen[0]
+    assert "fl=emdb_id%2Cresolution%2Caverage_qscore_value" in _Handler.seen[0] and "wt=csv" in _Handler.seen[0]
     # and the score command finds it
     res = run_score(good, "-r", "3", "--archive", "emdb", "--min-entries", "1")
     assert res.exit_code == 0, res.output
@@ -217,11 +218,29 @@ def test_download_saves_the_table_in_the_cache(tmp_path, monkeypatch, local_serv
     assert rel["n_archive"] == 2
 
 
+def test_download_keeps_entries_with_several_models_as_their_mean(tmp_path, monkeypatch, local_server):
+    """The search API lists one average per fitted model, comma-separated (a quoted CSV cell)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    _Handler.body = (b"emdb_id,resolution,average_qscore_value\n"
+                     b'EMD-10,3.0,"0.512,0.498"\nEMD-11,2.5,0.61\nEMD-12,3.5,"0.4, 0.5, 0.6"\n'
+                     b'EMD-13,3.2,""\nEMD-14,,0.3\nEMD-15,3.3,"0.4,x"\n')
+    res = CliRunner().invoke(download, ["--url", local_server])
+    assert res.exit_code == 0, res.output
+    saved = pd.read_csv(cached_archive_path())
+    assert list(saved["emdb_id"]) == ["EMD-10", "EMD-11", "EMD-12"]
+    assert np.allclose(saved["qscore"], [0.505, 0.61, 0.5]) and list(saved["n_models"]) == [2, 1, 3]
+    meta = json.loads(cached_archive_path().with_suffix(".json").read_text())
+    assert meta["multi_model_rows"] == 2 and "mean" in meta["multi_model_rule"] and meta["left_out"] == 3
+    assert "2 entries list several models' Q-scores" in res.output and "3 rows without one left out" in res.output
+    assert qscore.read_archive(cached_archive_path()).q.tolist() == pytest.approx([0.505, 0.61, 0.5])
+
+
 def test_download_with_unexpected_columns(tmp_path, monkeypatch, local_server):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     _Handler.body = b"emdb_id,resolution\nEMD-1,3.1\n"
     res = CliRunner().invoke(download, ["--url", local_server])
-    assert res.exit_code == 2 and "emdb_id, resolution but not qscore" in res.output and "--q-field" in res.output
+    assert res.exit_code == 2 and "emdb_id, resolution but not average_qscore_value" in res.output
+    assert "--q-field" in res.output
     assert not (tmp_path / "cache").exists()
     with pytest.raises(QScoreError):
         parse_archive_csv("", "qscore")
@@ -247,7 +266,7 @@ class _ShortHandler(_Handler):
         self.send_header("Content-Type", "text/csv")
         self.send_header("Content-Length", "100000")
         self.end_headers()
-        self.wfile.write(b"emdb_id,resolution,qscore\nEMD-1,3.0,0.5\nEMD-2,3.")
+        self.wfile.write(b"emdb_id,resolution,average_qscore_value\nEMD-1,3.0,0.5\nEMD-2,3.")
         self.wfile.flush()
         self.close_connection = True
 
@@ -297,7 +316,7 @@ def test_cli_archive_with_q_out_of_range_is_refused_before_scoring(good):
 
 def test_download_refuses_a_q_field_outside_minus_one_to_one(tmp_path, monkeypatch, local_server):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    _Handler.body = b"emdb_id,resolution,qscore\nEMD-1,3.0,7.5\nEMD-2,3.5,0.4\n"
+    _Handler.body = b"emdb_id,resolution,average_qscore_value\nEMD-1,3.0,7.5\nEMD-2,3.5,0.4\n"
     res = CliRunner().invoke(download, ["--url", local_server])
     assert res.exit_code == 2, res.output
     assert "1 value(s) outside [-1, 1]" in res.output and "7.5 (EMD-1)" in res.output and "--q-field" in res.output

@@ -140,7 +140,9 @@ def print_summary(result, paths: dict) -> None:
               help="EMDB search API address (default: $QSCORE_EMDB_SEARCH_URL or "
                    "https://www.ebi.ac.uk/emdb/api/search/).")
 @click.option("--query", default='current_status:"REL"', help="Search query (Solr syntax) selecting the entries.")
-@click.option("--q-field", default="qscore", help="Name of the Q-score field in the search index.")
+@click.option("--q-field", default="average_qscore_value",
+              help="Name of the Q-score field in the search index (an entry with several fitted models lists one "
+                   "value per model, comma-separated: their mean is kept).")
 @click.option("--rows", type=int, default=1_000_000, help="Most entries to fetch.")
 @click.option("--timeout", type=float, default=60.0, help="Seconds to wait for the server.")
 @click.option("--out", "-o", "out", type=click.Path(dir_okay=False), default=None,
@@ -149,8 +151,9 @@ def print_summary(result, paths: dict) -> None:
 def download(url, query, q_field, rows, timeout, out):
     """Download the EMDB's current table of entries, resolutions (Å) and average Q-scores.
 
-    Saved as CSV (emdb_id, resolution, qscore) in the user's cache ($XDG_CACHE_HOME/qscore or
-    ~/.cache/qscore) for 'qscore score … --resolution D --archive emdb'.
+    Saved as CSV (emdb_id, resolution, qscore, n_models) in the user's cache ($XDG_CACHE_HOME/qscore or
+    ~/.cache/qscore) for 'qscore score … --resolution D --archive emdb', with a JSON beside it that
+    records the address, the counts and the rule for entries with several models (their mean).
     """
     from ..io.emdb import download_archive
 
@@ -158,4 +161,7 @@ def download(url, query, q_field, rows, timeout, out):
                             out=Path(out) if out else None)
     click.echo(f"Saved {info['entries']} EMDB entries with a resolution and a Q-score to {info['path']}"
                + (f" ({info['left_out']} rows without one left out)" if info["left_out"] else ""))
+    if info["multi_model_rows"]:
+        click.echo(f"  {info['multi_model_rows']} entries list several models' Q-scores: kept as "
+                   f"{info['multi_model_rule']}")
     click.echo("Use it with: qscore score MODEL MAP --resolution D --archive emdb")

@@ -22,7 +22,9 @@ from .paths import cached_archive_path
 DEFAULT_SEARCH_URL = "https://www.ebi.ac.uk/emdb/api/search/"
 URL_ENV = "QSCORE_EMDB_SEARCH_URL"
 DEFAULT_QUERY = 'current_status:"REL"'
-DEFAULT_Q_FIELD = "qscore"
+DEFAULT_Q_FIELD = "average_qscore_value"
+#: how an entry with several fitted models (the field then holds their values, comma-separated) is kept
+MULTI_MODEL_RULE = "the mean of the models' values (the field lists one average Q per fitted model)"
 
 
 def search_url(base: str, query: str, fields, rows: int) -> str:
@@ -107,7 +109,9 @@ def parse_archive_csv(text: str, q_field: str = DEFAULT_Q_FIELD):
 
     Returns
     -------
-    (DataFrame, int) — the entries with a resolution > 0 and a Q-score, and how many rows were left out
+    (DataFrame, int, int) — the entries with a resolution > 0 and a Q-score (columns emdb_id, resolution,
+    qscore, n_models), how many rows were left out, and how many held several models' values (comma-
+    separated: kept as :data:`MULTI_MODEL_RULE`)
 
     Raises
     ------
@@ -117,7 +121,7 @@ def parse_archive_csv(text: str, q_field: str = DEFAULT_Q_FIELD):
     import pandas as pd
 
     try:
-        table = pd.read_csv(io.StringIO(text))
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (ValueError, pd.errors.ParserError) as exc:
         raise QScoreError(f"The EMDB search API did not return a CSV table ({exc}); nothing was written.") from None
     lower = {str(c).strip().lower(): c for c in table.columns}
@@ -126,10 +130,13 @@ def parse_archive_csv(text: str, q_field: str = DEFAULT_Q_FIELD):
         raise QScoreError(f"The EMDB search API returned columns {', '.join(map(str, table.columns)) or 'none'} "
                           f"but not {', '.join(missing)}; the Q-score field may have another name: pass it with "
                           "q_field=. Nothing was written.", parameter="q_field")
+    values = [[v.strip() for v in str(cell).split(",") if v.strip()] for cell in table[lower[q_field.lower()]]]
+    numbers = [pd.to_numeric(pd.Series(v, dtype=object), errors="coerce") for v in values]
     out = pd.DataFrame({
         "emdb_id": table[lower["emdb_id"]].astype(str),
         "resolution": pd.to_numeric(table[lower["resolution"]], errors="coerce"),
-        "qscore": pd.to_numeric(table[lower[q_field.lower()]], errors="coerce"),
+        "qscore": [float(n.mean()) if len(n) and n.notna().all() else float("nan") for n in numbers],
+        "n_models": [len(v) for v in values],
     })
     bad_q = out["qscore"].notna() & ((out["qscore"] < -1) | (out["qscore"] > 1))
     if bad_q.any():  # as 'qscore archive stats' and 'qscore score --archive' refuse them
@@ -140,7 +147,7 @@ def parse_archive_csv(text: str, q_field: str = DEFAULT_Q_FIELD):
                           "Q-score field may have another name: pass it with q_field=. Nothing was written.",
                           parameter="q_field")
     ok = out["resolution"].notna() & out["qscore"].notna() & (out["resolution"] > 0)
-    return out[ok].reset_index(drop=True), int((~ok).sum())
+    return out[ok].reset_index(drop=True), int((~ok).sum()), int((out["n_models"][ok] > 1).sum())
 
 
 def download_archive(*, url: str | None = None, query: str = DEFAULT_QUERY, q_field: str = DEFAULT_Q_FIELD,
@@ -158,11 +165,14 @@ def download_archive(*, url: str | None = None, query: str = DEFAULT_QUERY, q_fi
 
     Returns
     -------
-    dict — path, url, entries (saved), left_out (rows without resolution or Q-score), downloaded (UTC ISO time)
+    dict — path, url, entries (saved), left_out (rows without resolution or Q-score), multi_model_rows
+    (entries with several models' values, kept as their mean), multi_model_rule, q_definition ('Q_emdb':
+    the EMDB's values follow its validation package's rule), downloaded (UTC ISO time); the same is
+    saved beside the table as JSON
     """
     base = url or os.environ.get(URL_ENV) or DEFAULT_SEARCH_URL
     full = search_url(base, query, ["emdb_id", "resolution", q_field], rows)
-    table, left_out = parse_archive_csv(fetch_text(full, timeout), q_field)
+    table, left_out, multi = parse_archive_csv(fetch_text(full, timeout), q_field)
     if table.empty:
         raise QScoreError(f"The EMDB search API returned no entry with both a resolution and a Q-score "
                           f"('{q_field}') for the query {query!r}; nothing was written.")
@@ -170,10 +180,12 @@ def download_archive(*, url: str | None = None, query: str = DEFAULT_QUERY, q_fi
     path.parent.mkdir(parents=True, exist_ok=True)
     write_table(path, table)
     info = {"path": str(path), "url": full, "entries": int(len(table)), "left_out": left_out,
+            "multi_model_rows": multi, "multi_model_rule": MULTI_MODEL_RULE, "q_definition": "Q_emdb",
             "downloaded": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     write_json(path.with_suffix(".json"), {"kind": "qscore-emdb-archive", **info})
     return info
 
 
-__all__ = ["DEFAULT_SEARCH_URL", "URL_ENV", "DEFAULT_QUERY", "DEFAULT_Q_FIELD", "search_url", "fetch_text",
+__all__ = ["DEFAULT_SEARCH_URL", "URL_ENV", "DEFAULT_QUERY", "DEFAULT_Q_FIELD", "MULTI_MODEL_RULE", "search_url",
+           "fetch_text",
            "parse_archive_csv", "download_archive"]
