@@ -44,9 +44,20 @@ def included_atoms(atoms) -> np.ndarray:
 
 
 def va_atom_q(atoms, q, *, decimals: int = 6) -> np.ndarray:
-    """(n,) float: each atom's Q as the package reads it back from the Q file: the value written with
-    ``decimals`` digits (no Q: 0), then looked up by the floor of the coordinates, the last row in a
-    1 Å cube winning (the rows of the file's other models, which qscore does not read, are not seen)."""
+    """Each atom's Q as the package reads it back from the Q file: the value written with ``decimals``
+    digits (no Q: 0), then looked up by the floor of the coordinates, the last row in a 1 Å cube winning
+    (the rows of the file's other models, which qscore does not read, are not seen).
+
+    Parameters
+    ----------
+    atoms : qscore.types.Atoms
+    q : (n,) float — per-atom Q (NaN: no Q)
+    decimals : int — digits the Q file holds (MapQ 2.9.7's ``%f``: 6)
+
+    Returns
+    -------
+    (n,) float
+    """
     q = np.asarray(q, dtype=np.float64)
     written = np.where(np.isfinite(q), np.char.mod(f"%.{decimals}f", np.nan_to_num(q)).astype(np.float64), 0.0)
     # the package's coordinates are float32 (Biopython); coordinates are bounded (|x| ≤ 1e5 Å on reading)

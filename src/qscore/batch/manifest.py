@@ -52,6 +52,7 @@ class BatchSettings:
     archive : str, optional — archive CSV for each entry's percentiles (``'emdb'``: the downloaded one)
     archive_resolution_column, archive_q_column : str, optional — its columns
     archive_drop_invalid : bool — drop the archive's invalid rows instead of refusing it
+    archive_q : str — the model Q placed among the archive's entries: 'emdb' (Q_emdb) or 'mapq'
     window : float — percentile window w, Å (also for the percentiles against the batch itself)
     min_entries : int — fewest entries within ±w for a percentile by resolution
     expected_model : str, optional — JSON expected-Q curve instead of the built-in one
@@ -78,13 +79,14 @@ class BatchSettings:
     timeout: float | None = None
     command: str = ""
     archive_drop_invalid: bool = False
+    archive_q: str = "emdb"
 
     def analysis_kwargs(self) -> dict:
         """The analysis options, as :func:`qscore.pipeline.analysis_settings` takes them (after sigma, resolution)."""
         return {"archive": self.archive, "resolution_column": self.archive_resolution_column,
                 "q_column": self.archive_q_column, "drop_invalid": self.archive_drop_invalid, "window": self.window,
                 "min_entries": self.min_entries, "expected_model": self.expected_model,
-                "correlation": self.correlation}
+                "correlation": self.correlation, "archive_q": self.archive_q}
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ def fingerprint(entry: BatchEntry, settings: BatchSettings) -> str:
              "archive": archive, "archive_columns": [settings.archive_resolution_column, settings.archive_q_column],
              "window": settings.window, "min_entries": settings.min_entries, "correlation": settings.correlation,
              **({"archive_drop_invalid": True} if settings.archive_drop_invalid else {}),
+             "archive_q": settings.archive_q,
              "expected_model": None if settings.expected_model is None else _file_state(settings.expected_model)}
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:24]
 

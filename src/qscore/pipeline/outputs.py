@@ -123,7 +123,17 @@ def write_q_models(result: QScoreResult, cif_path, pdb_path, mapq_layout=DEFAULT
 
 
 def emdb_json_path(folder, map_path) -> Path:
-    """``<map file>_qscore.json`` in ``folder``: the name the EMDB's validation package gives its Q-score JSON."""
+    """``<map file>_qscore.json`` in ``folder``: the name the EMDB's validation package gives its Q-score JSON.
+
+    Parameters
+    ----------
+    folder : str or Path
+    map_path : str, Path or None — the map (None: an in-memory map, named 'map')
+
+    Returns
+    -------
+    Path
+    """
     return Path(folder) / f"{Path(map_path or 'map').name}_qscore.json"
 
 
