@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from qscore.analysis.groups import residue_table
-from qscore.analysis.mapq import mapq_table
+from qscore.analysis.mapq import mapq_297_expected, mapq_table
 from qscore.cli import main as qscore_main
 from qscore.cli.mapq import main, parse_mapq_args
 from qscore.io.mapq_files import format_mapq_all, py2_dict_order, read_mapq_all
@@ -86,12 +86,22 @@ def check_against_reference(tmp_path, model_name, ref_name, ref_dir, layout="2.9
     dq = np.array([abs(ours[k] - ref[k]) for k in ref])
     assert dq.max() <= Q_TOL + 1e-9, dq.max()
     assert gemmi.read_structure(str(ours_cif))[0].count_atom_sites() == 4308  # other tools read it
-    assert compare_tables(ours_txt, ref_txt) <= TABLE_TOL
     mine, theirs = read_mapq_all(ours_txt), read_mapq_all(ref_txt)
-    assert [s.columns for s in mine.sections] == [s.columns for s in theirs.sections]  # identical headers
     t, r = mine.section("A").table, theirs.section("A").table
-    assert list(t.columns) == list(r.columns) and len(t) == len(r) == 599
-    numeric = [c for c in t.columns if c not in ("Chain", "Res", "Res #")]
+    assert len(t) == len(r) == 599 and list(t["Res #"]) == list(r["Res #"]) and list(t["Res"]) == list(r["Res"])
+    if layout == "2021":
+        assert compare_tables(ours_txt, ref_txt) <= TABLE_TOL
+        assert [s.columns for s in mine.sections] == [s.columns for s in theirs.sections]  # identical headers
+        assert list(t.columns) == list(r.columns)
+    else:  # MapQ 2.9.7's table around the same numbers
+        assert mine.layout == "2.9.7" and mine.sigma == 0.6 and mine.resolution == 3.9
+        assert mine.header == {"map": f"{MAP}.mrc", "model": f"{model_name}.cif"}
+        peak = mapq_297_expected(3.9, 0.6)
+        assert np.allclose(t["Q_Peak"], peak["expected"]) and np.allclose(t["Q_Low95"], peak["low"])
+        assert mine.chains.to_dict("records")[0]["type"] == "Protein" and mine.chains["n_residues"].item() == 553
+    numeric = [c for c in t.columns if c in r.columns and c not in ("Chain", "Res", "Res #")
+               and not c.startswith("ExpectedQ")]
+    assert len(numeric) >= 15
     assert np.allclose(t[numeric].to_numpy(float), r[numeric].to_numpy(float), atol=TABLE_TOL, equal_nan=True)
 
 
@@ -145,7 +155,9 @@ def test_first_100_atoms_table_is_mapqs(cec, tmp_path):
     res = CliRunner().invoke(main, ["map=" + str(mp), "cif=" + str(model), "res=3.9"])  # np=1, sigma 0.6: defaults
     assert res.exit_code == 0, res.output
     ref = cec["ref"] / f"390_7cec_A100__Q__{MAP}_All.txt"
-    assert compare_tables(outputs(model, mp)["all_txt"], ref) <= TABLE_TOL
+    res = CliRunner().invoke(main, ["map=" + str(mp), "cif=" + str(model), "res=3.9", "--mapq-layout", "2021"])
+    assert res.exit_code == 0, res.output
+    assert compare_tables(outputs(model, mp, "2021")["all_txt"], ref) <= TABLE_TOL
 
 
 def test_reader_reads_mapqs_own_table(cec):
@@ -198,7 +210,8 @@ def test_pdb_model_gets_pdb_output_and_table(tmp_path):
     b = np.array([a.b_iso for r in st[0]["A"] for a in r])
     table = read_mapq_all(paths["all_txt"])
     assert table.sigma == 0.4 and table.resolution == 2.5
-    assert abs(table.chains["Q_chain"].item() - b.mean()) <= 0.01  # Q as B-factor (2 decimals)
+    assert abs(table.chains["Q"].item() - b.mean()) <= 0.01  # Q as B-factor (2 decimals)
+    assert table.layout == "2.9.7" and table.header["model"] == "demo_helix.pdb"
     assert len(table.section("A").table) == 24
 
 
@@ -374,3 +387,42 @@ def test_called_as_the_emdb_validation_package_calls_it(cec, tmp_path, monkeypat
     for model, n in ((a100, 100), (full, 4308)):
         q = read_q_file(outputs(model, mp)["model"])
         assert len(q) == n and q["Q"].notna().all()
+
+
+def test_mapq_297_table_for_several_chains_and_molecule_types(tmp_path):
+    """MapQ 2.9.7's SaveQStats, line by line, with its own format strings (mapq/qscores.py of MapQ 2.9.7)."""
+    from qscore.io.mapq_all_297 import format_mapq_all_297
+
+    atoms, q = mixed_model()
+    table = mapq_table(atoms, q, residue_table(atoms, q), resolution=3.2, sigma=0.4)
+    text = format_mapq_all_297(table, sigma=0.4, map_name="emd.map", model_name="mixed.cif")
+    x = 3.2
+    exp = -0.0016 * x ** 3 + 0.0434 * x ** 2 - 0.3956 * x + 1.3366 + 0.024
+    low, high = exp - 0.024 - 0.126, exp - 0.024 + 0.109
+    eqn = "-0.0016*POWER(RES,3) + 0.0434*POWER(RES,2) - 0.3956*RES + 1.3366 + 0.024"
+    formula = "=" + eqn.replace("RES", "3.20")
+    lines = text.split("\n")
+    assert lines[:8] == ["", "Map: emd.map", "Resolution entered (RES): 3.2", "Model: mixed.cif", "Sigma: 0.4", "",
+                         f"Q_peak = {eqn}", "Chain\tType\t#Res/NA/Mol\tAvg. Q\tExpectedQ@3.20"]
+    chain_lines = lines[8:lines.index("", 8)]
+    types_a = {ln.split("\t")[1]: ln for ln in chain_lines if ln.startswith("A\t")}
+    assert set(types_a) == {"Protein", "Water", "MG"}  # ions by name: 2.9.7 has 'Ion' commented out
+    assert types_a["Protein"] == "%s\t%s\t%d\t%.2f\t%s" % ("A", "Protein", 3, q[:15].mean(), formula)  # noqa: UP031
+    assert "%s\t%s\t%d\t%.2f\t%s" % ("C", "ATP", 1, 0.05, formula) in chain_lines  # noqa: UP031
+    band = "%f\t%f\t%f" % (exp, low, high)  # noqa: UP031
+    assert ("%s\t%s\t%d\t%f\t\t%f\t%f\t%f\t%f\t\t" % ("A", "GLY", 2, 0.4, 0.4, exp, low, high)) in text  # noqa: UP031
+    gap = ("%s\t%s\t%d\t\t\t\t%f\t%f\t%f\t\t" % ("A", "", 3, exp, low, high)  # noqa: UP031 - the gap row
+           + "\t\t\t%f\t\t" % exp * 3 + "\t\t\t%f\n" % exp)  # noqa: UP031
+    assert gap in text
+    assert "%s\t%s\t%d\t\t\t%f\t%f\t%f\t%f\n" % ("A", "HOH", 10, 0.3, exp, low, high) in text  # noqa: UP031
+    assert "%s\t%s\t%d\t\t\t%f\t%f\t%f\t%f\n" % ("C", "ATP", 1, 0.05, exp, low, high) in text  # noqa: UP031
+    assert f"B\tG\t2\t0.000000\t0.400000\t0.800000\t{1.6 / 3:f}\t{band}\t\t" in text
+    assert ("%s\t%s\t%d\t" % ("B", "", 3) + "\t\t\t\t%f\t%f\t%f\t\t" % (exp, low, high)) in text  # noqa: UP031
+    assert "Q_Peak @3.20A\tQ_Low 95% @3.20A\tQ_High 95% @3.20A" in text
+    path = tmp_path / "mixed.cif_All.txt"
+    path.write_text(text)
+    back = read_mapq_all(path)
+    assert back.layout == "2.9.7" and [s.kind for s in back.sections] == ["protein", "molecule", "nucleic"]
+    prot = back.section("A").table
+    assert list(prot["Res #"]) == [1, 2, 3, 4, 10, 11] and np.isnan(prot["Q_sideChain"].iloc[1])
+    assert np.allclose(prot["Q_Peak"], exp) and prot["Q_residue"].iloc[4] == 0.3

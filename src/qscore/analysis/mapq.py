@@ -14,7 +14,7 @@ writes; the layout, and why the file keeps MapQ's quirks, are described there.  
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,8 @@ from ..errors import ParameterError
 from .expected import LINEAR_2020
 from .groups import smooth_mapq
 
-__all__ = ["MAPQ_IONS", "ROW_RELATIONS", "CHAIN_RELATIONS", "WINDOWS", "MapQTable", "mapq_table", "mapq_label"]
+__all__ = ["MAPQ_IONS", "ROW_RELATIONS", "CHAIN_RELATIONS", "WINDOWS", "MapQTable", "mapq_table", "mapq_label",
+           "mapq_297_expected"]
 
 #: residue names MapQ labels "Ion" (its ``chargedIons``)
 MAPQ_IONS = frozenset({"MG", "NA", "CL", "CA", "ZN", "MN", "FE", "CO", "NI"})
@@ -77,14 +78,62 @@ class MapQTable:
         residue number then insertion code: ``chain``, ``res_name``, ``res_num``, ``kind`` (row type),
         ``bb``, ``sc``, ``qres``, ``sugar`` (MapQ's parts, 0 where missing), ``Q_residue`` (NaN without
         heavy atoms), ``has_sc``, ``expected`` (NaN for Other) and ``avg<2k+1>_<j>`` (±k means of part j)
+    chain_types : DataFrame — MapQ 2.9.7's chain table: per chain (in order of first appearance) and
+        residue type (Protein, Nucleic, Water or the residue name, in order of first appearance):
+        ``chain``, ``type``, ``n_residues``, ``Q`` (mean over the type's non-H atoms with a Q)
+    q_peak : dict — MapQ 2.9.7's expected Q at the resolution (:func:`mapq_297_expected`)
     """
 
     resolution: float
     chains: pd.DataFrame
     residues: pd.DataFrame
+    chain_types: pd.DataFrame = field(default_factory=pd.DataFrame)
+    q_peak: dict = field(default_factory=dict)
 
 
-def mapq_table(atoms, q, residues: pd.DataFrame, *, resolution: float) -> MapQTable:
+def mapq_297_expected(resolution: float, sigma: float) -> dict:
+    """MapQ 2.9.7's expected Q at a resolution (its ``ExpectedQScore``): the 2025 cubic Q_peak with its
+    95% bounds for sigma 0.6 Å (±0.1) or 0.4 Å, and 1.0 (0 to 1) for any other sigma, as MapQ has it.
+
+    Parameters
+    ----------
+    resolution : float — Å
+    sigma : float — Å
+
+    Returns
+    -------
+    dict — ``expected``, ``low``, ``high`` and ``equation`` (MapQ's text, with ``RES`` and ``POWER``)
+    """
+    x = float(resolution)
+    if abs(sigma - 0.6) < 1e-5:
+        e = -0.0019064058 * x ** 3 + 0.0499875375 * x ** 2 - 0.4513945578 * x + 1.5361860733
+        return {"expected": e, "low": e - 0.1, "high": e + 0.1,
+                "equation": "-0.0019064058*POWER(RES,3) + 0.0499875375*POWER(RES,2) - 0.4513945578*RES + 1.5361860733"}
+    if abs(sigma - 0.4) < 1e-5:
+        base = -0.0016 * x ** 3 + 0.0434 * x ** 2 - 0.3956 * x + 1.3366
+        return {"expected": base + 0.024, "low": base - 0.126, "high": base + 0.109,
+                "equation": "-0.0016*POWER(RES,3) + 0.0434*POWER(RES,2) - 0.3956*RES + 1.3366 + 0.024"}
+    return {"expected": 1.0, "low": 0.0, "high": 1.0, "equation": "1.0"}
+
+
+def _chain_types(atoms, q, use) -> pd.DataFrame:
+    """MapQ 2.9.7's per-chain, per-type rows (see :class:`MapQTable`)."""
+    kind = np.asarray(atoms.mol_type, dtype=str)
+    name = np.asarray(atoms.res_name, dtype=str)
+    label = np.where(kind == "protein", "Protein", np.where(kind == "nucleic", "Nucleic",
+                                                             np.where(name == "HOH", "Water", name)))
+    frame = pd.DataFrame({"chain": np.asarray(atoms.chain, dtype=str), "type": label, "residue": atoms.residue,
+                          "q": np.where(use, q, np.nan)})
+    rows = []
+    for (chain, kind_), part in frame.groupby(["chain", "type"], sort=False):
+        values = part["q"].dropna()
+        if len(values):
+            rows.append({"chain": chain, "type": kind_, "n_residues": int(part["residue"].nunique()),
+                         "Q": float(values.mean())})
+    return pd.DataFrame(rows, columns=["chain", "type", "n_residues", "Q"])
+
+
+def mapq_table(atoms, q, residues: pd.DataFrame, *, resolution: float, sigma: float = 0.6) -> MapQTable:
     """MapQ's chain and residue values (rules: module docstring).
 
     Parameters
@@ -93,6 +142,7 @@ def mapq_table(atoms, q, residues: pd.DataFrame, *, resolution: float) -> MapQTa
     q : (n,) float — per-atom Q (hydrogens are ignored)
     residues : DataFrame — the residue table of (atoms, q), :func:`qscore.analysis.groups.residue_table`
     resolution : float — the map's resolution, Å (MapQ's ``res=``)
+    sigma : float — the sigma Q was computed with, Å (MapQ 2.9.7's expected Q depends on it)
 
     Returns
     -------
@@ -142,4 +192,5 @@ def mapq_table(atoms, q, residues: pd.DataFrame, *, resolution: float) -> MapQTa
                 block[f"avg{2 * k + 1}_{j}"] = avg[:, j]
         rows_out.append(block)
     return MapQTable(resolution=resolution, chains=pd.DataFrame(chains),
-                     residues=pd.concat(rows_out, ignore_index=True) if rows_out else pd.DataFrame())
+                     residues=pd.concat(rows_out, ignore_index=True) if rows_out else pd.DataFrame(),
+                     chain_types=_chain_types(atoms, q, use), q_peak=mapq_297_expected(resolution, sigma))

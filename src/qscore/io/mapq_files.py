@@ -33,10 +33,10 @@ MapQ's own quirks, kept on purpose so that scripts written against its files kee
   the chain lines at the top are sorted.  The residue types of a chain line, e.g.
   ``(Protein,Water)``, are in that order too.  This is the order of 64-bit Linux and macOS Chimera.
 
-Not yet: MapQ 2.9.7 changed this table (a ``Map:``/``Resolution entered``/``Model:``/``Sigma:`` header,
-one ``Q_peak = …`` equation instead of the four 2020 relations, a ``Chain  Type  #Res/NA/Mol  Avg. Q``
-chain table, and Q_Peak/Q_Low 95%/Q_High 95% columns in the residue rows); the table written here
-is the 2021 one above, in both file layouts.
+This is the 2021 table (``--mapq-layout 2021``).  MapQ 2.9.7 changed what is around the numbers: a
+``Map:``/``Resolution entered``/``Model:``/``Sigma:`` header, one ``Q_peak = …`` equation, a chain table
+per residue type, and Q_Peak/Q_Low 95%/Q_High 95% columns; :mod:`qscore.io.mapq_all_297` writes that
+layout (the default) and :func:`read_mapq_all` reads both.
 
 What the reference files cannot show (they hold one protein chain) follows MapQ's source of the
 same generation: nucleotide rows give phosphate ("Q_backBone"), sugar, base and nucleotide Q (a part
@@ -252,15 +252,22 @@ class MapQSection:
 
 @dataclass
 class MapQAll:
-    """An ``_All.txt`` file read back: the resolution and sigma it was written for, the chain lines
-    (DataFrame chain, Q_chain, est_res, formula, types), the expected-Q formulas of the header
-    ({'Protein': '-0.1775 * RES + 1.1192', …}) and the per-chain sections in file order."""
+    """An ``_All.txt`` file read back: the resolution and sigma it was written for, the chain lines,
+    the expected-Q formulas of the header and the per-chain sections in file order.
+
+    layout : '2021' or '2.9.7'
+    chains : DataFrame — 2021: chain, Q_chain, est_res, formula, types; 2.9.7: chain, type, n_residues, Q, formula
+    formulas : dict — 2021: {'Protein': '-0.1775 * RES + 1.1192', …}; 2.9.7: {'Q_peak': the cubic}
+    header : dict — 2.9.7's Map:, Model: lines ({'map': …, 'model': …}); empty for 2021
+    """
 
     resolution: float
     sigma: float | None
     chains: pd.DataFrame
     formulas: dict = field(default_factory=dict)
     sections: list = field(default_factory=list)
+    layout: str = "2021"
+    header: dict = field(default_factory=dict)
 
     def section(self, chain: str) -> MapQSection:
         """The section of ``chain`` (KeyError if the file has none)."""
@@ -301,11 +308,58 @@ def _section_table(columns: list, rows: list) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def read_mapq_all(path) -> MapQAll:
-    """Read a MapQ ``_All.txt`` table (MapQ's own or one qscore wrote) into tables.
+def _row_names_297(kind: str, res_label: str) -> list:
+    """The cells of MapQ 2.9.7's data rows by position (its column headers do not line up with them)."""
+    band = ["Q_Peak", "Q_Low95", "Q_High95"]
+    if kind == "molecule":
+        return ["Chain", "Molecule", "Mol #", "", "", "Q_molecule", *band]
+    parts = (["Q_backBone", "Q_sideChain", "Q_residue"] if kind == "protein"
+             else ["Q_Phosphate", "Q_Sugar", "Q_Base", "Q_Nucleotide"])
+    own = parts if kind == "protein" else ["Q_Phosphate", "Q_sugar", "Q_base", "Q_nucleotide"]
+    names = ["Chain", "Res", "Res #", *own, *band]
+    for k in WINDOWS:
+        names += [""] + [f"{p}(avg-{2 * k + 1})" for p in parts] + [f"ExpectedQ@{res_label}"]  # named by its block
+    return names
 
-    A plain reader of the layout described in this module's docstring: tab-separated fields, the
-    chain lines up to the first blank line, ``Sigma:``, the ``expectedQ`` formulas, then sections.
+
+def _read_297(p: Path, lines: list) -> MapQAll:
+    """The body of :func:`read_mapq_all` for MapQ 2.9.7's layout (:mod:`qscore.io.mapq_all_297`)."""
+    header = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:5])}
+    resolution, sigma = float(header["resolution entered (res)"]), float(header["sigma"])
+    i = next(j for j, line in enumerate(lines) if line.startswith("Q_peak = "))
+    formulas = {"Q_peak": lines[i][len("Q_peak = "):]}
+    i += 2  # the chain table's header
+    chains = []
+    while i < len(lines) and lines[i]:
+        f = lines[i].split("\t")
+        chains.append({"chain": f[0], "type": f[1], "n_residues": int(f[2]), "Q": _cell(f[3]), "formula": f[4]})
+        i += 1
+    label = "%.2f" % resolution  # noqa: UP031
+    sections = []
+    while i < len(lines):
+        title = next(((t, k) for t, k in _SECTION_TITLES if lines[i].startswith(t)), None)
+        if title is None:
+            i += 1
+            continue
+        chain = lines[i][len(title[0]):].split("\t", 1)[0]
+        columns = lines[i + 2].split("\t")
+        i += 3
+        rows = []
+        while i < len(lines) and lines[i]:
+            rows.append(lines[i].split("\t"))
+            i += 1
+        sections.append(MapQSection(title[1], chain, columns,
+                                    _section_table(_row_names_297(title[1], label), rows)))
+    return MapQAll(resolution=resolution, sigma=sigma, chains=pd.DataFrame(chains), formulas=formulas,
+                   sections=sections, layout="2.9.7", header={"map": header["map"], "model": header["model"]})
+
+
+def read_mapq_all(path) -> MapQAll:
+    """Read a MapQ ``_All.txt`` table (MapQ's own or one qscore wrote) into tables, in either layout.
+
+    A plain reader of the layouts described in this module's docstring (2021) and in
+    :mod:`qscore.io.mapq_all_297` (MapQ 2.9.7): tab-separated fields, the chain lines, the header's
+    formulas, then sections.  MapQ 2.9.7's rows are read by position, as it writes them.
 
     Raises
     ------
@@ -316,6 +370,12 @@ def read_mapq_all(path) -> MapQAll:
         lines = p.read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(f"MapQ table '{p}' cannot be read ({exc}).") from None
+    if len(lines) > 5 and lines[0] == "" and lines[1].startswith("Map: "):
+        try:
+            return _read_297(p, lines)
+        except (IndexError, ValueError, KeyError, StopIteration) as exc:
+            raise InputFileError(f"'{p}' is not in MapQ 2.9.7's _All.txt layout ({type(exc).__name__}: {exc}).") \
+                from None
     head = lines[0].split("\t") if lines else []
     if len(head) != 4 or head[:3] != ["Chain", "Q_chain", "Est.Res."] or not head[3].startswith("ExpectedQ@"):
         raise InputFileError(f"'{p}' is not a MapQ _All.txt table: line 1 should be 'Chain, Q_chain, Est.Res., "

@@ -10,16 +10,14 @@ import os
 from pathlib import Path
 
 from ..analysis.groups import residue_table
-from ..analysis.mapq import mapq_table
 from ..errors import OutputError
 from ..io.files import all_or_nothing
-from ..io.mapq_files import write_mapq_all
 from ..io.maps import read_map
 from ..io.models import read_model
 from ..io.paths import output_stem, prepare_out_dir
 from ..io.writers import DEFAULT_LAYOUT, write_pdb_with_b
 from ..io.writers import mapq_layout as mapq_layout_named
-from .outputs import emdb_json_path, write_emdb_json, write_q_models
+from .outputs import emdb_json_path, write_emdb_json, write_mapq_table, write_q_models
 from .scoring import score
 
 __all__ = ["DEFAULT_NP", "DEFAULT_RES", "DEFAULT_SIGMA", "DEFAULT_BFACTOR", "MODEL_KINDS", "kind_by_name",
@@ -128,8 +126,8 @@ def run_mapq(maps, models, *, np: int = DEFAULT_NP, res: float = DEFAULT_RES, si
             pdb = model.format == "pdb"
             write_q_models(result, None if pdb else paths["model"], paths["model"] if pdb else None, mapq_layout)
             written.append(paths["model"])
-            table = mapq_table(result.atoms, result.q, residue_table(result.atoms, result.q), resolution=res)
-            write_mapq_all(paths["all_txt"], table, sigma=sigma)
+            write_mapq_table(paths["all_txt"], result, residue_table(result.atoms, result.q), resolution=res,
+                             mapq_layout=mapq_layout)
             written.append(paths["all_txt"])
             if "bfactor" in paths:
                 write_pdb_with_b(paths["bfactor"], model, bfactor * (1.0 - result.q))

@@ -18,7 +18,8 @@ from pathlib import Path
 from ..analysis.emdb import emdb_q, va_atom_q, va_json
 from ..analysis.mapq import mapq_table
 from ..analysis.results import Analysis
-from ..io.files import all_or_nothing, write_json, write_table
+from ..io.files import all_or_nothing, write_json, write_table, write_text
+from ..io.mapq_all_297 import format_mapq_all_297
 from ..io.mapq_files import DEFAULT_RESOLUTION, write_mapq_all
 from ..io.maps import read_map
 from ..io.models import read_model
@@ -29,8 +30,8 @@ from ..report.plots import select_profile_atoms
 from ..types import DensityMap, Model
 from .scoring import AnalysisSettings, QScoreResult, score
 
-__all__ = ["ScoreRun", "score_and_write", "write_score_outputs", "write_q_models", "write_mapq_files",
-           "write_emdb_json", "emdb_json_path", "check_profile_atoms"]
+__all__ = ["ScoreRun", "score_and_write", "write_score_outputs", "write_q_models", "write_mapq_table",
+           "write_mapq_files", "write_emdb_json", "emdb_json_path", "check_profile_atoms"]
 
 
 @dataclass
@@ -154,7 +155,28 @@ def write_emdb_json(path, results) -> str:
     return str(path)
 
 
-def write_mapq_files(result: QScoreResult, folder) -> dict:
+def write_mapq_table(path, result: QScoreResult, residues, *, resolution: float, mapq_layout=DEFAULT_LAYOUT) -> None:
+    """Write MapQ's ``_All.txt`` for a result, laid out as MapQ 2.9.7 (:mod:`qscore.io.mapq_all_297`) or
+    MapQ's 2021 files (:mod:`qscore.io.mapq_files`) write it.
+
+    Parameters
+    ----------
+    path : str or Path
+    result : QScoreResult
+    residues : DataFrame — the result's residue table
+    resolution : float — Å, for the expected Q
+    mapq_layout : str — '2.9.7' or '2021'
+    """
+    sigma = result.params.sigma
+    table = mapq_table(result.atoms, result.q, residues, resolution=resolution, sigma=sigma)
+    if mapq_layout_named(mapq_layout).name == "2021":
+        write_mapq_all(path, table, sigma=sigma)
+    else:
+        write_text(path, format_mapq_all_297(table, sigma=sigma, map_name=Path(result.dmap.path or "map").name,
+                                             model_name=Path(result.model.path).name))
+
+
+def write_mapq_files(result: QScoreResult, folder, *, mapq_layout=DEFAULT_LAYOUT) -> dict:
     """Write MapQ's per-residue table ``<model>__Q__<map>_All.txt`` (``score --mapq-files``).
 
     The table's expected Q is for ``result.resolution``, or MapQ's default 3.0 Å when none was given
@@ -164,15 +186,15 @@ def write_mapq_files(result: QScoreResult, folder) -> dict:
     ----------
     result : QScoreResult
     folder : str or Path
+    mapq_layout : str — '2.9.7' (MapQ 2.9.7's table) or '2021'
 
     Returns
     -------
     dict {'mapq_all_txt': path}
     """
     path = Path(folder) / f"{output_stem(result.model.path, result.dmap.path or 'map')}_All.txt"
-    table = mapq_table(result.atoms, result.q, result.analyse().residues,
-                       resolution=result.resolution or DEFAULT_RESOLUTION)
-    write_mapq_all(path, table, sigma=result.params.sigma)
+    write_mapq_table(path, result, result.analyse().residues, resolution=result.resolution or DEFAULT_RESOLUTION,
+                     mapq_layout=mapq_layout)
     return {"mapq_all_txt": str(path)}
 
 
@@ -238,7 +260,7 @@ def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None
         result.analyse(settings)
         paths = write_score_outputs(result, folder, mapq_layout=mapq_layout)
         if mapq_files:
-            paths.update(write_mapq_files(result, folder))
+            paths.update(write_mapq_files(result, folder, mapq_layout=mapq_layout))
         if emdb_json:
             target = emdb_json_path(folder, result.dmap.path)
             refuse_overwriting_inputs([target], result.model.path, result.dmap.path)
