@@ -308,6 +308,24 @@ def _section_table(columns: list, rows: list) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+def _section_title(line: str):
+    """(title, kind) of a section's first line, or None."""
+    return next(((t, k) for t, k in _SECTION_TITLES if line.startswith(t)), None)
+
+
+def _read_section(lines: list, i: int, title: tuple, names: list | None = None) -> tuple:
+    """The section starting at line ``i`` and the index of the blank line after its rows; cells named by
+    its column header, or by ``names`` where the header does not line up with the rows (MapQ 2.9.7)."""
+    chain = lines[i][len(title[0]):].split("\t", 1)[0]
+    columns = lines[i + 2].split("\t")
+    i += 3
+    rows = []
+    while i < len(lines) and lines[i]:
+        rows.append(lines[i].split("\t"))
+        i += 1
+    return MapQSection(title[1], chain, columns, _section_table(names or columns, rows)), i
+
+
 def _row_names_297(kind: str, res_label: str) -> list:
     """The cells of MapQ 2.9.7's data rows by position (its column headers do not line up with them)."""
     band = ["Q_Peak", "Q_Low95", "Q_High95"]
@@ -337,19 +355,12 @@ def _read_297(p: Path, lines: list) -> MapQAll:
     label = "%.2f" % resolution  # noqa: UP031
     sections = []
     while i < len(lines):
-        title = next(((t, k) for t, k in _SECTION_TITLES if lines[i].startswith(t)), None)
+        title = _section_title(lines[i])
         if title is None:
             i += 1
             continue
-        chain = lines[i][len(title[0]):].split("\t", 1)[0]
-        columns = lines[i + 2].split("\t")
-        i += 3
-        rows = []
-        while i < len(lines) and lines[i]:
-            rows.append(lines[i].split("\t"))
-            i += 1
-        sections.append(MapQSection(title[1], chain, columns,
-                                    _section_table(_row_names_297(title[1], label), rows)))
+        section, i = _read_section(lines, i, title, _row_names_297(title[1], label))
+        sections.append(section)
     return MapQAll(resolution=resolution, sigma=sigma, chains=pd.DataFrame(chains), formulas=formulas,
                    sections=sections, layout="2.9.7", header={"map": header["map"], "model": header["model"]})
 
@@ -396,17 +407,9 @@ def read_mapq_all(path) -> MapQAll:
             elif ": expectedQ = " in line:
                 name, formula = line.split(": expectedQ = ", 1)
                 formulas[name] = formula
-            else:
-                title = next(((t, k) for t, k in _SECTION_TITLES if line.startswith(t)), None)
-                if title is not None:
-                    chain = line[len(title[0]):].split("\t", 1)[0]
-                    columns = lines[i + 2].split("\t")
-                    i += 3
-                    rows = []
-                    while i < len(lines) and lines[i]:
-                        rows.append(lines[i].split("\t"))
-                        i += 1
-                    sections.append(MapQSection(title[1], chain, columns, _section_table(columns, rows)))
+            elif (title := _section_title(line)) is not None:
+                section, i = _read_section(lines, i, title)
+                sections.append(section)
             i += 1
     except (IndexError, ValueError) as exc:
         raise InputFileError(f"'{p}' is not in MapQ's _All.txt layout near line {i + 1} ({exc}).") from None
