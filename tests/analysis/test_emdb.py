@@ -202,3 +202,22 @@ def test_the_archive_places_q_emdb_by_default_and_says_so(demo_inputs, tmp_path)
             "Q_emdb" if archive_q == "emdb" else "mean Q over every non-H atom")
     with pytest.raises(qscore.errors.ParameterError, match="archive_q=median"):
         qscore.analysis_settings(0.4, 2.5, archive_q="median")
+
+
+def test_va_atom_q_equals_a_slow_reading_of_the_written_file():
+    """'%f' text, '?' as 0, the last row of each 1 Å cube: as the package reads the file, for values that
+    round halfway at the sixth decimal too."""
+    from qscore.analysis.emdb import va_atom_q
+    from qscore.io.models import atoms_from_arrays
+
+    rng = np.random.default_rng(4)
+    coords = rng.uniform(-20, 20, (3000, 3)).round(3)
+    q = rng.uniform(-1, 1, 3000)
+    q[:200] = np.round(q[:200], 6) + 5e-7  # halfway cases
+    q[200:220] = np.nan
+    atoms = atoms_from_arrays(coords, element=["C"] * 3000)
+    by_cube = {}
+    for (x, y, z), v in zip(coords.tolist(), q.tolist(), strict=True):
+        by_cube[(math.floor(x), math.floor(y), math.floor(z))] = float("%f" % v) if v == v else 0.0  # noqa: UP031
+    slow = [by_cube[(math.floor(x), math.floor(y), math.floor(z))] for x, y, z in coords.tolist()]
+    assert va_atom_q(atoms, q).tolist() == slow

@@ -39,8 +39,9 @@ Q_LEVELS = np.linspace(-1, 1, 100)
 def included_atoms(atoms) -> np.ndarray:
     """(n,) bool: the atoms the package counts (not named H*, not in HOH, the first location of each atom)."""
     keep = ~np.char.startswith(atoms.name.astype(str), "H") & (atoms.res_name != "HOH")
-    key = pd.Series(list(zip(atoms.residue.tolist(), atoms.name.tolist(), strict=True)))
-    return keep & ~key.duplicated().to_numpy()
+    name_code, names = pd.factorize(np.asarray(atoms.name, dtype=str))
+    key = np.asarray(atoms.residue, dtype=np.int64) * max(len(names), 1) + name_code
+    return keep & ~pd.Series(key).duplicated().to_numpy()
 
 
 def va_atom_q(atoms, q, *, decimals: int = 6) -> np.ndarray:
@@ -58,8 +59,11 @@ def va_atom_q(atoms, q, *, decimals: int = 6) -> np.ndarray:
     -------
     (n,) float
     """
-    q = np.asarray(q, dtype=np.float64)
-    written = np.where(np.isfinite(q), np.char.mod(f"%.{decimals}f", np.nan_to_num(q)).astype(np.float64), 0.0)
+    q = np.nan_to_num(np.asarray(q, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)  # '?' reads as 0
+    written = np.round(q, decimals)
+    scaled = q * 10.0 ** decimals
+    near_half = np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6)  # where printf may round otherwise
+    written[near_half] = np.char.mod(f"%.{decimals}f", q[near_half]).astype(np.float64)
     # the package's coordinates are float32 (Biopython); coordinates are bounded (|x| ≤ 1e5 Å on reading)
     cube = np.floor(np.asarray(atoms.coords, dtype=np.float32).astype(np.float64)).astype(np.int64) + 100_001
     key = (cube[:, 0] * 200_003 + cube[:, 1]) * 200_003 + cube[:, 2]
@@ -69,8 +73,9 @@ def va_atom_q(atoms, q, *, decimals: int = 6) -> np.ndarray:
     return written[last[inverse]]
 
 
-def _round3(values) -> float:
-    return round(float(np.sum(values)) / len(values), 3) if len(values) else 0.0
+def _round3(total: float, n: int) -> float:
+    """The package's rounded mean (its sums run left to right, as np.bincount's and np.cumsum's do)."""
+    return round(float(total) / n, 3) if n else 0.0
 
 
 @dataclass
@@ -107,25 +112,33 @@ def emdb_q(atoms, q) -> EmdbQ:
     """
     qv = va_atom_q(atoms, q)
     keep = included_atoms(atoms)
-    chains, rows = {}, []
-    frame = pd.DataFrame({"chain": atoms.chain, "residue": atoms.residue, "keep": keep, "q": qv})
-    for chain, part in frame.groupby("chain", sort=False):
-        counted = part["q"][part["keep"]].to_numpy()
-        if not len(counted):
-            continue  # the package leaves out a chain of only waters and H* atoms
-        chains[str(chain)] = _round3(counted)
-        for _residue, res in part.groupby("residue", sort=False):
-            i = int(res.index[0])
-            if atoms.res_name[i] == "HOH":
-                continue
-            ins = str(atoms.ins_code[i]).strip()
-            rows.append({"chain": str(chain), "res_num": int(atoms.res_num[i]), "ins_code": ins,
-                         "res_name": str(atoms.res_name[i]),
-                         "label": f"{chain}:{int(atoms.res_num[i])}{ins} {atoms.res_name[i]}",
-                         "Q_emdb": _round3(res["q"][res["keep"]].to_numpy())})
     counted = qv[keep]
-    return EmdbQ(value=_round3(counted), n_atoms=int(keep.sum()), chains=chains,
-                 residues=pd.DataFrame(rows, columns=["chain", "res_num", "ins_code", "res_name", "label", "Q_emdb"]),
+    chain_code, chain_names = pd.factorize(np.asarray(atoms.chain, dtype=str))
+    n_chain = np.bincount(chain_code, weights=keep, minlength=len(chain_names))
+    q_chain = np.bincount(chain_code, weights=np.where(keep, qv, 0.0), minlength=len(chain_names))
+    chains = {str(c): _round3(t, int(n)) for c, t, n in zip(chain_names, q_chain, n_chain, strict=True) if n}
+    residue = np.asarray(atoms.residue)
+    n_res = int(residue.max()) + 1 if len(residue) else 0
+    first = np.full(n_res, len(residue), dtype=np.int64)
+    np.minimum.at(first, residue, np.arange(len(residue)))
+    n_in = np.bincount(residue, weights=keep, minlength=n_res)
+    q_in = np.bincount(residue, weights=np.where(keep, qv, 0.0), minlength=n_res)
+    # residues as the package lists them: chain by chain (first appearance), in file order; no waters, and
+    # none of a chain without a counted atom
+    listed = (atoms.res_name[first] != "HOH") & (n_chain[chain_code[first]] > 0)
+    order = np.flatnonzero(listed)
+    order = order[np.argsort(chain_code[first[order]], kind="stable")]
+    at = first[order]
+    ins = np.char.strip(np.asarray(atoms.ins_code, dtype=str)[at])
+    chain = np.asarray(atoms.chain, dtype=str)[at]
+    num = np.asarray(atoms.res_num)[at].astype(np.int64)
+    name = np.asarray(atoms.res_name, dtype=str)[at]
+    residues = pd.DataFrame({"chain": chain, "res_num": num, "ins_code": ins, "res_name": name,
+                             "label": [f"{c}:{n}{i} {r}" for c, n, i, r in zip(chain, num.tolist(), ins, name,
+                                                                               strict=True)],
+                             "Q_emdb": [_round3(t, int(n)) for t, n in zip(q_in[order], n_in[order], strict=True)]})
+    total = float(np.cumsum(counted)[-1]) if len(counted) else 0.0
+    return EmdbQ(value=_round3(total, len(counted)), n_atoms=int(keep.sum()), chains=chains, residues=residues,
                  atom_q=counted)
 
 
