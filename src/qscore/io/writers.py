@@ -40,11 +40,11 @@ DEFAULT_LAYOUT = "2.9.7"
 #: the mmCIF items a Q column may have (either layout)
 Q_COLUMNS = tuple(layout.column for layout in MAPQ_LAYOUTS.values())
 
-__all__ = ["QLayout", "MAPQ_LAYOUTS", "DEFAULT_LAYOUT", "Q_COLUMNS", "mapq_layout", "mapq_pdb_remarks",
+__all__ = ["QLayout", "MAPQ_LAYOUTS", "DEFAULT_LAYOUT", "Q_COLUMNS", "q_layout", "mapq_pdb_remarks",
            "write_mmcif_with_q", "write_pdb_with_b", "write_mmcif_with_b"]
 
 
-def mapq_layout(name) -> QLayout:
+def q_layout(name) -> QLayout:
     """The :class:`QLayout` called ``name`` ('2.9.7' or '2021'; a QLayout is returned as it is).
 
     Raises
@@ -97,7 +97,7 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, layout=DEFAULT_LAYOUT) -> 
     q : (n,) float — one value per atom of ``model.atoms``
     layout : str or QLayout — '2.9.7' (default) or '2021'
     """
-    layout = mapq_layout(layout)
+    layout = q_layout(layout)
     if model.loop is not None:  # read by the fast reader: stream the file with the column added
         data = read_bytes(model.path)
         loop = find_atom_site(data)

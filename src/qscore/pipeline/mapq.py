@@ -15,8 +15,7 @@ from ..io.files import all_or_nothing
 from ..io.maps import read_map
 from ..io.models import read_model
 from ..io.paths import output_stem, prepare_out_dir
-from ..io.writers import DEFAULT_LAYOUT, write_pdb_with_b
-from ..io.writers import mapq_layout as mapq_layout_named
+from ..io.writers import DEFAULT_LAYOUT, q_layout, write_pdb_with_b
 from .outputs import emdb_json_path, write_emdb_json, write_mapq_table, write_q_models
 from .scoring import score
 
@@ -64,7 +63,7 @@ def mapq_paths(model_path, map_path, bfactor: float = DEFAULT_BFACTOR, model_for
     if model_format is None:
         model_format = "pdb" if kind_by_name(model_path.name) == "pdb" else "mmcif"
     ext = "pdb" if model_format == "pdb" else "cif"
-    if mapq_layout_named(mapq_layout).name == "2021":
+    if q_layout(mapq_layout).name == "2021":
         stem = output_stem(model_path, map_path)
         paths = {"model": folder / f"{stem}.{ext}", "all_txt": folder / f"{stem}_All.txt"}
     else:
@@ -106,7 +105,7 @@ def run_mapq(maps, models, *, np: int = DEFAULT_NP, res: float = DEFAULT_RES, si
     QScoreError — unreadable or unusable map or model, output folder not writable, an output that
         would overwrite an input
     """
-    mapq_layout_named(mapq_layout)
+    q_layout(mapq_layout)
     dmap = read_map(maps[0], permissive=True)  # Chimera reads integer-mode maps too
     read = [read_model(p) for p in models]
     plans = []

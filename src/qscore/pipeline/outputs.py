@@ -24,8 +24,7 @@ from ..io.mapq_files import DEFAULT_RESOLUTION, write_mapq_all
 from ..io.maps import read_map
 from ..io.models import read_model
 from ..io.paths import output_folder, output_stem, refuse_overwriting_inputs
-from ..io.writers import DEFAULT_LAYOUT, mapq_pdb_remarks, write_mmcif_with_q, write_pdb_with_b
-from ..io.writers import mapq_layout as mapq_layout_named
+from ..io.writers import DEFAULT_LAYOUT, mapq_pdb_remarks, q_layout, write_mmcif_with_q, write_pdb_with_b
 from ..report.plots import select_profile_atoms
 from ..types import DensityMap, Model
 from .scoring import AnalysisSettings, QScoreResult, score
@@ -113,7 +112,7 @@ def write_q_models(result: QScoreResult, cif_path, pdb_path, mapq_layout=DEFAULT
     cif_path, pdb_path : str, Path or None
     mapq_layout : str or QLayout — '2.9.7' or '2021' (:data:`qscore.io.writers.MAPQ_LAYOUTS`)
     """
-    layout = mapq_layout_named(mapq_layout)
+    layout = q_layout(mapq_layout)
     if cif_path is not None:
         write_mmcif_with_q(cif_path, result.model, result.q, layout=layout)
     if pdb_path is not None:
@@ -169,7 +168,7 @@ def write_mapq_table(path, result: QScoreResult, residues, *, resolution: float,
     """
     sigma = result.params.sigma
     table = mapq_table(result.atoms, result.q, residues, resolution=resolution, sigma=sigma)
-    if mapq_layout_named(mapq_layout).name == "2021":
+    if q_layout(mapq_layout).name == "2021":
         write_mapq_all(path, table, sigma=sigma)
     else:
         write_text(path, format_mapq_all_297(table, sigma=sigma, map_name=Path(result.dmap.path or "map").name,
@@ -244,7 +243,7 @@ def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None
     ScoreRun
     """
     t0 = time.perf_counter()
-    mapq_layout_named(mapq_layout)  # a bad name is refused before anything is read
+    q_layout(mapq_layout)  # a bad name is refused before anything is read
     model_path = model.path if isinstance(model, Model) else model
     mdl = model if isinstance(model, Model) else read_model(model)
     check_profile_atoms(mdl, profile_atoms)  # a bad selection is refused before anything is computed
