@@ -245,6 +245,24 @@ def test_7cec_chain_a_matches_mapq_archive_values_and_is_fast(cec):
     assert out["emodel"]["cc_mean"] > out["molmap"]["cc_mean"]  # the model's B-factors help
 
 
+def test_emodel_in_slabs_matches_the_whole_cell(cec, monkeypatch):
+    """The sub-box cut into slabs along z, each in its own periodic cell, gives the whole cell's CC."""
+    import qscore
+    import qscore.analysis.emodel as emodel
+
+    model, dmap = qscore.read_model(cec["model"]), qscore.read_map(cec["map"])
+    a = model.atoms
+    whole = emodel_correlation(a.coords, a.element, a.b_iso, dmap, 3.9)
+    assert whole["slabs"] == 1
+    monkeypatch.setattr(emodel, "SLAB_BYTES", whole["memory_bytes"] // 2)
+    sliced = emodel_correlation(a.coords, a.element, a.b_iso, dmap, 3.9)
+    assert sliced["slabs"] >= 3 and sliced["memory_bytes"] <= whole["memory_bytes"] // 2
+    assert sliced["atoms"] == whole["atoms"]
+    assert sliced["cc"] == pytest.approx(whole["cc"], abs=1e-4)  # slabs only a few margins thick here
+    assert sliced["cc_mean"] == pytest.approx(whole["cc_mean"], abs=5e-4)
+    assert abs(sliced["n_points"] - whole["n_points"]) <= 1e-3 * whole["n_points"]
+
+
 def test_cli_cc(cec, tmp_path):
     out = tmp_path / "cc.json"
     res = CliRunner().invoke(main, ["cc", str(cec["model"]), str(cec["map"]), "-r", "3.9", "--json", str(out)])

@@ -43,7 +43,7 @@ from .cc_core import (
     pair_sums,
     pool,
 )
-from .emodel import emodel_correlation, emodel_geometry
+from .emodel import SLAB_BYTES, emodel_correlation, emodel_geometry
 from .results import MapModelCorrelation, ModelMapCC
 
 #: σ of the molmap Gaussians as a fraction of the resolution (ChimeraX: 1/(π√2))
@@ -398,7 +398,9 @@ def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = 
         need = 0
         if lenient:  # otherwise EModel itself refuses a map over the limit
             b_max = float(np.nanmax(atoms.b_iso)) if len(atoms) else 0.0
-            need = emodel_geometry(atoms.coords, atoms.element, dmap, resolution, b_max=b_max)["memory_bytes"]
+            # the model map is computed in slabs of at most SLAB_BYTES (emodel_correlation)
+            need = min(emodel_geometry(atoms.coords, atoms.element, dmap, resolution, b_max=b_max)["memory_bytes"],
+                       SLAB_BYTES)
         if need > limit:
             out["emodel"] = {"skipped": f"needs about {gib(need)}, more than the {gib(limit)} allowed "
                                         "('qscore cc --max-memory GIB' allows more)"}

@@ -3,6 +3,11 @@
 The model's B-factors (or any given ones, as :mod:`qscore.analysis.bfactors` scans them), cut at
 resolution d in reciprocal space, computed on a periodic cell around the model's sub-box of the map
 grid, so that memory stays bounded by the model's extent (:func:`emodel_geometry` says how much first).
+For the CC (:func:`emodel_correlation`) a large sub-box is cut along z into slabs of at most
+:data:`SLAB_BYTES`, each in its own periodic cell with the same margins, and their sums pooled: at
+100k atoms (a 77 MB map) the peak falls from 1.4 GB to about 0.75 GB in about the same time, CC and
+CC-mean within 5e-6 of the whole cell's (the resolution cut's ripples near a slab's faces differ a
+little; with slabs only a few margins thick, as in the tests, the CC-mean moves by up to 2e-4).
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ import math
 import numpy as np
 
 from ..errors import ModelError, ParameterError
-from .cc_core import THRESHOLD, atomic_numbers, correlations, default_max_memory, gib, pair_sums
+from .cc_core import THRESHOLD, atomic_numbers, correlations, default_max_memory, gib, pair_sums, pool
 
-__all__ = ["EMODEL_BYTES_PER_POINT", "emodel_geometry", "EModel", "emodel_correlation"]
+__all__ = ["EMODEL_BYTES_PER_POINT", "SLAB_BYTES", "emodel_geometry", "EModel", "emodel_correlation"]
 
 #: bytes per grid point of an electron-scattering model map at its peak (gemmi grid 4, float64 copy 8,
 #: half-complex transform 8, reciprocal-space multiplier 4, real result 8; the sub-box's map values and
@@ -22,7 +27,7 @@ __all__ = ["EMODEL_BYTES_PER_POINT", "emodel_geometry", "EModel", "emodel_correl
 EMODEL_BYTES_PER_POINT = 48
 
 
-def emodel_geometry(coords, elements, dmap, resolution: float, *, b_max: float = 0.0) -> dict:
+def emodel_geometry(coords, elements, dmap, resolution: float, *, b_max: float = 0.0, limits=None) -> dict:
     """Where an electron-scattering model map lies on ``dmap``'s grid and what it costs.
 
     Parameters
@@ -32,6 +37,7 @@ def emodel_geometry(coords, elements, dmap, resolution: float, *, b_max: float =
     dmap : DensityMap — the map whose grid the model map uses
     resolution : float — d, Å
     b_max : float — the largest B-factor, Å² (sets the margin)
+    limits : ((3,) int, (3,) int), optional — grid indices (x y z) the sub-box is clipped to (a slab of it)
 
     Returns
     -------
@@ -74,6 +80,8 @@ def emodel_geometry(coords, elements, dmap, resolution: float, *, b_max: float =
     # clipped before the cast to integers, so that an atom far outside the box (1e30 Å) cannot overflow them
     lo = np.clip(np.floor((lo_xyz - dmap.origin) / voxel), 0, n_xyz - 1).astype(np.int64)
     hi = np.clip(np.ceil((hi_xyz - dmap.origin) / voxel), 0, n_xyz - 1).astype(np.int64)
+    if limits is not None:
+        lo, hi = np.maximum(lo, limits[0]), np.minimum(hi, limits[1])
     margin = np.ceil(reach / voxel).astype(np.int64)
     cell = tuple(int(fft.next_fast_len(int(n + 2 * m), real=True)) for n, m in zip(hi - lo + 1, margin, strict=True))
     return {"usable": usable, "lo": lo, "hi": hi, "margin": margin, "cell_shape": cell, "blur": blur,
@@ -96,6 +104,8 @@ class EModel:
     b_max : float — the largest B-factor (Å²) that will be asked for (sets the margin)
     max_memory : int, optional — bytes allowed (default: half the machine's memory); a larger
         need raises ParameterError before anything is allocated
+    limits : ((3,) int, (3,) int), optional — grid indices (x y z) the sub-box is clipped to: the model
+        map of one slab of it (:func:`emodel_correlation` sums the slabs)
 
     Attributes
     ----------
@@ -105,12 +115,12 @@ class EModel:
     """
 
     def __init__(self, coords, elements, dmap, resolution: float, *, weights=None, b_max: float = 0.0,
-                 max_memory: int | None = None):
+                 max_memory: int | None = None, limits=None):
         import gemmi
         from scipy import fft
 
         coords = np.asarray(coords, dtype=np.float64).reshape(-1, 3)
-        geo = emodel_geometry(coords, elements, dmap, resolution, b_max=b_max)
+        geo = emodel_geometry(coords, elements, dmap, resolution, b_max=b_max, limits=limits)
         usable = geo["usable"]
         w = np.ones(len(coords)) if weights is None else np.asarray(weights, dtype=np.float64)
         self.resolution = float(resolution)
@@ -223,14 +233,45 @@ def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weig
     Returns
     -------
     dict — ``cc``, ``cc_mean``, ``n_points``, ``threshold``, ``atoms`` used, ``b_clamped``, ``grid``
-    ([nx, ny, nz] of the periodic cell) and ``memory_bytes``
+    ([nx, ny, nz] of the whole periodic cell), ``slabs`` (how many it was computed in) and ``memory_bytes``
+    (the largest slab's)
     """
     b = np.asarray(b_iso, dtype=np.float64)
     bad = ~(b >= 0)
     b = np.where(bad, 0.0, b)
-    em = EModel(coords, elements, dmap, resolution, weights=weights, b_max=float(b.max()) if len(b) else 0.0,
-                max_memory=max_memory)
-    out = em.correlation(b, threshold)
-    out.update({"threshold": threshold, "atoms": em.used_atoms, "b_clamped": int(bad.sum()),
-                "grid": list(em.cell_shape), "memory_bytes": em.memory_bytes})
+    b_max = float(b.max()) if len(b) else 0.0
+    geo = emodel_geometry(coords, elements, dmap, resolution, b_max=b_max)
+    parts, used, peak = [], np.zeros(len(b), dtype=bool), 0
+    for limits in _slabs(geo, SLAB_BYTES):
+        em = EModel(coords, elements, dmap, resolution, weights=weights, b_max=b_max, max_memory=max_memory,
+                    limits=limits)
+        m = em.values(b).reshape(-1)
+        parts.append(pair_sums(m, em.map_values.reshape(-1), threshold))
+        used[em._index] = True
+        peak = max(peak, em.memory_bytes)
+        del em, m
+    out = correlations(pool(parts))
+    out.update({"threshold": threshold, "atoms": int(used.sum()), "b_clamped": int(bad.sum()),
+                "grid": list(geo["cell_shape"]), "slabs": len(parts), "memory_bytes": peak})
     return out
+
+
+#: the most memory (bytes, :data:`EMODEL_BYTES_PER_POINT` per point) one slab's model map may take; a
+#: larger sub-box is cut into slabs along z, each computed in its own periodic cell and summed
+SLAB_BYTES = 512 * 2**20
+
+
+def _slabs(geo: dict, budget: int) -> list:
+    """((lo, hi), …): the model's sub-box cut along z into slabs whose cells (slab + margins) fit ``budget``
+    (one slab, the whole sub-box, when it fits)."""
+    from scipy import fft
+
+    lo, hi, margin = geo["lo"], geo["hi"], geo["margin"]
+    if geo["memory_bytes"] <= budget:
+        return [(lo, hi)]
+    per_z = geo["memory_bytes"] / geo["cell_shape"][2]  # bytes per z-plane of the cell
+    depth = max(int(budget // per_z) - 2 * int(margin[2]), 8)
+    while depth > 8 and per_z * fft.next_fast_len(depth + 2 * int(margin[2]), real=True) > budget:
+        depth -= 1  # the cell's z size is rounded up to a fast FFT length
+    starts = range(int(lo[2]), int(hi[2]) + 1, depth)
+    return [(np.array([lo[0], lo[1], z]), np.array([hi[0], hi[1], min(z + depth - 1, int(hi[2]))])) for z in starts]
