@@ -221,3 +221,24 @@ def test_va_atom_q_equals_a_slow_reading_of_the_written_file():
         by_cube[(math.floor(x), math.floor(y), math.floor(z))] = float("%f" % v) if v == v else 0.0  # noqa: UP031
     slow = [by_cube[(math.floor(x), math.floor(y), math.floor(z))] for x, y, z in coords.tolist()]
     assert va_atom_q(atoms, q).tolist() == slow
+
+
+def test_a_model_of_waters_only_has_no_q_emdb_and_is_placed_by_mapqs_mean(good, tmp_path):
+    import qscore
+    from conftest import write_pdb
+
+    waters = write_pdb(good["dir"] / "waters.pdb", [[5.0, 5.0, 5.0], [6.4, 5.2, 5.1]], element="O", name="O",
+                       res_name="HOH")
+    archive = tmp_path / "archive.csv"
+    archive.write_text("resolution,qscore\n" + "".join(f"{2 + i / 10},{0.3 + i / 100}\n" for i in range(20)))
+    res = CliRunner().invoke(main, ["score", str(waters), str(good["map"]), "-r", "3", "--archive", str(archive),
+                                    "--emdb-json", "-o", str(good["out"])])
+    assert res.exit_code == 0, res.output
+    assert "Q_emdb   –" in res.output
+    va = json.loads((good["out"] / "map.mrc_qscore.json").read_text())["qscore"]
+    assert va["0"]["data"]["averageqscore"] is None and "allmodels_average_qscore" not in va
+    summary = json.loads((good["out"] / "waters__Q__map_summary.json").read_text())["analysis"]
+    assert summary["emdb"]["Q_emdb"] is None
+    rel = summary["relative"]
+    assert "no atom Q_emdb counts" in rel["q_definition"] and rel["q_placed"] == pytest.approx(
+        qscore.score(waters, good["map"]).mean_q())

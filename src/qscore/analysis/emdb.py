@@ -64,11 +64,16 @@ def va_atom_q(atoms, q, *, decimals: int = 6) -> np.ndarray:
     scaled = q * 10.0 ** decimals
     near_half = np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6)  # where printf may round otherwise
     written[near_half] = np.char.mod(f"%.{decimals}f", q[near_half]).astype(np.float64)
-    # the package's coordinates are float32 (Biopython); coordinates are bounded (|x| ≤ 1e5 Å on reading)
-    cube = np.floor(np.asarray(atoms.coords, dtype=np.float32).astype(np.float64)).astype(np.int64) + 100_001
-    key = (cube[:, 0] * 200_003 + cube[:, 1]) * 200_003 + cube[:, 2]
+    if not len(q):
+        return written
+    # the package's coordinates are float32 (Biopython); one integer per cube, from the cubes' own range
+    # (coordinates are finite and within ±1e5 Å: the readers and atoms_from_arrays refuse others)
+    cube = np.floor(np.asarray(atoms.coords, dtype=np.float32).astype(np.float64)).astype(np.int64)
+    cube -= cube.min(axis=0)
+    span = cube.max(axis=0) + 1
+    key = (cube[:, 0] * span[1] + cube[:, 1]) * span[2] + cube[:, 2]
     _, inverse = np.unique(key, return_inverse=True)
-    last = np.full(inverse.max() + 1 if len(key) else 0, -1, dtype=np.int64)
+    last = np.full(inverse.max() + 1, -1, dtype=np.int64)
     np.maximum.at(last, inverse, np.arange(len(key)))  # the last row in each cube gives its Q
     return written[last[inverse]]
 
@@ -86,7 +91,7 @@ class EmdbQ:
         every residue of a chain with counted atoms except waters (HOH), 0.0 when none of its atoms count
     """
 
-    value: float
+    value: float  # NaN when no atom counts (a model of waters only: the package has no value then)
     n_atoms: int
     chains: dict
     residues: pd.DataFrame
@@ -137,9 +142,8 @@ def emdb_q(atoms, q) -> EmdbQ:
                              "label": [f"{c}:{n}{i} {r}" for c, n, i, r in zip(chain, num.tolist(), ins, name,
                                                                                strict=True)],
                              "Q_emdb": [_round3(t, int(n)) for t, n in zip(q_in[order], n_in[order], strict=True)]})
-    total = float(np.cumsum(counted)[-1]) if len(counted) else 0.0
-    return EmdbQ(value=_round3(total, len(counted)), n_atoms=int(keep.sum()), chains=chains, residues=residues,
-                 atom_q=counted)
+    value = _round3(float(np.cumsum(counted)[-1]), len(counted)) if len(counted) else float("nan")
+    return EmdbQ(value=value, n_atoms=int(keep.sum()), chains=chains, residues=residues, atom_q=counted)
 
 
 def allmodels_average(models) -> float | None:
@@ -153,23 +157,19 @@ def allmodels_average(models) -> float | None:
     -------
     float or None — None when no model counts an atom
     """
-    n = sum(m.n_atoms for m in models)
-    return round(sum(m.n_atoms * m.value for m in models) / n, 3) if n else None
+    counted = [m for m in models if m.n_atoms]
+    n = sum(m.n_atoms for m in counted)
+    return round(sum(m.n_atoms * m.value for m in counted) / n, 3) if n else None
 
 
-def va_colour(value: float) -> str:
+def va_colour(value: float) -> str | None:
     """The package's colour of a Q (``__floatohex``): ``#7A`` then Q·255 twice in green and blue; magenta below 0."""
+    if not np.isfinite(value):
+        return None  # no value (a model with no counted atom): no colour
     if value < 0:
         return "#FF00FF"
     v = int(value * 255)
     return f"#{122:02X}{v:02X}{v:02X}"
-
-
-def _colour_above_one(value: float) -> str:
-    """The package's colour of a residue Q above 1, scaled (``__floatohex_aboveone``); Q never exceeds 1."""
-    if value < 0:
-        return "#FF00FF"
-    return f"#{int(value * 13):02X}{0:02X}{int(value * 255):02X}"
 
 
 def va_model_colour(value: float) -> str:
@@ -188,17 +188,11 @@ def _fractions(values) -> list:
     return [float(v) for v in np.around(hist / values.size, 3)] if values.size else []
 
 
-def _model_entry(name: str, m: EmdbQ, all_atom_q: np.ndarray) -> dict:
-    """One model's entry of the package's JSON (``newcif_toqdict``)."""
-    above = all_atom_q[all_atom_q > 1.0]
-    lo, hi = (float(above.min()), float(above.max())) if len(above) else (None, None)
+def _model_entry(name: str, m: EmdbQ) -> dict:
+    """One model's entry of the package's JSON (``newcif_toqdict``; its colour of residues with Q above 1 is
+    left out: no mean of correlations exceeds 1)."""
     qs = m.residues["Q_emdb"].astype(float).tolist()
-    colours = []
-    for v in qs:
-        if v > 1.0:
-            colours.append("#000000" if lo == hi else _colour_above_one((v - lo) / (hi - lo)))
-        else:
-            colours.append(va_colour(v))
+    colours = [va_colour(v) for v in qs]
     q_min, q_max = (min(qs), max(qs)) if qs else (0.0, 0.0)
     model_colours = ["#000000" if q_min == q_max else va_model_colour((v - q_min) / (q_max - q_min)) for v in qs]
     return {"name": name, "data": {
@@ -215,15 +209,15 @@ def va_json(models) -> dict:
 
     Parameters
     ----------
-    models : sequence of (name, EmdbQ, atom_q) — the model file's name as the package names it (its
-        file name), its Q_emdb, and every atom's Q as the package reads it (:func:`va_atom_q`)
+    models : sequence of (name, EmdbQ) — the model file's name as the package names it (its file name)
+        and its Q_emdb
 
     Returns
     -------
     dict — ``{"qscore": {"0": {...}, "1": {...}, …, "allmodels_average_qscore": x}}``
     """
-    body: dict = {str(i): _model_entry(name, m, np.asarray(aq)) for i, (name, m, aq) in enumerate(models)}
-    average = allmodels_average([m for _, m, _ in models])
+    body: dict = {str(i): _model_entry(name, m) for i, (name, m) in enumerate(models)}
+    average = allmodels_average([m for _, m in models])
     if average is not None:
         body["allmodels_average_qscore"] = average
     return {"qscore": body}

@@ -505,11 +505,13 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
         if resolution is None:
             raise ParameterError("Percentiles against an archive need the map's resolution: give resolution= (Å).",
                                  parameter="resolution")
-        emdb_placed = archive_q == "emdb"
-        relative = relative_to_archive(
-            emdb.value if emdb_placed else float(model["Q"].iloc[0]), resolution, archive, sigma=sigma,
-            window=window, min_entries=min_entries,
-            definition=f"Q_emdb: {EMDB_Q_DEFINITION}" if emdb_placed else "mean Q over every non-H atom (MapQ)")
+        emdb_placed = archive_q == "emdb" and emdb.n_atoms > 0
+        definition = f"Q_emdb: {EMDB_Q_DEFINITION}" if emdb_placed else "mean Q over every non-H atom (MapQ)"
+        if archive_q == "emdb" and not emdb_placed:
+            definition += "; the model has no atom Q_emdb counts (all in HOH or named H*)"
+        relative = relative_to_archive(emdb.value if emdb_placed else float(model["Q"].iloc[0]), resolution,
+                                       archive, sigma=sigma, window=window, min_entries=min_entries,
+                                       definition=definition)
     return Analysis(sigma=float(sigma), resolution=resolution, residues=residues, chains=chains, model=model,
                     expected=expected, flag_counts=flags, q_resolution=qres, relative=relative, n_worst=n_worst,
                     expected_note=note, emdb=emdb)

@@ -122,7 +122,8 @@ def _print_chains(a, max_rows: int) -> None:
 
 
 def _print_relative(rel) -> None:
-    placed = f"{rel.q_definition.split(':')[0]} {rel.q_placed:.3f}" if rel.q_placed is not None else "Q"
+    name = "Q_emdb" if rel.q_definition.startswith("Q_emdb") else "MapQ's mean"
+    placed = f"{name} {rel.q_placed:.3f}" if rel.q_placed is not None else "Q"
     click.echo(f"Relative Q ({placed}) against {rel.n_archive} archive entries: Q_relative_all "
                f"{fmt(rel.Q_relative_all, '.1f')}% ({rel.reading_all})")
     if rel.Q_relative_resolution is not None:
@@ -196,8 +197,8 @@ def print_summary(result, paths: dict) -> None:
         click.echo(f"  {t:8s} {v['mean_q']:.4f}  ({plural(v['atoms'], 'atom')})")
     emdb = result.analysis.emdb if result.analysis is not None else None
     if emdb is not None:
-        click.echo(f"  Q_emdb   {emdb.value:.3f}  (the EMDB's average: {plural(emdb.n_atoms, 'atom')} not in HOH and "
-                   "not named H*)")
+        click.echo(f"  Q_emdb   {fmt(emdb.value, '.3f')}  (the EMDB's average: {plural(emdb.n_atoms, 'atom')} not in "
+                   "HOH and not named H*)")
     warn_outside(c["outside_map"], c["scored"], "their Q is near 0")
     if result.analysis is not None:
         print_analysis(result.analysis)

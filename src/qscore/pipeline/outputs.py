@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..analysis.emdb import emdb_q, va_atom_q, va_json
+from ..analysis.emdb import emdb_q, va_json
 from ..analysis.mapq import mapq_table
 from ..analysis.results import Analysis
 from ..io.files import all_or_nothing, write_json, write_table, write_text
@@ -149,7 +149,10 @@ def write_emdb_json(path, results) -> str:
     -------
     str — the path
     """
-    models = [(Path(r.model.path).name, emdb_q(r.atoms, r.q), va_atom_q(r.atoms, r.q)) for r in results]
+    def computed(r):  # an analysed result has its Q_emdb already
+        return r.analysis.emdb if r.analysis is not None and r.analysis.emdb is not None else emdb_q(r.atoms, r.q)
+
+    models = [(Path(r.model.path).name, computed(r)) for r in results]
     write_json(path, va_json(models))
     return str(path)
 

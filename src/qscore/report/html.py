@@ -160,7 +160,7 @@ def _summary_cards(result, s: dict, analysis) -> str:
                                f'({c["outside_map"]:,} outside, {c["no_density"]:,} in no density)</p>'
                                if c["outside_map"] or c["no_density"] else "")))
     if analysis.emdb is not None:
-        cards.append(("Q_emdb", f'<div class="big" id="q-emdb">{analysis.emdb.value:.3f}</div>'
+        cards.append(("Q_emdb", f'<div class="big" id="q-emdb">{_num(analysis.emdb.value)}</div>'
                                 f'<p>the EMDB\'s average, over {analysis.emdb.n_atoms:,} atoms not in HOH and not '
                                 'named H*, as its validation package computes it from the Q file</p>'))
     e = analysis.expected
