@@ -103,7 +103,12 @@ class PolynomialFit:
                 "adjusted_r2": self.adjusted_r2, "rse": self.rse, "n": self.n}
 
 
-def fit_polynomial(d, q, degree: int) -> PolynomialFit:
+def _in(source: str) -> str:
+    """'Archive file 'x': ' before a message about the entries of an archive read from a file ('' without)."""
+    return f"Archive file '{source}': " if source else ""
+
+
+def fit_polynomial(d, q, degree: int, *, source: str = "") -> PolynomialFit:
     """Fit Q = Σ c_k d^k (k ≤ degree) by least squares.
 
     Parameters
@@ -111,6 +116,7 @@ def fit_polynomial(d, q, degree: int) -> PolynomialFit:
     d : (n,) array of float — resolutions, Å
     q : (n,) array of float — Q-scores
     degree : int — at least 1
+    source : str — the archive file the entries come from (named when there are too few)
 
     Raises
     ------
@@ -124,7 +130,7 @@ def fit_polynomial(d, q, degree: int) -> PolynomialFit:
         raise ParameterError(f"degree={degree} is not allowed; use 1 to {max(DEGREES)}.", parameter="degree")
     distinct = np.unique(d).size
     if n < degree + 2 or distinct < degree + 1:
-        raise ParameterError(f"Too few entries for a degree-{degree} fit: {n} entries with {distinct} "
+        raise ParameterError(f"{_in(source)}Too few entries for a degree-{degree} fit: {n} entries with {distinct} "
                              f"distinct resolution(s); it needs at least {degree + 2} entries and "
                              f"{degree + 1} distinct resolutions. Use a larger archive or a lower degree=.",
                              parameter="degree")
@@ -137,7 +143,7 @@ def fit_polynomial(d, q, degree: int) -> PolynomialFit:
                          rse=math.sqrt(ss_res / (n - degree - 1)), n=n)
 
 
-def fit_polynomials(d, q, degrees: Sequence[int] = DEGREES) -> dict:
+def fit_polynomials(d, q, degrees: Sequence[int] = DEGREES, *, source: str = "") -> dict:
     """{degree: PolynomialFit} for each degree.
 
     Parameters
@@ -145,12 +151,13 @@ def fit_polynomials(d, q, degrees: Sequence[int] = DEGREES) -> dict:
     d : (n,) float — resolutions, Å
     q : (n,) float — Q-scores
     degrees : sequence of int — the polynomial degrees to fit
+    source : str — the archive file the entries come from (named when there are too few)
 
     Returns
     -------
     dict {int: PolynomialFit}
     """
-    return {k: fit_polynomial(d, q, k) for k in degrees}
+    return {k: fit_polynomial(d, q, k, source=source) for k in degrees}
 
 
 def fits_table(fits: dict) -> pd.DataFrame:
@@ -239,7 +246,7 @@ def split_sizes(n: int, test_fraction: float) -> tuple:
 
 
 def cross_validate(d, q, degree: int = 3, *, repeats: int = 100, test_fraction: float = 0.1,
-                   seed: int = 0) -> CrossValidation:
+                   seed: int = 0, source: str = "") -> CrossValidation:
     """Fit on a random (1 − test_fraction) share, score on the rest; ``repeats`` times, seeded.
 
     Parameters
@@ -249,6 +256,7 @@ def cross_validate(d, q, degree: int = 3, *, repeats: int = 100, test_fraction: 
     repeats : int — number of random splits (≥ 1)
     test_fraction : float — share held out, in (0, 1)
     seed : int — seed of :func:`numpy.random.default_rng`; the same seed gives the same splits
+    source : str — the archive file the entries come from (named when there are too few)
 
     Raises
     ------
@@ -269,8 +277,9 @@ def cross_validate(d, q, degree: int = 3, *, repeats: int = 100, test_fraction: 
     if n_test < 2 or n_train < degree + 2:
         needed = next(m for m in range(2, 10 ** 6) if split_sizes(m, test_fraction)[1] >= 2
                       and split_sizes(m, test_fraction)[0] >= degree + 2)
-        raise ParameterError(f"Too few entries ({n}) for a {1 - test_fraction:.0%}/{test_fraction:.0%} split "
-                             f"with a degree-{degree} fit: it needs at least {needed} entries (2 to test, "
+        raise ParameterError(f"{_in(source)}Too few entries ({n}) for a {1 - test_fraction:.0%}/"
+                             f"{test_fraction:.0%} split with a degree-{degree} fit: it needs at least {needed} "
+                             "entries (2 to test, "
                              f"{degree + 2} to fit). Use a larger archive, a lower degree= or a larger "
                              "test_fraction=.", parameter=("degree", "test_fraction"))
     rng = np.random.default_rng(seed)
@@ -517,8 +526,8 @@ def archive_stats(data: ArchiveData, *, degree: int = 3, repeats: int = 100, tes
         raise ParameterError(f"degree={degree} is not available; choose one of "
                              f"{', '.join(str(k) for k in DEGREES)}.", parameter="degree")
     d, q = data.resolution, data.q
-    fits = fit_polynomials(d, q, sorted(set(DEGREES)))
-    cv = cross_validate(d, q, degree, repeats=repeats, test_fraction=test_fraction, seed=seed)
+    fits = fit_polynomials(d, q, sorted(set(DEGREES)), source=data.source)
+    cv = cross_validate(d, q, degree, repeats=repeats, test_fraction=test_fraction, seed=seed, source=data.source)
     residuals = q - fits[degree].predict(d)
     offsets = curve_offsets(residuals, window=peak_window, coverage=coverage)
     rolling = rolling_offsets(d, q, fits[degree], half_width=rolling_half_width,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..analysis.archive_stats import ArchiveStats, archive_stats, fits_table
-from ..errors import OutputError, ParameterError
+from ..errors import OutputError
 from ..io.archive import read_archive
 from ..io.curves import write_expected_model
 from ..io.files import all_or_nothing, check_output_file, write_json, write_table
@@ -104,12 +104,6 @@ def run_archive_stats(archive_path, *, resolution_column: str | None = None, q_c
         check_output_file(save_model, "save_model")
     data = read_archive(archive_path, resolution_column=resolution_column, q_column=q_column,
                         drop_invalid=drop_invalid)
-    try:
-        stats = archive_stats(data, **stats_options)
-    except ParameterError as exc:
-        if not str(exc).startswith("Too few entries"):
-            raise
-        # too few entries or resolutions for the fit asked for: say in which file
-        raise ParameterError(f"Archive file '{archive_path}': {exc}", parameter=exc.parameters) from None
+    stats = archive_stats(data, **stats_options)
     with output_folder(out_dir if out_dir is not None else default_out_dir(archive_path), archive_path) as folder:
         return stats, write_archive_stats(stats, folder, save_model=save_model, figures=figures, command=command)
