@@ -436,6 +436,13 @@ def relative_to_archive(q: float, resolution: float | None, archive: ArchiveData
 ARCHIVE_Q = ("emdb", "mapq")
 
 
+def check_archive_q(archive_q: str) -> None:
+    """Raise ParameterError unless ``archive_q`` is one of :data:`ARCHIVE_Q`."""
+    if archive_q not in ARCHIVE_Q:
+        raise ParameterError(f"archive_q={archive_q} is not a Q definition; use 'emdb' or 'mapq'.",
+                             parameter="archive_q")
+
+
 def _with_emdb(residues: pd.DataFrame, chains: pd.DataFrame, model: pd.DataFrame, emdb: EmdbQ) -> tuple:
     """The tables with a Q_emdb column: per residue (waters: none), per chain (the chain's value on each of
     its rows), and on the model's 'all' row."""
@@ -476,9 +483,7 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
     -------
     Analysis
     """
-    if archive_q not in ARCHIVE_Q:
-        raise ParameterError(f"archive_q={archive_q} is not a Q definition; use 'emdb' or 'mapq'.",
-                             parameter="archive_q")
+    check_archive_q(archive_q)
     emdb = emdb_q(atoms, q)
     residues, chains, model = _with_emdb(residue_table(atoms, q, status=status), chain_table(atoms, q, status=status),
                                          model_table(atoms, q, status=status), emdb)
@@ -517,7 +522,7 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
                     expected_note=note, emdb=emdb)
 
 
-__all__ = ["WINDOWS", "ATOM_STATUSES", "ARCHIVE_Q", "atom_status",
+__all__ = ["WINDOWS", "ATOM_STATUSES", "ARCHIVE_Q", "check_archive_q", "atom_status",
            "POLYMER_TYPES", "PARTS", "TYPE_LABELS", "atom_parts", "smooth_mapq", "residue_table",
            "chain_table", "model_table", "analyse", "add_expected", "add_q_resolution", "whole_model_q_resolution",
            "relative_to_archive", "window_label"]

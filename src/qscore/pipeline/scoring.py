@@ -15,8 +15,8 @@ import pandas as pd
 
 from ..analysis.correlation import map_model_correlation
 from ..analysis.expected import curve_for
-from ..analysis.groups import ARCHIVE_Q, atom_status
 from ..analysis.groups import analyse as analyse_tables
+from ..analysis.groups import atom_status, check_archive_q
 from ..analysis.relative import DEFAULT_MIN_ENTRIES, DEFAULT_WINDOW
 from ..analysis.results import Analysis
 from ..core.engine import compute_qscores, emdb_compatible_map, set_threads
@@ -93,9 +93,7 @@ def analysis_settings(sigma: float, resolution: float | None, *, archive=None, r
                              parameter="window")
     if min_entries < 1:
         raise ParameterError(f"min_entries={min_entries} must be at least 1.", parameter="min_entries")
-    if archive_q not in ARCHIVE_Q:
-        raise ParameterError(f"archive_q={archive_q} is not a Q definition; use 'emdb' or 'mapq'.",
-                             parameter="archive_q")
+    check_archive_q(archive_q)
     curve = expected_model
     if curve is not None and not isinstance(curve, ExpectedModel):
         curve = read_expected_model(curve)
