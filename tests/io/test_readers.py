@@ -222,3 +222,12 @@ def test_a_missing_coordinate_column_is_named(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(ModelError, match=r"noz\.cif' has no Cartn_z column in its _atom_site table"):
         read_model(path)
+
+
+@pytest.mark.parametrize("value, words", [(float("nan"), "non-finite"), (1e9, "beyond ±100,000 Å")])
+def test_atoms_built_in_memory_are_held_to_the_readers_coordinate_rules(value, words):
+    from qscore.errors import ModelError
+    from qscore.io.models import atoms_from_arrays
+
+    with pytest.raises(ModelError, match=rf"coords= has coordinates {words}.*at index 1 \(1 such atom\)"):
+        atoms_from_arrays([[1.0, 2.0, 3.0], [value, 2.0, 3.0]])

@@ -201,6 +201,23 @@ def _numbers(column, rows: np.ndarray, tag: str, path: str) -> np.ndarray:
     return values
 
 
+def check_coordinates(coords: np.ndarray, what: str, where) -> None:
+    """Raise ModelError when a coordinate is not finite or beyond ±:data:`MAX_COORDINATE` Å.
+
+    Parameters
+    ----------
+    coords : (n, 3) float
+    what : str — the model, as messages name it ("Model file 'x.cif'")
+    where : callable(int) -> str — how messages name the atom of index i ("atom row 12 of _atom_site")
+    """
+    bad = np.flatnonzero(~np.all(np.isfinite(coords) & (np.abs(coords) <= MAX_COORDINATE), axis=1))
+    if len(bad):
+        x, y, z = coords[bad[0]]
+        kind = "non-finite" if not np.all(np.isfinite(coords[bad[0]])) else f"beyond ±{MAX_COORDINATE:,.0f} Å:"
+        raise ModelError(f"{what} has coordinates {kind} ({x:g}, {y:g}, {z:g}) at {where(int(bad[0]))} "
+                         f"({plural(len(bad), 'such atom')}); no map reaches there: fix or remove those atoms.")
+
+
 def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
     """Atoms of the first model from a column getter (tag → str array of all rows, or None)."""
     import gemmi
@@ -217,13 +234,7 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
         raise ModelError(f"Model file '{path}' has no {', '.join(missing)} column in its _atom_site table; "
                          "every atom needs x, y and z: fix or regenerate the file.")
     coords = np.column_stack([_numbers(get("Cartn_" + c), rows, f"Cartn_{c}", path) for c in "xyz"])
-    bad = np.flatnonzero(~np.all(np.isfinite(coords) & (np.abs(coords) <= MAX_COORDINATE), axis=1))
-    if len(bad):
-        x, y, z = coords[bad[0]]
-        what = "non-finite" if not np.all(np.isfinite(coords[bad[0]])) else f"beyond ±{MAX_COORDINATE:,.0f} Å:"
-        raise ModelError(f"Model file '{path}' has coordinates {what} ({x:g}, {y:g}, {z:g}) at atom row "
-                         f"{int(rows[bad[0]]) + 1} of _atom_site ({plural(len(bad), 'such atom')}); "
-                         "no map reaches there: fix or remove those atoms.")
+    check_coordinates(coords, f"Model file '{path}'", lambda i: f"atom row {int(rows[i]) + 1} of _atom_site")
 
     def col(*tags, default=""):
         for tag in tags:
@@ -466,8 +477,13 @@ def atoms_from_arrays(coords, element=None, *, name=None, res_name=None, chain=N
     Returns
     -------
     Atoms — residues are the distinct (chain, number, name) triples; B-factors 0
+
+    Raises
+    ------
+    ModelError — a coordinate that is not finite or beyond ±:data:`MAX_COORDINATE` Å (as the readers refuse)
     """
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 3)
+    check_coordinates(coords, "coords=", lambda i: f"index {i}")
     n = len(coords)
 
     def fill(v, default):
