@@ -195,19 +195,20 @@ def parse_mapq_args(argv) -> MapQArgs:
     InputFileError — a file named with ``map=``, ``pdb=`` or ``cif=`` (or by its extension) is missing
     """
     a = MapQArgs()
-    argv = list(argv)
-    while any(arg == "--mapq-layout" or arg.startswith("--mapq-layout=") for arg in argv):
-        i = next(i for i, arg in enumerate(argv) if arg == "--mapq-layout" or arg.startswith("--mapq-layout="))
-        value = argv[i].partition("=")[2] if "=" in argv[i] else (argv[i + 1] if i + 1 < len(argv) else "")
-        del argv[i:i + (1 if "=" in argv[i] else 2)]
-        if value not in MAPQ_LAYOUTS:
-            raise ParameterError(f"--mapq-layout {value or '(missing)'}: use {' or '.join(MAPQ_LAYOUTS)}.")
-        a.layout = value
-    if "--emdb-json" in argv:
-        argv = [arg for arg in argv if arg != "--emdb-json"]
-        a.emdb_json = True
+    argv, rest = list(argv), []
+    while argv:  # qscore's own options first; MapQ's arguments are left in order
+        arg = argv.pop(0)
+        if arg == "--emdb-json":
+            a.emdb_json = True
+        elif arg == "--mapq-layout" or arg.startswith("--mapq-layout="):
+            value = arg.partition("=")[2] if "=" in arg else (argv.pop(0) if argv else "")
+            if value not in MAPQ_LAYOUTS:
+                raise ParameterError(f"--mapq-layout {value or '(missing)'}: use {' or '.join(MAPQ_LAYOUTS)}.")
+            a.layout = value
+        else:
+            rest.append(arg)
     first = True
-    for arg in argv:
+    for arg in rest:
         if arg.endswith("mapq_cmd.py"):
             continue  # MapQ skips its own script name
         is_first, first = first, False
