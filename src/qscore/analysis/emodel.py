@@ -4,10 +4,10 @@ The model's B-factors (or any given ones, as :mod:`qscore.analysis.bfactors` sca
 resolution d in reciprocal space, computed on a periodic cell around the model's sub-box of the map
 grid, so that memory stays bounded by the model's extent (:func:`emodel_geometry` says how much first).
 For the CC (:func:`emodel_correlation`) a large sub-box is cut along z into slabs of at most
-:data:`SLAB_BYTES`, each in its own periodic cell with the same margins, and their sums pooled: at
-100k atoms (a 77 MB map) the peak falls from 1.4 GB to about 0.75 GB in about the same time, CC and
-CC-mean within 5e-6 of the whole cell's (the resolution cut's ripples near a slab's faces differ a
-little; with slabs only a few margins thick, as in the tests, the CC-mean moves by up to 2e-4).
+:data:`SLAB_BYTES`, each in its own periodic cell with the same margins, and their sums pooled.  The
+resolution cut's ripples near a slab's faces differ a little from the whole cell's, so the CC moves in
+the sixth decimal for thick slabs and by up to 2e-4 for slabs only a few margins thick; time and
+memory side by side: ``benchmarks/bench_cc_slabs.py`` (figures in ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
