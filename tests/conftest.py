@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -104,3 +105,43 @@ from qscore.pipeline.demo import build_demo, helix_coordinates  # noqa: E402, F4
 def demo_inputs(tmp_path_factory):
     """The demo helix (24 residues) and its 2.5 Å map, built once per session: {'model', 'map', 'resolution'}."""
     return build_demo(tmp_path_factory.mktemp("demo"))
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium driven by chromedriver (Debian packages chromium, chromium-driver) through selenium."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.chrome.service import Service
+
+    chrome, driver = _chromium(), shutil.which("chromedriver")
+    if chrome is None or driver is None:
+        pytest.skip("headless-browser tests need Chromium and ChromeDriver: apt-get install chromium chromium-driver")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chrome
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
+                "--window-size=1280,1000"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    try:
+        d = webdriver.Chrome(service=Service(driver), options=opts)
+    except WebDriverException as exc:
+        pytest.skip(f"Chromium did not start: {exc.msg}")
+    yield d
+    d.quit()
+
+
+def open_page(browser, path):
+    """Open a local HTML file; the SEVERE console messages it logged."""
+    browser.get(Path(path).resolve().as_uri())
+    browser.get_log("browser")  # drop anything from before this page
+    browser.refresh()
+    return [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]

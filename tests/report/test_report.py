@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 import qscore
-from conftest import CEC, DATA, gaussian_map, need, write_pdb
+from conftest import CEC, DATA, gaussian_map, need, open_page, write_pdb
 from qscore.analysis.results import ExpectedQ
 from qscore.cli import main
 from qscore.errors import ParameterError, QScoreError
@@ -104,45 +103,6 @@ def test_report_is_self_contained_with_summary_tables_and_links(cec_report):
     assert "version: numba" in page and "parameter: sigma" in page
 
 
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium driven by chromedriver (Debian packages chromium, chromium-driver) through selenium."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
-    from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.chrome.service import Service
-
-    chrome, driver = _chromium(), shutil.which("chromedriver")
-    if chrome is None or driver is None:
-        pytest.skip("headless-browser tests need Chromium and ChromeDriver: apt-get install chromium chromium-driver")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chrome
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-                "--window-size=1280,1000"):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    try:
-        d = webdriver.Chrome(service=Service(driver), options=opts)
-    except WebDriverException as exc:
-        pytest.skip(f"Chromium did not start: {exc.msg}")
-    yield d
-    d.quit()
-
-
-def _open(browser, path):
-    browser.get(Path(path).resolve().as_uri())
-    browser.get_log("browser")  # drop anything from before this page
-    browser.refresh()
-    return [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-
-
 def _column(browser, table_id, label):
     heads = browser.find_elements("css selector", f"#{table_id} thead th")
     return [h.text.split(" ")[0] for h in heads].index(label.split(" ")[0])
@@ -154,7 +114,7 @@ def _cells(browser, table_id, i):
 
 
 def test_report_in_headless_chromium(cec_report, browser, tmp_path):
-    errors = _open(browser, cec_report["paths"]["report_html"])
+    errors = open_page(browser, cec_report["paths"]["report_html"])
     assert errors == []
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.set_window_size(1280, min(height + 50, 12000))
@@ -199,7 +159,7 @@ def test_report_without_resolution_says_so_in_place(tmp_path, browser):
     assert 'id="no-resolution"' in page and "Needs the map&#x27;s resolution" in page
     assert 'id="fig-archive"' in page and "residue_q_1_A_protein_svg" in paths and "atom_q_svg" in paths
     assert "palette 0,#D55E00:0.5,white:1,#0072B2" in Path(paths["cxc"]).read_text()
-    assert _open(browser, paths["report_html"]) == []
+    assert open_page(browser, paths["report_html"]) == []
     assert "Needs the map's resolution" in browser.find_element("id", "fig-archive").text
     assert len(browser.find_elements("css selector", "#table-residues tbody tr")) == 24
 
@@ -234,7 +194,7 @@ def test_thousands_of_chains_are_summarised_and_paginated(tmp_path, browser):
     assert "chains_svg" in paths
     page = Path(paths["report_html"]).read_text(encoding="utf-8")
     assert "first 2 of 1500 polymer chains" in page
-    assert _open(browser, paths["report_html"]) == []
+    assert open_page(browser, paths["report_html"]) == []
     assert len(browser.find_elements("css selector", "#table-chains tbody tr")) == 50
     assert "of 1500" in browser.find_element("css selector", "#table-chains .qs-count").text
     browser.find_element("css selector", "#table-chains .qs-next").click()

@@ -22,6 +22,20 @@ from .spiral import spiral_table
 HYDROGEN_BOND_MAX = 1.3
 
 
+def _lattice_offset(dmap: DensityMap) -> tuple:
+    """(the origin multi-process MapQ puts the map at, the shift to it in voxels (x, y, z), the float32 step)."""
+    o32 = dmap.origin.astype(np.float32).astype(np.float64)
+    s32 = dmap.voxel_size.astype(np.float32).astype(np.float64)
+    new_origin = np.round(o32 / s32) * s32
+    return new_origin, (new_origin - o32) / s32, s32
+
+
+def on_emdb_lattice(dmap: DensityMap) -> bool:
+    """Whether multi-process MapQ sees ``dmap`` as it is (its origin on the voxel lattice): then
+    :func:`emdb_compatible_map` changes nothing and every Q is the same with or without ``emdb_compat``."""
+    return bool(np.all(np.abs(_lattice_offset(dmap)[1]) < 1e-9))
+
+
 def emdb_compatible_map(dmap: DensityMap) -> DensityMap:
     """The map as multi-process MapQ sees it (docs/science.md §2, last point).
 
@@ -29,11 +43,8 @@ def emdb_compatible_map(dmap: DensityMap) -> DensityMap:
     voxel size whose origin is ``round(O / step) · step``, O and step taken in float32 as Chimera
     reads them.  A map whose origin is already on that lattice comes back unchanged.
     """
-    o32 = dmap.origin.astype(np.float32).astype(np.float64)
-    s32 = dmap.voxel_size.astype(np.float32).astype(np.float64)
-    new_origin = np.round(o32 / s32) * s32
-    offset_xyz = (new_origin - o32) / s32
-    if np.all(np.abs(offset_xyz) < 1e-9):
+    new_origin, offset_xyz, s32 = _lattice_offset(dmap)
+    if on_emdb_lattice(dmap):
         return dmap
     values = kernels.shift_linear(dmap.values, np.ascontiguousarray(offset_xyz[::-1]))
     return DensityMap(values=values, origin=new_origin, voxel_size=s32, path=dmap.path,
@@ -264,6 +275,5 @@ def assign_hydrogens(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nd
     return np.where(local >= 0, heavy[np.maximum(local, 0)], -1)
 
 
-__all__ = ["HYDROGEN_BOND_MAX", "KernelInputs", "kernel_inputs", "emdb_compatible_map", "set_threads", "get_threads",
-           "compute_qscores",
-           "assign_hydrogens"]
+__all__ = ["HYDROGEN_BOND_MAX", "KernelInputs", "kernel_inputs", "emdb_compatible_map", "on_emdb_lattice",
+           "set_threads", "get_threads", "compute_qscores", "assign_hydrogens"]

@@ -27,7 +27,8 @@ import pandas as pd
 
 from ..text import plural
 
-__all__ = ["write_report", "render_report", "table_spec"]
+__all__ = ["write_report", "render_report", "table_spec", "table_block", "drop_empty", "asset", "escape", "number",
+           "relative_href", "PAGE_SIZE"]
 
 #: descriptions of the output files a report links to, by kind
 FILE_KINDS = {
@@ -44,15 +45,25 @@ FILE_KINDS = {
 PAGE_SIZE = 50
 
 
-def _asset(name: str) -> str:
+def asset(name: str) -> str:
+    """The text of one of the report's assets (``report.css``, ``report.js``)."""
     return resources.files("qscore.report").joinpath("assets", name).read_text(encoding="utf-8")
 
 
-def _e(value) -> str:
+def escape(value) -> str:
+    """``value`` as HTML text (quotes escaped too)."""
     return html.escape(str(value), quote=True)
 
 
-def _num(value, digits: int = 3, none: str = "–") -> str:
+def number(value, digits: int = 3, none: str = "–") -> str:
+    """A number with ``digits`` decimals, or ``none`` for a missing or non-finite value.
+
+    Parameters
+    ----------
+    value : number or None
+    digits : int
+    none : str — shown for no value
+    """
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -100,13 +111,21 @@ def table_spec(table: pd.DataFrame, columns, *, flag: str | None = None, page_si
 def _json_script(target: str, spec: dict) -> str:
     text = json.dumps(spec, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f'<script type="application/json" class="qs-table-data" data-target="{_e(target)}">{text}</script>'
+    return f'<script type="application/json" class="qs-table-data" data-target="{escape(target)}">{text}</script>'
 
 
-def _table_block(target: str, spec: dict, empty: str) -> str:
+def table_block(target: str, spec: dict, empty: str) -> str:
+    """A sortable, filterable table drawn by ``report.js`` from ``spec``, or the ``empty`` note without rows.
+
+    Parameters
+    ----------
+    target : str — the element id
+    spec : dict — from :func:`table_spec`
+    empty : str — shown when there are no rows
+    """
     if not spec["rows"]:
-        return f'<p class="note">{_e(empty)}</p>'
-    return (f'<div id="{_e(target)}" class="qs-table-block"></div>{_json_script(target, spec)}'
+        return f'<p class="note">{escape(empty)}</p>'
+    return (f'<div id="{escape(target)}" class="qs-table-block"></div>{_json_script(target, spec)}'
             '<noscript><p class="note">The tables need JavaScript; the CSV files hold the same data.</p></noscript>')
 
 
@@ -134,8 +153,14 @@ _CHAIN_COLUMNS = [("chain", "Chain", "str", None, True), ("type", "Type", "str",
                   ("Q_resolution_2020", "Q-resolution 2020 (Å)", "num", 2, False)]
 
 
-def _drop_empty(table: pd.DataFrame, columns) -> list:
-    """Columns of ``columns`` that hold at least one value in ``table`` (no all-empty part columns)."""
+def drop_empty(table: pd.DataFrame, columns) -> list:
+    """Columns of ``columns`` that hold at least one value in ``table`` (no all-empty part columns).
+
+    Parameters
+    ----------
+    table : DataFrame
+    columns : list of (key, label, type, digits, searchable) — as for :func:`table_spec`
+    """
     out = []
     for c in columns:
         if c[0] not in table.columns:
@@ -152,15 +177,15 @@ def _summary_cards(result, s: dict, analysis) -> str:
     heavy = result.scored & np.isfinite(result.q)
     q = result.q[heavy]
     cards = []
-    by_type = ", ".join(f"{t} {_num(v['mean_q'])}" for t, v in s["mean_q_by_type"].items())
-    cards.append(("Mean Q", f'<div class="big" id="mean-q">{_num(s["mean_q"])}</div>'
+    by_type = ", ".join(f"{t} {number(v['mean_q'])}" for t, v in s["mean_q_by_type"].items())
+    cards.append(("Mean Q", f'<div class="big" id="mean-q">{number(s["mean_q"])}</div>'
                             f'<p>over {c["scored"]:,} scored atoms (σ {result.params.sigma:g} Å'
-                            f'{", EMDB-compatible" if result.emdb_compat else ""})</p><p>{_e(by_type)}</p>'
-                            + (f'<p>{_num(s["mean_q_inside_map"])} over the atoms inside the map with density '
+                            f'{", EMDB-compatible" if result.emdb_compat else ""})</p><p>{escape(by_type)}</p>'
+                            + (f'<p>{number(s["mean_q_inside_map"])} over the atoms inside the map with density '
                                f'({c["outside_map"]:,} outside, {c["no_density"]:,} in no density)</p>'
                                if c["outside_map"] or c["no_density"] else "")))
     if analysis.emdb is not None:
-        cards.append(("Q_emdb", f'<div class="big" id="q-emdb">{_num(analysis.emdb.value)}</div>'
+        cards.append(("Q_emdb", f'<div class="big" id="q-emdb">{number(analysis.emdb.value)}</div>'
                                 f'<p>the EMDB\'s average, over {analysis.emdb.n_atoms:,} atoms not in HOH and not '
                                 'named H*, as its validation package computes it from the Q file</p>'))
     e = analysis.expected
@@ -169,34 +194,34 @@ def _summary_cards(result, s: dict, analysis) -> str:
         flag = str(overall.get("Q_flag") or "")
         words = {"below": "below the 95% band", "above": "above the 95% band", "within": "within the 95% band"}
         cards.append((f"Expected at {result.resolution:g} Å",
-                      f'<div class="big">{_num(e.Q_peak)}</div><p>Q_peak (Q_mean {_num(e.Q_mean)}); '
-                      f'95% of entries {_num(e.Q_low95)}–{_num(e.Q_high95)}</p>'
-                      f'<p class="source">from {_e(e.source)}</p>'
-                      f'<p class="verdict-{_e(flag)}">Model: {_e(words.get(flag, flag))}</p>'))
+                      f'<div class="big">{number(e.Q_peak)}</div><p>Q_peak (Q_mean {number(e.Q_mean)}); '
+                      f'95% of entries {number(e.Q_low95)}–{number(e.Q_high95)}</p>'
+                      f'<p class="source">from {escape(e.source)}</p>'
+                      f'<p class="verdict-{escape(flag)}">Model: {escape(words.get(flag, flag))}</p>'))
     elif analysis.expected_note:
-        cards.append(("Expected Q", f'<p class="verdict-none">None: {_e(analysis.expected_note)}.</p>'))
+        cards.append(("Expected Q", f'<p class="verdict-none">None: {escape(analysis.expected_note)}.</p>'))
     else:
         cards.append(("Expected Q", '<p class="verdict-none">Needs the map\'s resolution: give '
                                     '<code>--resolution D</code> (Å).</p>'))
     qr = analysis.q_resolution
-    lin = ", ".join(f"{t} {_num(v, 2)} Å" for t, v in qr.by_type_2020.items() if v is not None)
+    lin = ", ".join(f"{t} {number(v, 2)} Å" for t, v in qr.by_type_2020.items() if v is not None)
     if qr.value is not None:
-        body = (f'<div class="big">{_num(qr.value, 2)} Å</div><p>the whole model\'s Q on the expected-Q curve '
-                f'inverted ({_e(qr.curve)})</p>')
+        body = (f'<div class="big">{number(qr.value, 2)} Å</div><p>the whole model\'s Q on the expected-Q curve '
+                f'inverted ({escape(qr.curve)})</p>')
     else:
-        body = f'<p>none: {_e(qr.note)}</p>'
+        body = f'<p>none: {escape(qr.note)}</p>'
     if lin:
-        body += f"<p>2020 linear relations (Pintilie et al. 2020) per molecule type, inverted: {_e(lin)}</p>"
+        body += f"<p>2020 linear relations (Pintilie et al. 2020) per molecule type, inverted: {escape(lin)}</p>"
     cards.append(("Q-resolution", body))
     rel = analysis.relative
     if rel is not None:
-        body = (f'<div class="big">{_num(rel.Q_relative_all, 1)}%</div><p>of {rel.n_archive:,} archive '
-                f'entries have a lower Q ({_e(rel.reading_all)})</p>')
+        body = (f'<div class="big">{number(rel.Q_relative_all, 1)}%</div><p>of {rel.n_archive:,} archive '
+                f'entries have a lower Q ({escape(rel.reading_all)})</p>')
         if rel.Q_relative_resolution is not None:
-            body += (f'<p><strong>{_num(rel.Q_relative_resolution, 1)}%</strong> of the {rel.n_window:,} within '
-                     f'±{rel.window:g} Å ({_e(rel.reading_resolution)})</p>')
+            body += (f'<p><strong>{number(rel.Q_relative_resolution, 1)}%</strong> of the {rel.n_window:,} within '
+                     f'±{rel.window:g} Å ({escape(rel.reading_resolution)})</p>')
         elif rel.note:
-            body += f"<p>{_e(rel.note)}</p>"
+            body += f"<p>{escape(rel.note)}</p>"
         cards.append(("Percentile in the archive", body))
     else:
         cards.append(("Percentile in the archive", "<p>No archive given: add <code>--archive FILE</code> (with "
@@ -207,14 +232,14 @@ def _summary_cards(result, s: dict, analysis) -> str:
         lines = []
         for key, cc in corr.sections().items():
             if cc.skipped is None:
-                lines.append(f"<p>{names[key]}: CC {_num(cc.cc)}, CC-mean <strong>{_num(cc.cc_mean)}</strong></p>")
+                lines.append(f"<p>{names[key]}: CC {number(cc.cc)}, CC-mean <strong>{number(cc.cc_mean)}</strong></p>")
             else:
-                lines.append(f"<p>{names[key]}: skipped ({_e(cc.skipped)})</p>")
+                lines.append(f"<p>{names[key]}: skipped ({escape(cc.skipped)})</p>")
         cards.append((f"Map–model correlation at {corr.resolution:g} Å", "".join(lines)))
     if len(q):
         p = np.percentile(q, [5, 25, 50, 75, 95])
         cards.append(("Atom Q percentiles", "<p>5% {} · 25% {} · <strong>50% {}</strong> · 75% {} · 95% {}</p>"
-                      .format(*(_num(v) for v in p)) + f"<p>range {_num(q.min())} to {_num(q.max())}</p>"))
+                      .format(*(number(v) for v in p)) + f"<p>range {number(q.min())} to {number(q.max())}</p>"))
     out = c["outside_map"]
     cards.append(("Atoms outside the map", f'<div class="big{" verdict-below" if out else ""}" id="outside-map">'
                                            f'{out:,}</div><p>of {c["scored"]:,} scored atoms'
@@ -234,7 +259,8 @@ def _summary_cards(result, s: dict, analysis) -> str:
         cards.append(("Outside the 95% band", body))
     cards.append(("Model", f'<p>{plural(c["atoms"], "atom")} ({c["hydrogens"]:,} H), '
                            f'{plural(c["residues"], "residue")}, {plural(c["chains"], "chain")}</p>'))
-    return '<div class="cards">' + "".join(f'<div class="card"><h3>{_e(t)}</h3>{b}</div>' for t, b in cards) + "</div>"
+    body = "".join(f'<div class="card"><h3>{escape(t)}</h3>{b}</div>' for t, b in cards)
+    return f'<div class="cards">{body}</div>'
 
 
 def _model_table(analysis) -> str:
@@ -243,19 +269,26 @@ def _model_table(analysis) -> str:
             ("Q_flag", "Flag", None), ("Q_expected_2020", "Expected (2020 relation)", 3),
             ("Q_resolution_2020", "Q-resolution 2020 (Å)", 2)]
     cols = [c for c in cols if c[0] in m.columns and not (c[2] is not None and m[c[0]].isna().all())]
-    head = "".join(f'<th{" class=num" if d is not None else ""}>{_e(lab)}</th>' for _, lab, d in cols)
+    head = "".join(f'<th{" class=num" if d is not None else ""}>{escape(lab)}</th>' for _, lab, d in cols)
     body = []
     for _, row in m.iterrows():
         cells = []
         for key, _, d in cols:
             v = row[key]
-            cells.append(f"<td class=num>{_num(v, d) if d else f'{int(v):,}'}</td>" if d is not None
-                         else f"<td>{_e(v if v == v else '')}</td>")
+            cells.append(f"<td class=num>{number(v, d) if d else f'{int(v):,}'}</td>" if d is not None
+                         else f"<td>{escape(v if v == v else '')}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f'<table class="plain"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
-def _relative_href(path, folder: Path) -> str:
+def relative_href(path, folder: Path) -> str:
+    """A link to ``path`` relative to ``folder`` (a ``file://`` URI when it lies outside).
+
+    Parameters
+    ----------
+    path : str or Path
+    folder : Path — where the page is
+    """
     p = Path(path).resolve()
     try:
         rel = p.relative_to(folder.resolve()).as_posix()
@@ -272,7 +305,7 @@ def _params_block(s: dict, analysis, archive_info: dict | None) -> str:
              ("voxel size (Å)", ", ".join(f"{v:.4g}" for v in mp.get("voxel_size", []))),
              ("origin (Å)", ", ".join(f"{v:.4g}" for v in mp.get("origin", [])))]
     stats = mp.get("stats", {})
-    rows += [(f"map {k}", _num(v, 5)) for k, v in stats.items()]
+    rows += [(f"map {k}", number(v, 5)) for k, v in stats.items()]
     for note in mp.get("notes") or []:
         rows.append(("map note", note))
     if analysis.expected is not None:
@@ -281,7 +314,7 @@ def _params_block(s: dict, analysis, archive_info: dict | None) -> str:
         rows += [(f"archive: {k}", v) for k, v in archive_info.items()]
     rows += [(f"version: {k}", v) for k, v in s["versions"].items()]
     rows.append(("run time (s)", s["elapsed_s"]))
-    return '<dl class="params">' + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows) + "</dl>"
+    return '<dl class="params">' + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows) + "</dl>"
 
 
 def render_report(result, analysis, *, figures: list, outputs: dict, folder, archive_info: dict | None = None,
@@ -313,34 +346,34 @@ def render_report(result, analysis, *, figures: list, outputs: dict, folder, arc
         notes.append(f'<p class="warn">{s["counts"]["outside_map"]:,} of {s["counts"]["scored"]:,} scored atoms lie '
                      "outside the map box; their Q is near 0. Check that model and map are aligned.</p>")
     for note in s["map"].get("notes") or []:
-        notes.append(f'<p class="note">Map: {_e(note)}</p>')
+        notes.append(f'<p class="note">Map: {escape(note)}</p>')
 
     fig_html = []
     for f in figures:
         if f.get("data_uri"):
-            links = " ".join(f'<a href="{_relative_href(f[k], folder)}">{k.upper()}</a>' for k in ("png", "svg")
+            links = " ".join(f'<a href="{relative_href(f[k], folder)}">{k.upper()}</a>' for k in ("png", "svg")
                              if f.get(k))
-            fig_html.append(f'<figure id="fig-{_e(f["key"])}"><h3>{_e(f["title"])}</h3>'
-                            f'<img src="{f["data_uri"]}" alt="{_e(f["title"])}">'
-                            f'<figcaption>{_e(f["caption"])} {links}</figcaption></figure>')
+            fig_html.append(f'<figure id="fig-{escape(f["key"])}"><h3>{escape(f["title"])}</h3>'
+                            f'<img src="{f["data_uri"]}" alt="{escape(f["title"])}">'
+                            f'<figcaption>{escape(f["caption"])} {links}</figcaption></figure>')
         else:
-            fig_html.append(f'<div class="note figure-note" id="fig-{_e(f["key"])}"><strong>{_e(f["title"])}:'
-                            f"</strong> {_e(f['note'])}</div>")
+            fig_html.append(f'<div class="note figure-note" id="fig-{escape(f["key"])}"><strong>{escape(f["title"])}:'
+                            f"</strong> {escape(f['note'])}</div>")
 
     residues = analysis.residues
     poly = residues[residues["mol_type"].isin(["protein", "nucleic"])]
     ligands = residues[residues["mol_type"].isin(["ligand", "ion"])].sort_values("Q_residue", kind="stable")
     waters = residues[residues["mol_type"] == "water"]
     flag = "Q_flag" if "Q_flag" in residues.columns else None
-    res_spec = table_spec(poly, _drop_empty(poly, _RESIDUE_COLUMNS), flag=flag, page_size=page_size)
-    lig_spec = table_spec(ligands, _drop_empty(ligands, _LIGAND_COLUMNS), flag=flag, page_size=page_size)
+    res_spec = table_spec(poly, drop_empty(poly, _RESIDUE_COLUMNS), flag=flag, page_size=page_size)
+    lig_spec = table_spec(ligands, drop_empty(ligands, _LIGAND_COLUMNS), flag=flag, page_size=page_size)
     chains = analysis.chains
-    chain_spec = table_spec(chains, _drop_empty(chains, _CHAIN_COLUMNS),
+    chain_spec = table_spec(chains, drop_empty(chains, _CHAIN_COLUMNS),
                             flag="Q_flag" if "Q_flag" in chains.columns else None, page_size=page_size)
     water_note = ""
     if len(waters):
         wq = result.mean_q("water")
-        water_note = (f'<p class="note">{len(waters):,} waters (mean Q {_num(wq)}) are left out of these tables; '
+        water_note = (f'<p class="note">{len(waters):,} waters (mean Q {number(wq)}) are left out of these tables; '
                       "the per-atom CSV has them.</p>")
     flag_legend = ""
     if flag:
@@ -353,20 +386,20 @@ def render_report(result, analysis, *, figures: list, outputs: dict, folder, arc
 
     files = []
     for kind, path in outputs.items():
-        files.append(f'<li><a href="{_relative_href(path, folder)}">{_e(Path(path).name)}</a> — '
-                     f"{_e(FILE_KINDS.get(kind, kind.replace('_', ' ')))}</li>")
+        files.append(f'<li><a href="{relative_href(path, folder)}">{escape(Path(path).name)}</a> — '
+                     f"{escape(FILE_KINDS.get(kind, kind.replace('_', ' ')))}</li>")
     for f in figures:
         if f.get("png"):
-            files.append(f'<li><a href="{_relative_href(f["png"], folder)}">{_e(Path(f["png"]).name)}</a>, '
-                         f'<a href="{_relative_href(f["svg"], folder)}">{_e(Path(f["svg"]).name)}</a> — figure: '
-                         f'{_e(f["title"])}</li>')
+            files.append(f'<li><a href="{relative_href(f["png"], folder)}">{escape(Path(f["png"]).name)}</a>, '
+                         f'<a href="{relative_href(f["svg"], folder)}">{escape(Path(f["svg"]).name)}</a> — figure: '
+                         f'{escape(f["title"])}</li>')
     from .._version import __version__
 
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = f"""<header>
 <h1>Q-score report</h1>
-<p class="sub"><strong>{_e(model_name)}</strong> in <strong>{_e(map_name)}</strong>{_e(res_text)} ·
-σ {result.params.sigma:g} Å · qscore {_e(__version__)} · {_e(stamp)}</p>
+<p class="sub"><strong>{escape(model_name)}</strong> in <strong>{escape(map_name)}</strong>{escape(res_text)} ·
+σ {result.params.sigma:g} Å · qscore {escape(__version__)} · {escape(stamp)}</p>
 <nav><a href="#summary">Summary</a><a href="#figures">Figures</a><a href="#chains">Chains</a>
 <a href="#residues">Residues</a><a href="#ligands">Ligands</a><a href="#parameters">Parameters</a>
 <a href="#files">Files</a></nav>
@@ -376,11 +409,11 @@ def render_report(result, analysis, *, figures: list, outputs: dict, folder, arc
 <h3>By molecule type</h3>{_model_table(analysis)}</section>
 <section id="figures"><h2>Figures</h2>{"".join(fig_html)}</section>
 <section id="chains"><h2>Chains</h2>{flag_legend}
-{_table_block("table-chains", chain_spec, "No chains.")}</section>
+{table_block("table-chains", chain_spec, "No chains.")}</section>
 <section id="residues"><h2>Residues (protein and nucleic acid)</h2>
-{_table_block("table-residues", res_spec, "The model has no protein or nucleic-acid residues.")}</section>
+{table_block("table-residues", res_spec, "The model has no protein or nucleic-acid residues.")}</section>
 <section id="ligands"><h2>Ligands and ions</h2>{water_note}
-{_table_block("table-ligands", lig_spec, "The model has no ligands or ions.")}</section>
+{table_block("table-ligands", lig_spec, "The model has no ligands or ions.")}</section>
 <section id="parameters"><h2>Parameters and versions</h2>{_params_block(s, analysis, archive_info)}</section>
 <section id="files"><h2>Files</h2><p>Links are relative to this report's folder.</p>
 <ul class="files">{"".join(files)}</ul></section>
@@ -392,13 +425,13 @@ def render_report(result, analysis, *, figures: list, outputs: dict, folder, arc
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(title)}</title>
+<title>{escape(title)}</title>
 <link rel="icon" href="data:,">
-<style>{_asset("report.css")}</style>
+<style>{asset("report.css")}</style>
 </head>
 <body>
 {body}
-<script>{_asset("report.js")}</script>
+<script>{asset("report.js")}</script>
 </body>
 </html>
 """
