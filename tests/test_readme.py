@@ -44,8 +44,14 @@ def workdir(tmp_path_factory):
     st = gemmi.read_structure(demo["model"])
     st.setup_entities()
     st.make_mmcif_document().write_file(str(work / "model.cif"))
-    for name in ("map.mrc", "map.map", "emd.map"):
+    for name in ("map.mrc", "map.map", "emd.map", "sharp.mrc", "unsharp.mrc", "half1.mrc", "half2.mrc"):
         shutil.copy(demo["map"], work / name)
+    for name in ("pose1.cif", "pose2.cif"):
+        shutil.copy(work / "model.cif", work / name)
+    subgroups = "".join(f'<ModelledSubgroup chain="{ch.name}" resnum="{r.seqid.num}" icode=" " resname="{r.name}" '
+                        f'model="1" Q_score="0.5"/>\n' for ch in st[0] for r in ch)
+    (work / "model_validation.xml").write_text(f"<wwPDB-validation-information>\n{subgroups}"
+                                               "</wwPDB-validation-information>\n")
     with open(demo["map"], "rb") as src, gzip.open(work / "map.mrc.gz", "wb") as dst:
         dst.write(src.read())
     rows = []

@@ -349,5 +349,26 @@ class ArchiveData:
                 "dropped_invalid": self.dropped_invalid, "invalid_rows": list(self.invalid_rows)}
 
 
+@dataclass(frozen=True)
+class PublishedQ:
+    """Per-residue Q-scores as a validation report published them (read by :func:`qscore.io.published.read_published`).
+
+    Attributes
+    ----------
+    residues : DataFrame — chain, res_num, ins_code, res_name, Q_published, decimals (how many decimals the
+        file gave the value with)
+    source : str — the file
+    kind : str — 'wwPDB validation XML' or 'EMDB validation JSON'
+    model_name : str or None — the model the values belong to, where the file names one
+    entry : str or None — the entry the file is for, where it says (PDB or EMDB id)
+    """
+
+    residues: pd.DataFrame
+    source: str
+    kind: str
+    model_name: str | None = None
+    entry: str | None = None
+
+
 __all__ = ["MOLECULE_TYPES", "RESOLUTION_MAX", "MapStats", "DensityMap", "Atoms", "Model", "QParams",
-           "check_resolution", "ExpectedModel", "ArchiveData"]
+           "check_resolution", "ExpectedModel", "ArchiveData", "PublishedQ"]

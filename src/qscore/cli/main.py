@@ -1,7 +1,7 @@
 """The ``qscore`` root command group: ``--version``, ``-v/--verbose``, ``--debug``, and every command.
 
 Commands live one module per group (:mod:`~qscore.cli.score`, :mod:`~qscore.cli.tools`,
-:mod:`~qscore.cli.archive`, :mod:`~qscore.cli.batch`) and run through the error funnel
+:mod:`~qscore.cli.archive`, :mod:`~qscore.cli.batch`, :mod:`~qscore.cli.compare`) and run through the error funnel
 (:mod:`qscore.cli.funnel`).  A new command is a click command in one of those modules (or a new one),
 added here with ``main.add_command``.
 """
@@ -16,6 +16,7 @@ import click
 from .._version import __version__
 from .archive import archive
 from .batch import batch
+from .compare import compare_command
 from .funnel import OneLineGroup
 from .score import demo, report, score
 from .tools import bfactors, cc, profile
@@ -41,5 +42,5 @@ def main(ctx, verbose, debug):
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
 
 
-for _command in (score, report, demo, profile, cc, bfactors, archive, batch):
+for _command in (score, report, compare_command, demo, profile, cc, bfactors, archive, batch):
     main.add_command(_command)
