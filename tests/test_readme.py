@@ -46,6 +46,12 @@ def workdir(tmp_path_factory):
     st.make_mmcif_document().write_file(str(work / "model.cif"))
     for name in ("map.mrc", "map.map", "emd.map", "sharp.mrc", "unsharp.mrc", "half1.mrc", "half2.mrc"):
         shutil.copy(demo["map"], work / name)
+    from qscore.io.maps import read_map, write_map
+    from qscore.types import DensityMap
+
+    m = read_map(demo["map"])
+    write_map(work / "locres.mrc", DensityMap(values=np.full(m.values.shape, 2.5, np.float32), origin=m.origin,
+                                             voxel_size=m.voxel_size))
     for name in ("pose1.cif", "pose2.cif"):
         shutil.copy(work / "model.cif", work / name)
     subgroups = "".join(f'<ModelledSubgroup chain="{ch.name}" resnum="{r.seqid.num}" icode=" " resname="{r.name}" '

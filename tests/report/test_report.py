@@ -24,7 +24,8 @@ from qscore.analysis.results import ExpectedQ
 from qscore.cli import main
 from qscore.errors import ParameterError, QScoreError
 from qscore.pipeline.outputs import write_score_outputs
-from qscore.report.html import table_spec, write_report
+from qscore.report.html import write_report
+from qscore.report.html_parts import table_spec
 from qscore.report.plots import RESIDUE_POINT_GIDS, plot_residue_q, report_figures, select_profile_atoms
 
 ARCHIVE = DATA / "archive" / "mapq_emdb_qscores.csv"
@@ -233,7 +234,7 @@ def test_table_json_is_safe_inside_a_script():
     spec = table_spec(table, [("res_name", "Name", "str", None, True), ("Q", "Q", "num", 3, False),
                               ("absent", "Absent", "num", 3, False)])
     assert spec["rows"] == [["</script><b>x</b>", None], ["ALA", 0.5]] and len(spec["columns"]) == 2
-    from qscore.report.html import _json_script
+    from qscore.report.html_parts import _json_script
 
     text = _json_script("t", spec)
     assert text.count("</script>") == 1 and json.loads(text[text.index(">") + 1:-len("</script>")]) == spec

@@ -27,6 +27,7 @@ from ..errors import ParameterError
 from ..types import ArchiveData, ExpectedModel
 from .emdb import EMDB_Q_DEFINITION, EmdbQ, emdb_q
 from .expected import flag_q, linear_expected_q, linear_q_resolution, q_resolution
+from .local_resolution import DEFAULT_SIDE_CHAIN_RESOLUTION, local_analysis
 from .relative import DEFAULT_MIN_ENTRIES, DEFAULT_WINDOW, describe_relative, relative_q
 from .results import Analysis, ExpectedQ, FlagCounts, QResolution, RelativeQ
 
@@ -457,7 +458,8 @@ def _with_emdb(residues: pd.DataFrame, chains: pd.DataFrame, model: pd.DataFrame
 def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: ExpectedModel | None = None,
             archive: ArchiveData | None = None, window: float = DEFAULT_WINDOW,
             min_entries: int = DEFAULT_MIN_ENTRIES, n_worst: int = 5, status=None,
-            archive_q: str = "emdb") -> Analysis:
+            archive_q: str = "emdb", local_map=None, side_chain_resolution: float = DEFAULT_SIDE_CHAIN_RESOLUTION,
+            density_map=None) -> Analysis:
     """Residue, chain and model tables with expected Q, flags, Q-resolution and percentiles.
 
     Parameters
@@ -478,6 +480,10 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
         residues; the chain and model tables add ``Q_inside`` (the mean over scored atoms only)
     archive_q : str — the model Q placed among the archive's entries: 'emdb' (Q_emdb, the EMDB archive's own
         definition, :mod:`qscore.analysis.emdb`) or 'mapq' (the mean over every non-H atom)
+    local_map : DensityMap, optional — a local-resolution map (Å): each residue's local resolution, its band
+        there and its reading (:mod:`qscore.analysis.local_resolution`; ``Analysis.local``)
+    side_chain_resolution : float — the local resolution (Å) at or below which side chains are resolved
+    density_map : DensityMap, optional — the scored map (a local-resolution map on another grid is noted)
 
     Returns
     -------
@@ -505,6 +511,11 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
         model.insert(len(model.columns) - 1, "Q_resolution", [qres.value if qres.value is not None else np.nan]
                      + [np.nan] * (len(model) - 1))
         model.insert(len(model.columns) - 1, "Q_resolution_note", [qres.note or ""] + [""] * (len(model) - 1))
+    local = None
+    if local_map is not None:
+        residues, local = local_analysis(atoms, residues, local_map, curve=curve, resolution=resolution,
+                                         q_resolution=qres.value, density_map=density_map,
+                                         threshold=side_chain_resolution)
     relative = None
     if archive is not None:
         if resolution is None:
@@ -519,7 +530,7 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
                                        definition=definition)
     return Analysis(sigma=float(sigma), resolution=resolution, residues=residues, chains=chains, model=model,
                     expected=expected, flag_counts=flags, q_resolution=qres, relative=relative, n_worst=n_worst,
-                    expected_note=note, emdb=emdb)
+                    expected_note=note, emdb=emdb, local=local)
 
 
 __all__ = ["WINDOWS", "ATOM_STATUSES", "ARCHIVE_Q", "check_archive_q", "atom_status",

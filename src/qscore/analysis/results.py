@@ -201,6 +201,8 @@ class Analysis:
     expected_note : str or None — why there is no expected Q although a resolution was given (outside
         the range the curve was fitted on)
     emdb : EmdbQ or None — Q_emdb, the EMDB's average, per model, chain and residue (:mod:`qscore.analysis.emdb`)
+    local : LocalResolution or None — Q read against a local-resolution map
+        (:mod:`qscore.analysis.local_resolution`)
     """
 
     sigma: float
@@ -216,6 +218,7 @@ class Analysis:
     n_worst: int = 5
     expected_note: str | None = None
     emdb: EmdbQ | None = None
+    local: object = None
 
     @property
     def overall(self) -> dict:
@@ -253,6 +256,8 @@ class Analysis:
             out["note"] = self.expected_note
         if self.emdb is not None:
             out["emdb"] = self.emdb.to_dict()
+        if self.local is not None:
+            out["local_resolution"] = self.local.to_dict()
         out["q_resolution"] = self.q_resolution.to_dict()
         out["model"] = records(self.model)
         out["chains"] = records(self.chains)
@@ -263,4 +268,4 @@ class Analysis:
 
 #: residue columns listed for the worst residues and the ligands in the JSON
 RESIDUE_SUMMARY_COLUMNS = ("chain", "res_num", "ins_code", "res_name", "mol_type", "n_atoms", "Q_residue",
-                           "Q_backbone", "Q_sidechain", "Q_flag")
+                           "Q_backbone", "Q_sidechain", "Q_flag", "local_res", "Q_flag_local", "reading")

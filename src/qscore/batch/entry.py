@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.local_resolution import READING_KEYS
 from ..core.engine import compute_qscores
 from ..errors import QScoreError, QScoreWarning
 from ..pipeline.outputs import score_and_write
@@ -33,7 +34,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def _base_row(entry: BatchEntry, settings: BatchSettings) -> dict:
     return {"id": entry.id, "resolution": entry.resolution, "sigma": entry.sigma, "emdb_compat": entry.emdb_compat,
             "permissive": entry.permissive, "num_points": entry.num_points, "shell_step": entry.shell_step,
-            "max_radius": entry.max_radius, "map": entry.map, "model": entry.model, "threads": settings.threads}
+            "max_radius": entry.max_radius, "map": entry.map, "model": entry.model,
+            "local_resolution": entry.local_resolution, "threads": settings.threads}
 
 
 def _finish_row(row: dict, t0: float) -> dict:
@@ -102,7 +104,15 @@ def _result_columns(result) -> dict:
         "outside_map": counts["outside_map"], "residues": counts["residues"], "chains": counts["chains"],
         "residues_below": flags.residues_below if flags else None,
         "residues_above": flags.residues_above if flags else None,
+        **_local_columns(analysis.local),
     }
+
+
+def _local_columns(local) -> dict:
+    """The local-resolution columns: the median under the model and the residues per reading (None without)."""
+    counts = local.counts if local is not None else {}
+    return {"local_resolution_median": local.median if local is not None else None,
+            **{f"residues_{key}": counts.get(name) for name, key in READING_KEYS.items()}}
 
 
 def _mean_or_none(result, mol_type: str):
@@ -170,7 +180,8 @@ def score_entry(entry: BatchEntry, settings: BatchSettings, out_dir: str) -> dic
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", QScoreWarning)
-            analysis = analysis_settings(entry.sigma, entry.resolution, **settings.analysis_kwargs())
+            analysis = analysis_settings(entry.sigma, entry.resolution, local_resolution=entry.local_resolution,
+                                         **settings.analysis_kwargs())
             if folder.exists():
                 shutil.rmtree(folder)
             run = score_and_write(entry.model, entry.map, analysis, out_dir=folder, command=settings.command,

@@ -2,7 +2,8 @@
 
 A *manifest* is a CSV/TSV table with one entry per row: ``id``, ``map``, ``model``, ``resolution``
 and optionally per-entry scoring options (``sigma``, ``emdb_compat``, ``permissive``,
-``num_points``, ``shell_step``, ``max_radius``) that override the batch's (:class:`BatchSettings`).
+``num_points``, ``shell_step``, ``max_radius``) that override the batch's (:class:`BatchSettings`),
+and ``local_resolution``: the entry's local-resolution map.
 :func:`fingerprint` digests what an entry's results depend on, so that a rerun skips finished entries.
 """
 
@@ -24,14 +25,16 @@ from ..errors import InputFileError, ParameterError, QScoreError
 from ..io.curves import read_expected_model
 from ..types import QParams, check_resolution
 
-__all__ = ["REQUIRED_COLUMNS", "OPTION_COLUMNS", "RESERVED_NAMES", "BatchSettings", "BatchEntry", "fingerprint",
-           "read_manifest"]
+__all__ = ["REQUIRED_COLUMNS", "OPTION_COLUMNS", "PATH_COLUMNS", "RESERVED_NAMES", "BatchSettings", "BatchEntry",
+           "fingerprint", "read_manifest"]
 
 #: columns every manifest must have
 REQUIRED_COLUMNS = ("id", "map", "model", "resolution")
 #: optional per-entry columns and how their cells are read (an empty cell: the batch's value)
 OPTION_COLUMNS = {"sigma": float, "emdb_compat": bool, "permissive": bool, "num_points": int,
                   "shell_step": float, "max_radius": float}
+#: optional per-entry file columns (relative to the manifest's folder; an empty cell: none)
+PATH_COLUMNS = ("local_resolution",)
 #: files of a batch folder, which an entry id may not name (:mod:`qscore.batch.store`, :mod:`qscore.batch.run`)
 RESERVED_NAMES = ("results.parquet", "results.csv", "batch.json")
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -60,6 +63,7 @@ class BatchSettings:
     threads : int — qscore's kernel threads in each task (T)
     timeout : float, optional — seconds an entry may run before it is failed and its worker restarted
     command : str — the command line, recorded in each entry's summary (set by the caller)
+    side_chain_resolution : float — with an entry's local-resolution map: the side-chain threshold, Å
     """
 
     sigma: float = 0.4
@@ -80,13 +84,15 @@ class BatchSettings:
     command: str = ""
     archive_drop_invalid: bool = False
     archive_q: str = "emdb"
+    side_chain_resolution: float = 4.0
 
     def analysis_kwargs(self) -> dict:
         """The analysis options, as :func:`qscore.pipeline.analysis_settings` takes them (after sigma, resolution)."""
         return {"archive": self.archive, "resolution_column": self.archive_resolution_column,
                 "q_column": self.archive_q_column, "drop_invalid": self.archive_drop_invalid, "window": self.window,
                 "min_entries": self.min_entries, "expected_model": self.expected_model,
-                "correlation": self.correlation, "archive_q": self.archive_q}
+                "correlation": self.correlation, "archive_q": self.archive_q,
+                "side_chain_resolution": self.side_chain_resolution}
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ class BatchEntry:
     shell_step: float
     max_radius: float
     line: int = 0
+    local_resolution: str | None = None
 
     def score_kwargs(self, threads: int) -> dict:
         """Keyword arguments of :func:`qscore.api.score` for this entry."""
@@ -139,7 +146,9 @@ def fingerprint(entry: BatchEntry, settings: BatchSettings) -> str:
         archive = _file_state(archive)
     state = {"map": _file_state(entry.map), "model": _file_state(entry.model),
              "options": {k: v for k, v in dataclasses.asdict(entry).items()
-                         if k not in ("id", "map", "model", "line")},
+                         if k not in ("id", "map", "model", "line", "local_resolution")},
+             **({"local_resolution": _file_state(entry.local_resolution),
+                 "side_chain_resolution": settings.side_chain_resolution} if entry.local_resolution else {}),
              "archive": archive, "archive_columns": [settings.archive_resolution_column, settings.archive_q_column],
              "window": settings.window, "min_entries": settings.min_entries, "correlation": settings.correlation,
              **({"archive_drop_invalid": True} if settings.archive_drop_invalid else {}),
@@ -169,7 +178,7 @@ def _check_header(cells, path) -> list:
     """The manifest's column names (lower case), after checking them; every problem in one message."""
     header = [h.strip().lower() for h in cells]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    unknown = [h for h in header if h not in REQUIRED_COLUMNS and h not in OPTION_COLUMNS]
+    unknown = [h for h in header if h not in REQUIRED_COLUMNS and h not in OPTION_COLUMNS and h not in PATH_COLUMNS]
     repeated = sorted({h for h in header if header.count(h) > 1})
     problems = []
     if missing:
@@ -177,7 +186,7 @@ def _check_header(cells, path) -> list:
     if unknown:
         problems.append(f"column{'s' if len(unknown) > 1 else ''} {', '.join(repr(u) for u in unknown)} "
                         f"{'are' if len(unknown) > 1 else 'is'} not known (optional columns: "
-                        f"{', '.join(OPTION_COLUMNS)})")
+                        f"{', '.join((*OPTION_COLUMNS, *PATH_COLUMNS))})")
     if repeated:
         problems.append(f"column{'s' if len(repeated) > 1 else ''} {', '.join(repeated)} appear more than once")
     if problems:
@@ -194,6 +203,9 @@ def _entry_values(rec: dict, folder: Path, settings: BatchSettings) -> tuple:
         if not rec[col]:
             bad.append(f"the {col} path is empty")
         values[col] = os.path.abspath(os.path.join(folder, os.path.expanduser(rec[col])))
+    for col in PATH_COLUMNS:
+        cell = rec.get(col, "")
+        values[col] = os.path.abspath(os.path.join(folder, os.path.expanduser(cell))) if cell else None
     for col, kind in {"resolution": float, **OPTION_COLUMNS}.items():
         cell = rec.get(col, "")
         if not cell:

@@ -40,8 +40,10 @@ RESULT_COLUMNS = {
     "cc_molmap": "float", "cc_mean_molmap": "float", "cc_emodel": "float", "cc_mean_emodel": "float",
     "atoms": "int", "scored_atoms": "int", "hydrogens": "int", "outside_map": "int", "residues": "int",
     "chains": "int", "residues_below": "int", "residues_above": "int",
+    "local_resolution_median": "float", "residues_as_expected": "int", "residues_possible_misfit": "int",
+    "residues_not_resolved": "int", "residues_overfit_or_noise": "int",
     "sigma": "float", "emdb_compat": "bool", "permissive": "bool", "num_points": "int", "shell_step": "float",
-    "max_radius": "float", "map": "str", "model": "str", "outputs": "str",
+    "max_radius": "float", "map": "str", "model": "str", "local_resolution": "str", "outputs": "str",
     "elapsed_s": "float", "finished_at": "str", "worker": "str", "threads": "int", "warnings": "str",
     "qscore_version": "str", "versions": "str", "fingerprint": "str",
 }

@@ -14,7 +14,7 @@ import click
 
 from ..text import plural
 from .funnel import EXIT_INTERRUPTED, handle_errors
-from .options import ANALYSIS_ALIASES, analysis_options, score_options
+from .options import ANALYSIS_ALIASES, SIDE_CHAIN_RESOLUTION, analysis_options, score_options
 
 __all__ = ["batch", "ProgressBar", "print_report"]
 
@@ -47,6 +47,7 @@ EXIT_SOME_FAILED = 1
               help="Score at most N of the entries still to do, then stop (run again to go on).")
 @score_options(exclude=("resolution", "threads"))
 @analysis_options
+@SIDE_CHAIN_RESOLUTION
 @click.option("--no-cc", is_flag=True,
               help="Leave the map-model correlation (CC and CC-mean, as 'qscore score' adds) out; it is slow for "
                    "huge maps.")
@@ -60,8 +61,9 @@ def batch(manifest, out_dir, workers, threads, scheduler, memory_limit, timeout,
     \b
     Columns (any case): id, map, model, resolution (Å); optional per-entry
     sigma, emdb_compat, permissive, num_points, shell_step, max_radius
-    (an empty cell takes the command's option). Relative paths are read
-    from the manifest's folder.
+    (an empty cell takes the command's option), and local_resolution: the
+    entry's local-resolution map (as 'qscore score --local-resolution').
+    Relative paths are read from the manifest's folder.
 
     Each entry is scored as 'qscore score MODEL MAP --resolution D' scores it
     (with --archive, percentiles too) and its files are written to OUT/<id>/.

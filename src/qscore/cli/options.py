@@ -121,14 +121,26 @@ MAPQ_LAYOUT = click.option(
          "(_atom_site.Q_score, 3 decimals).")
 
 
+SIDE_CHAIN_RESOLUTION = click.option(
+    "--side-chain-resolution", type=float, default=4.0,
+    help="With a local-resolution map: the local resolution, Å, at or below which the map is taken to resolve side "
+         "chains (a low Q there reads 'possible misfit', poorer than it 'not resolved').")
+LOCAL_RESOLUTION = click.option(
+    "--local-resolution", "local_resolution", type=click.Path(dir_okay=False), default=None, metavar="LOCRES",
+    help="A local-resolution map (MRC/CCP4, Å; ResMap, MonoRes, blocres, cryoSPARC, RELION, Phenix): each residue's "
+         "local resolution, its expected band there and its reading (as expected, possible misfit, not resolved, "
+         "possible over-fitting or noise).")
+
+
 def scoring_command(func):
-    """MODEL and MAP arguments, the scoring options, --out, --quiet, --mapq-layout and the analysis options:
-    what 'qscore score' and 'qscore report' share."""
+    """MODEL and MAP arguments, the scoring options, --out, --quiet, --mapq-layout, the analysis options and the
+    local-resolution options: what 'qscore score' and 'qscore report' share."""
     return _apply(func, [MODEL, MAP, score_options, OUT,
                          click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary."),
-                         MAPQ_LAYOUT, analysis_options])
+                         MAPQ_LAYOUT, analysis_options, LOCAL_RESOLUTION, SIDE_CHAIN_RESOLUTION])
 
 
 __all__ = ["SIGMA", "RESOLUTION", "EMDB_COMPAT", "THREADS", "PERMISSIVE", "NUM_POINTS", "SHELL_STEP", "MAX_RADIUS",
            "SCORE_OPTIONS", "score_options", "ANALYSIS_ALIASES", "analysis_options", "REPORT_OPTIONS",
-           "report_options", "OUT", "MODEL", "MAP", "MAPQ_LAYOUT", "scoring_command"]
+           "report_options", "OUT", "MODEL", "MAP", "MAPQ_LAYOUT", "scoring_command", "LOCAL_RESOLUTION",
+           "SIDE_CHAIN_RESOLUTION"]

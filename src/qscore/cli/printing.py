@@ -137,8 +137,26 @@ def _print_relative(rel) -> None:
         click.echo(f"  ({rel.archive['dropped']} archive rows without a usable resolution or Q were left out)")
 
 
+def _print_local(local, max_rows: int) -> None:
+    med = f"median {local.median:.2f} Å over the atoms that have one" if local.median is not None else "no value"
+    click.echo(f"Local resolution ({local.source}): {med}; side chains taken as resolved at "
+               f"≤ {local.threshold:g} Å")
+    click.echo("  Readings: " + ", ".join(f"{n:,} {r}" for r, n in local.counts.items()))
+    chains = local.chains
+    if len(chains) > 1:
+        for c in chains.head(max_rows).to_dict(orient="records"):
+            click.echo(f"  {c['chain']:>4s} {c['mol_type']:8s} local {fmt(c['local_res_median'], '.2f')} Å "
+                       f"({fmt(c['local_res_p25'], '.2f')}–{fmt(c['local_res_p75'], '.2f')}): "
+                       + ", ".join(f"{c[r]} {r}" for r in local.counts))
+        if len(chains) > max_rows:
+            click.echo(f"  … {len(chains) - max_rows} more in the summary JSON")
+    for note in local.notes:
+        click.echo(f"  Note: {note}")
+
+
 def print_analysis(a, max_rows: int = 20) -> None:
-    """The expected-Q, Q-resolution, chain, worst-residue, ligand and percentile lines of an Analysis.
+    """The expected-Q, Q-resolution, chain, worst-residue, ligand, percentile and local-resolution lines of an
+    Analysis.
 
     Parameters
     ----------
@@ -168,6 +186,8 @@ def print_analysis(a, max_rows: int = 20) -> None:
             for r in ligands[:10]) + (f"; … {len(ligands) - 10} more" if len(ligands) > 10 else ""))
     if a.relative is not None:
         _print_relative(a.relative)
+    if a.local is not None:
+        _print_local(a.local, max_rows)
 
 
 def print_summary(result, paths: dict) -> None:

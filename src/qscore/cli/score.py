@@ -21,7 +21,7 @@ def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_
                       archive_drop_invalid, window, min_entries, expected_model, archive_q="emdb", no_cc=False,
                       report=False,
                       mapq_files=False, mapq_layout="2.9.7", emdb_json=False, profile_atoms=(), max_chain_plots=12,
-                      **score_kwargs):
+                      local_resolution=None, side_chain_resolution=4.0, **score_kwargs):
     """Check the analysis inputs, run the pipeline and print the summary: 'qscore score' and 'qscore report'.
 
     Parameters
@@ -29,7 +29,8 @@ def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_
     model, map_path : str — the files
     out_dir : str or None; quiet : bool
     archive_path, archive_resolution_column, archive_q_column, archive_drop_invalid, window, min_entries,
-    expected_model, archive_q, no_cc : the analysis options (see :func:`qscore.pipeline.analysis_settings`)
+    expected_model, archive_q, no_cc, local_resolution, side_chain_resolution : the analysis options (see
+        :func:`qscore.pipeline.analysis_settings`)
     report, mapq_files, profile_atoms, max_chain_plots : what else to write
     mapq_layout : str — '2.9.7' or '2021', how the annotated model holds Q
     emdb_json : bool — also the EMDB validation package's ``<map file>_qscore.json``
@@ -44,7 +45,8 @@ def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_
     settings = analysis_settings(score_kwargs["sigma"], score_kwargs["resolution"], archive=archive_path,
                                  resolution_column=archive_resolution_column, q_column=archive_q_column,
                                  drop_invalid=archive_drop_invalid, window=window, min_entries=min_entries,
-                                 expected_model=expected_model, correlation=not no_cc, archive_q=archive_q)
+                                 expected_model=expected_model, correlation=not no_cc, archive_q=archive_q,
+                                 local_resolution=local_resolution, side_chain_resolution=side_chain_resolution)
     score_kwargs["threads"] = score_kwargs.get("threads") or None
     run = score_and_write(model, map_path, settings, out_dir=out_dir, report=report, mapq_files=mapq_files,
                           mapq_layout=mapq_layout, emdb_json=emdb_json, profile_atoms=profile_atoms,
@@ -79,7 +81,9 @@ def score(model, map_path, **kw):
     _chains.csv, and expected Q, flags (below/within/above the 95% band), Q-resolution and, with
     --archive, percentiles in the summary, and (unless --no-cc) the map-model CC and CC-mean.  With
     --mapq-files also MapQ's <model>__Q__<map>_All.txt; with --emdb-json the EMDB validation package's
-    <map file>_qscore.json.
+    <map file>_qscore.json.  With --local-resolution LOCRES each atom and residue also gets its local
+    resolution, each residue the expected band there and a reading (as expected, possible misfit, not
+    resolved, possible over-fitting or noise), counted per chain in the summary.
     With --report also the HTML report, its figures and the ChimeraX files (see 'qscore report --help').
     """
     run_score_command(model, map_path, **kw)

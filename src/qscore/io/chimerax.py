@@ -51,6 +51,8 @@ ATTRIBUTE = "qscore"
 #: palette colours below, at and above the expected Q: Okabe–Ito vermillion, white, blue
 PALETTE_COLOURS = ("#D55E00", "white", "#0072B2")
 NO_VALUE_COLOUR = "#999999"
+#: residues without a reading against local resolution (lighter than any reading's colour)
+NO_READING_COLOUR = "#E5E5E5"
 
 
 def _spell(text: str) -> str | None:
@@ -73,6 +75,35 @@ def _quoted(value: str) -> str:
     return f"'{value}'" if '"' in value else f'"{value}"'
 
 
+def residue_spec(chain: str, res_num: int, ins_code: str) -> str:
+    """ChimeraX specification of one residue, e.g. ``/A:26`` (as :func:`atom_spec`, without the atom).
+
+    Parameters
+    ----------
+    chain : author chain ID ('' when blank)
+    res_num : author residue number
+    ins_code : insertion code ('' when none)
+
+    Returns
+    -------
+    str
+    """
+    chain, ins_code = str(chain), str(ins_code).strip()
+    res_attrs = []
+    chain_part = ""
+    if chain.strip():
+        spelt = _spell(chain)
+        if spelt is None:
+            res_attrs.append(f"chain_id={_quoted(chain)}")
+        else:
+            chain_part = f"/{spelt}"
+    if ins_code and not (len(ins_code) == 1 and ins_code.isascii() and ins_code.isalpha()):
+        res_attrs.insert(0, f"number={int(res_num)}")
+        res_attrs.insert(1, f"insertion_code={_quoted(ins_code)}")
+        return chain_part + "::" + ",".join(res_attrs)
+    return chain_part + f":{int(res_num)}{ins_code}" + ("::" + ",".join(res_attrs) if res_attrs else "")
+
+
 def atom_spec(chain: str, res_num: int, ins_code: str, name: str) -> str:
     """ChimeraX atom specification of one atom, e.g. ``/A:26@CD2`` (see the module docstring).
 
@@ -87,24 +118,10 @@ def atom_spec(chain: str, res_num: int, ins_code: str, name: str) -> str:
     -------
     str — a specification with no tab or newline
     """
-    chain, ins_code, name = str(chain), str(ins_code).strip(), str(name)
-    res_attrs = []
-    chain_part = ""
-    if chain.strip():
-        spelt = _spell(chain)
-        if spelt is None:
-            res_attrs.append(f"chain_id={_quoted(chain)}")
-        else:
-            chain_part = f"/{spelt}"
-    if ins_code and not (len(ins_code) == 1 and ins_code.isascii() and ins_code.isalpha()):
-        res_attrs.insert(0, f"number={int(res_num)}")
-        res_attrs.insert(1, f"insertion_code={_quoted(ins_code)}")
-        residue = "::" + ",".join(res_attrs)
-    else:
-        residue = f":{int(res_num)}{ins_code}" + ("::" + ",".join(res_attrs) if res_attrs else "")
+    name = str(name)
     spelt_name = _spell(name)
     atom = f"@{spelt_name}" if spelt_name else f"@@name={_quoted(name)}"
-    return f"{chain_part}{residue}{atom}"
+    return f"{residue_spec(chain, res_num, ins_code)}{atom}"
 
 
 def _occupancies(model, index: np.ndarray) -> np.ndarray:
@@ -265,6 +282,48 @@ def write_cxc(path, *, model_path, defattr_path, map_path=None, expected=None,
     write_text(path, "\n".join(lines) + "\n")
 
 
+def write_reading_files(residues: pd.DataFrame, folder, stem: str, *, colours: dict, model_path, map_path=None,
+                        source: str = "") -> dict:
+    """``<stem>_reading.defattr`` (residue attribute ``qreading``: 1, 2, … in the order of ``colours``) and
+    ``<stem>_reading.cxc`` (opens model and map, colours residues by reading, with a key).
+
+    Parameters
+    ----------
+    residues : DataFrame — chain, res_num, ins_code and reading of each residue
+    folder : str or Path — existing folder
+    stem : str — the files' stem
+    colours : dict {reading: colour} — the readings, in code order
+    model_path, map_path : what the script opens
+    source : str — the local-resolution map (for the comments)
+
+    Returns
+    -------
+    dict {'reading_defattr': path, 'reading_cxc': path}
+    """
+    from .._version import __version__
+
+    folder = Path(folder)
+    paths = {"reading_defattr": folder / f"{stem}_reading.defattr", "reading_cxc": folder / f"{stem}_reading.cxc"}
+    codes = {r: k for k, r in enumerate(colours, start=1)}
+    legend = ", ".join(f"{k} {r}" for r, k in codes.items())
+    rows = residues[residues["reading"].isin(list(codes))]
+    lines = [f"# Reading of each residue's Q against local resolution ({source}), written by qscore {__version__}",
+             f"# qreading: {legend}; residues without a reading are not listed",
+             "attribute: qreading", "match mode: 1-to-1", "recipient: residues"]
+    lines += [f"\t{residue_spec(r.chain, r.res_num, r.ins_code)}\t{codes[r.reading]}" for r in rows.itertuples()]
+    write_text(paths["reading_defattr"], "\n".join(lines) + "\n")
+    spec = ":".join(f"{k},{colours[r]}" for r, k in codes.items())
+    script = [f"# Colour residues by their reading against local resolution; written by qscore {__version__}.",
+              f"# {', '.join(f'{r}: {c}' for r, c in colours.items())}; no reading: {NO_READING_COLOUR}.",
+              "close session", f"open {_script_path(model_path, folder)} maxModels 1"]
+    if map_path:
+        script += [f"open {_script_path(map_path, folder)}", "volume #2 style mesh"]
+    script += [f"open {_script_path(paths['reading_defattr'], folder)} format defattr models #1",
+               f"color byattribute r:qreading #1 target acs palette {spec} noValueColor {NO_READING_COLOUR} key true"]
+    write_text(paths["reading_cxc"], "\n".join(script) + "\n")
+    return {k: str(v) for k, v in paths.items()}
+
+
 def write_chimerax(result, folder, stem: str, *, model_path=None, map_path=None, expected=None) -> dict:
     """Write ``<stem>.defattr`` and ``<stem>.cxc`` into ``folder``.
 
@@ -291,4 +350,5 @@ def write_chimerax(result, folder, stem: str, *, model_path=None, map_path=None,
     return {k: str(v) for k, v in paths.items()}
 
 
-__all__ = ["atom_spec", "chimerax_atoms", "write_defattr", "write_cxc", "write_chimerax", "palette", "ATTRIBUTE"]
+__all__ = ["atom_spec", "residue_spec", "chimerax_atoms", "write_defattr", "write_cxc", "write_chimerax",
+           "write_reading_files", "palette", "ATTRIBUTE"]

@@ -112,27 +112,8 @@ def _check_header(p: Path) -> int | None:
 VOXEL_RANGE = (0.05, 20.0)
 
 
-def read_map(path, *, permissive: bool = False) -> DensityMap:
-    """Read an MRC/CCP4 map (``.mrc``, ``.map``, ``.ccp4``, optionally ``.gz``).
-
-    Parameters
-    ----------
-    path : str or Path
-        The map file.
-    permissive : bool
-        Accept integer-mode maps (read as real values, with a warning) instead of refusing them.
-
-    Returns
-    -------
-    DensityMap
-
-    Raises
-    ------
-    InputFileError
-        Missing, unreadable, truncated or corrupt file, or unknown extension.
-    MapError
-        Complex or (unless permissive) integer mode, non-90° cell, NaN values or zero variance.
-    """
+def _read_grid(path, permissive: bool) -> DensityMap:
+    """The map's grid, origin and voxel size with every header check; its values are not judged here."""
     import gemmi
 
     p = check_input_path(path, MAP_SUFFIXES, "Map")
@@ -215,16 +196,61 @@ def read_map(path, *, permissive: bool = False) -> DensityMap:
     values = np.ascontiguousarray(file_order.transpose(perm), dtype=np.float32)
     if values.size == 0:
         raise MapError(f"Map file '{p}' has an empty grid {n_crs}.")
+    return DensityMap(values=values, origin=origin, voxel_size=voxel, path=str(p), axis_order=axis_order,
+                      notes=notes)
+
+
+def read_map(path, *, permissive: bool = False) -> DensityMap:
+    """Read an MRC/CCP4 map (``.mrc``, ``.map``, ``.ccp4``, optionally ``.gz``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The map file.
+    permissive : bool
+        Accept integer-mode maps (read as real values, with a warning) instead of refusing them.
+
+    Returns
+    -------
+    DensityMap
+
+    Raises
+    ------
+    InputFileError
+        Missing, unreadable, truncated or corrupt file, or unknown extension.
+    MapError
+        Complex or (unless permissive) integer mode, non-90° cell, NaN values or zero variance.
+    """
+    dmap = _read_grid(path, permissive)
+    values = dmap.values
     bad = sum(int(np.count_nonzero(~np.isfinite(values[k:k + 16]))) for k in range(0, values.shape[0], 16))
     if bad:
-        raise MapError(f"Map file '{p}' has {bad} NaN or infinite values; fill or mask them "
+        raise MapError(f"Map file '{dmap.path}' has {bad} NaN or infinite values; fill or mask them "
                        "(e.g. set them to 0) before scoring.")
-    dmap = DensityMap(values=values, origin=origin, voxel_size=voxel, path=str(p),
-                      axis_order=axis_order, notes=notes)
     if float(values.max()) == float(values.min()):
-        raise MapError(f"Map file '{p}' has the same value ({float(values.min())}) everywhere; "
+        raise MapError(f"Map file '{dmap.path}' has the same value ({float(values.min())}) everywhere; "
                        "a map of zero variance cannot be correlated. Check the file.")
     return dmap
+
+
+def read_local_resolution(path) -> DensityMap:
+    """Read a local-resolution map (MRC/CCP4, values in Å), with the header checks and origin rules of
+    :func:`read_map`; NaN and constant values are allowed (they mean "no value" or a uniform map), and
+    :func:`qscore.analysis.local_resolution.check_local_resolution` judges the values.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    DensityMap
+
+    Raises
+    ------
+    InputFileError, MapError — as :func:`read_map`, for the file and its header
+    """
+    return _read_grid(path, False)
 
 
 def write_map(path, dmap: DensityMap, *, axis_order=(1, 2, 3), use_nstart: bool = False) -> None:
@@ -278,4 +304,4 @@ def write_map(path, dmap: DensityMap, *, axis_order=(1, 2, 3), use_nstart: bool 
         m.write_ccp4_map(str(tmp))
 
 
-__all__ = ["MAP_SUFFIXES", "read_map", "write_map"]
+__all__ = ["MAP_SUFFIXES", "read_map", "read_local_resolution", "write_map"]

@@ -17,20 +17,26 @@ from ..analysis.correlation import map_model_correlation
 from ..analysis.expected import curve_for
 from ..analysis.groups import analyse as analyse_tables
 from ..analysis.groups import atom_status, check_archive_q
+from ..analysis.local_resolution import (
+    DEFAULT_SIDE_CHAIN_RESOLUTION,
+    check_local_resolution,
+    check_side_chain_resolution,
+)
 from ..analysis.relative import DEFAULT_MIN_ENTRIES, DEFAULT_WINDOW
 from ..analysis.results import Analysis
 from ..core.engine import compute_qscores, emdb_compatible_map, set_threads
 from ..errors import ModelError, ParameterError
 from ..io.archive import read_archive
 from ..io.curves import read_expected_model
-from ..io.maps import read_map
+from ..io.maps import read_local_resolution, read_map
 from ..io.models import read_model
 from ..io.paths import cached_archive_path
 from ..provenance import versions
 from ..text import plural
 from ..types import MOLECULE_TYPES, ArchiveData, DensityMap, ExpectedModel, MapStats, Model, QParams, check_resolution
 
-__all__ = ["QScoreResult", "AnalysisSettings", "analysis_settings", "score", "check_aligned"]
+__all__ = ["QScoreResult", "AnalysisSettings", "analysis_settings", "score", "check_aligned",
+           "read_local_resolution_map"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class AnalysisSettings:
     correlation : bool — also the map–model CC and CC-mean at the resolution
     n_worst : int — how many of the worst residues the summary lists
     archive_q : str — the model Q placed among the archive's entries: 'emdb' (Q_emdb) or 'mapq'
+    local_resolution : DensityMap, optional — a local-resolution map (Å), checked
+    side_chain_resolution : float — the local resolution (Å) at or below which side chains are resolved
     """
 
     archive: ArchiveData | None = None
@@ -55,12 +63,33 @@ class AnalysisSettings:
     correlation: bool = False
     n_worst: int = 5
     archive_q: str = "emdb"
+    local_resolution: DensityMap | None = None
+    side_chain_resolution: float = DEFAULT_SIDE_CHAIN_RESOLUTION
+
+
+def read_local_resolution_map(local_resolution) -> DensityMap | None:
+    """A local-resolution map read (a path) or taken (a DensityMap) and its values checked; None for None.
+
+    Parameters
+    ----------
+    local_resolution : str, Path, DensityMap or None
+
+    Returns
+    -------
+    DensityMap or None
+    """
+    if local_resolution is None:
+        return None
+    dmap = local_resolution if isinstance(local_resolution, DensityMap) else read_local_resolution(local_resolution)
+    check_local_resolution(dmap)
+    return dmap
 
 
 def analysis_settings(sigma: float, resolution: float | None, *, archive=None, resolution_column: str | None = None,
                       q_column: str | None = None, drop_invalid: bool = False, window: float = DEFAULT_WINDOW,
                       min_entries: int = DEFAULT_MIN_ENTRIES, expected_model=None,
-                      correlation: bool = False, archive_q: str = "emdb") -> AnalysisSettings:
+                      correlation: bool = False, archive_q: str = "emdb", local_resolution=None,
+                      side_chain_resolution: float = DEFAULT_SIDE_CHAIN_RESOLUTION) -> AnalysisSettings:
     """Check and read what the analysis needs, before any Q is computed.
 
     Parameters
@@ -77,6 +106,9 @@ def analysis_settings(sigma: float, resolution: float | None, *, archive=None, r
     correlation : bool — also the map–model CC and CC-mean (with a resolution)
     archive_q : str — the model Q placed among the archive's entries: 'emdb' (Q_emdb, as the EMDB archive's
         own values are defined; default) or 'mapq' (MapQ's mean over every non-H atom)
+    local_resolution : str, Path or DensityMap, optional — a local-resolution map in Å (MRC/CCP4): Q read
+        against it (:mod:`qscore.analysis.local_resolution`)
+    side_chain_resolution : float — the local resolution (Å) at or below which side chains are resolved (4.0)
 
     Returns
     -------
@@ -94,6 +126,8 @@ def analysis_settings(sigma: float, resolution: float | None, *, archive=None, r
     if min_entries < 1:
         raise ParameterError(f"min_entries={min_entries} must be at least 1.", parameter="min_entries")
     check_archive_q(archive_q)
+    check_side_chain_resolution(side_chain_resolution)
+    local_map = read_local_resolution_map(local_resolution)
     curve = expected_model
     if curve is not None and not isinstance(curve, ExpectedModel):
         curve = read_expected_model(curve)
@@ -111,7 +145,8 @@ def analysis_settings(sigma: float, resolution: float | None, *, archive=None, r
                                      "first, or give a CSV file with archive=FILE.", parameter="archive")
         table = read_archive(path, resolution_column=resolution_column, q_column=q_column, drop_invalid=drop_invalid)
     return AnalysisSettings(archive=table, window=float(window), min_entries=int(min_entries), curve=curve,
-                            correlation=correlation, archive_q=archive_q)
+                            correlation=correlation, archive_q=archive_q, local_resolution=local_map,
+                            side_chain_resolution=float(side_chain_resolution))
 
 
 @dataclass
@@ -168,11 +203,14 @@ class QScoreResult:
         return atom_status(self.q, self.outside, self.atoms.is_hydrogen)
 
     def atom_table(self) -> pd.DataFrame:
-        """One row per atom: identity, coordinates, Q and whether it lies outside the map."""
+        """One row per atom: identity, coordinates, Q, whether it lies outside the map, and (analysed against a
+        local-resolution map) its local resolution."""
         t = self.atoms.table()
         t["Q"] = self.q
         t["outside_map"] = self.outside
         t["status"] = self.status
+        if self.analysis is not None and self.analysis.local is not None:
+            t["local_res"] = self.analysis.local.atom_values
         return t
 
     def mean_q(self, mol_type: str | None = None) -> float:
@@ -207,7 +245,9 @@ class QScoreResult:
         s = settings or AnalysisSettings()
         analysis = analyse_tables(self.atoms, self.q, sigma=self.params.sigma, resolution=self.resolution,
                                   curve=self.curve(s), archive=s.archive, window=s.window, min_entries=s.min_entries,
-                                  n_worst=s.n_worst, status=self.status, archive_q=s.archive_q)
+                                  n_worst=s.n_worst, status=self.status, archive_q=s.archive_q,
+                                  local_map=s.local_resolution, side_chain_resolution=s.side_chain_resolution,
+                                  density_map=self.dmap)
         if s.correlation and self.resolution is not None:
             analysis.correlation = map_model_correlation(self.atoms, self.dmap, self.resolution, lenient=True,
                                                          source=self.model.path)

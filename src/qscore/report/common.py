@@ -17,6 +17,11 @@ from ..errors import QScoreWarning
 BLACK, ORANGE, SKY_BLUE, GREEN, BLUE, VERMILLION, PURPLE, GREY = (
     "#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#999999")
 BAND_COLOUR = "#BBBBBB"
+#: the colour of each reading against local resolution (qscore.analysis.local_resolution.READINGS, in order)
+READING_COLOURS = {"as expected": BLUE, "possible misfit": VERMILLION, "not resolved": GREY,
+                   "possible over-fitting or noise": ORANGE}
+#: the band at each residue's local resolution in residue plots
+LOCAL_BAND_COLOUR = PURPLE
 FONT_SIZE = 9
 #: formats and resolution :func:`save_figure` writes
 FORMATS = ("png", "svg")
@@ -137,4 +142,5 @@ def band_legend(expected, resolution) -> dict:
 
 
 __all__ = ["new_figure", "save_figure", "expected_text", "draw_band", "band_legend", "BLACK", "ORANGE", "SKY_BLUE",
-           "GREEN", "BLUE", "VERMILLION", "PURPLE", "GREY", "BAND_COLOUR", "FONT_SIZE", "FORMATS", "DPI"]
+           "GREEN", "BLUE", "VERMILLION", "PURPLE", "GREY", "BAND_COLOUR", "FONT_SIZE", "FORMATS", "DPI",
+           "READING_COLOURS", "LOCAL_BAND_COLOUR"]

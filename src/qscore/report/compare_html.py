@@ -16,7 +16,7 @@ from .._version import __version__
 from ..text import plural
 from .common import save_figure
 from .compare_plots import plot_ligand_poses, plot_paired_residues, plot_q_scatter
-from .html import asset, drop_empty, escape, number, relative_href, table_block, table_spec
+from .html_parts import asset, drop_empty, escape, figure_blocks, number, relative_href, table_block, table_spec
 from .residue_plots import polymer_groups
 
 __all__ = ["write_compare_report", "render_compare_report"]
@@ -126,15 +126,6 @@ def render_compare_report(comparison, *, figures: list, outputs: dict, folder) -
     labels = comparison.labels
     what = "models in one map" if comparison.mode == "models" else "maps for one model"
     notes = "".join(f'<p class="warn">{escape(n)}</p>' for n in comparison.notes)
-    figs = []
-    for f in figures:
-        if f.get("data_uri"):
-            links = " ".join(f'<a href="{relative_href(f[k], folder)}">{k.upper()}</a>' for k in ("png", "svg"))
-            figs.append(f'<figure id="fig-{escape(f["key"])}"><h3>{escape(f["title"])}</h3><img src="{f["data_uri"]}" '
-                        f'alt="{escape(f["title"])}"><figcaption>{escape(f["caption"])} {links}</figcaption></figure>')
-        else:
-            figs.append(f'<div class="note figure-note"><strong>{escape(f["title"])}:</strong> '
-                        f'{escape(f["note"])}</div>')
     res_cols = _residue_columns(labels)
     largest = comparison.largest_differences(500)
     ligands = comparison.ligands()
@@ -163,7 +154,7 @@ def render_compare_report(comparison, *, figures: list, outputs: dict, folder) -
 <p>{len(comparison.atoms):,} atoms are in every input. Residue by residue, <em>best</em> names the input with the
 highest Q when the inputs differ by at least {comparison.min_difference:g}, else <em>similar</em>.</p>
 {_summary_table(comparison)}</section>
-<section id="figures"><h2>Figures</h2>{"".join(figs)}</section>
+<section id="figures"><h2>Figures</h2>{figure_blocks(figures, folder)}</section>
 <section id="chains"><h2>Chains</h2>{table_block("table-chains", table_spec(comparison.chains,
                                                                              drop_empty(comparison.chains, chain_cols)),
                                                      "No chains.")}</section>

@@ -14,21 +14,25 @@ highlighted (and marked ▼/▲, not by colour alone).  Reads results only.
 from __future__ import annotations
 
 import base64
-import html
-import json
-import math
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
-import pandas as pd
 
 from ..text import plural
+from .html_parts import (
+    PAGE_SIZE,
+    asset,
+    drop_empty,
+    escape,
+    figure_blocks,
+    number,
+    relative_href,
+    table_block,
+    table_spec,
+)
 
-__all__ = ["write_report", "render_report", "table_spec", "table_block", "drop_empty", "asset", "escape", "number",
-           "relative_href", "PAGE_SIZE"]
+__all__ = ["write_report", "render_report", "table_spec"]
 
 #: descriptions of the output files a report links to, by kind
 FILE_KINDS = {
@@ -41,92 +45,9 @@ FILE_KINDS = {
     "mapq_all_txt": "MapQ's per-residue table",
     "defattr": "ChimeraX attribute file (atom attribute qscore)",
     "cxc": "ChimeraX script: opens model and map, colours by Q",
+    "reading_defattr": "ChimeraX attribute file (residue attribute qreading: the reading against local resolution)",
+    "reading_cxc": "ChimeraX script: colours residues by their reading against local resolution",
 }
-PAGE_SIZE = 50
-
-
-def asset(name: str) -> str:
-    """The text of one of the report's assets (``report.css``, ``report.js``)."""
-    return resources.files("qscore.report").joinpath("assets", name).read_text(encoding="utf-8")
-
-
-def escape(value) -> str:
-    """``value`` as HTML text (quotes escaped too)."""
-    return html.escape(str(value), quote=True)
-
-
-def number(value, digits: int = 3, none: str = "–") -> str:
-    """A number with ``digits`` decimals, or ``none`` for a missing or non-finite value.
-
-    Parameters
-    ----------
-    value : number or None
-    digits : int
-    none : str — shown for no value
-    """
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return none
-    return none if not math.isfinite(v) else f"{v:.{digits}f}"
-
-
-def _json_value(v):
-    if v is None:
-        return None
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return None if not math.isfinite(float(v)) else round(float(v), 6)
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    return v if isinstance(v, (int, str)) else str(v)
-
-
-def table_spec(table: pd.DataFrame, columns, *, flag: str | None = None, page_size: int = PAGE_SIZE) -> dict:
-    """The JSON the report's table script draws: column descriptions and rows.
-
-    Parameters
-    ----------
-    table : DataFrame
-    columns : list of (key, label, type, digits, searchable) — type 'num' or 'str'; columns the
-        table lacks are skipped
-    flag : str, optional — the column holding 'below'/'within'/'above' (highlighted, filterable)
-    page_size : int — rows per page at first
-
-    Returns
-    -------
-    dict with ``columns``, ``rows`` (lists, NaN as null), ``flag`` (column index or None), ``pageSize``
-    """
-    cols = [c for c in columns if c[0] in table.columns]
-    spec_cols = [{"key": k, "label": lab, "type": typ, **({"digits": d} if d is not None else {}),
-                  "search": bool(s)} for k, lab, typ, d, s in cols]
-    data = table[[c[0] for c in cols]]
-    rows = [[_json_value(v) for v in row] for row in data.itertuples(index=False, name=None)]
-    keys = [c[0] for c in cols]
-    return {"columns": spec_cols, "rows": rows, "flag": keys.index(flag) if flag in keys else None,
-            "pageSize": page_size}
-
-
-def _json_script(target: str, spec: dict) -> str:
-    text = json.dumps(spec, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f'<script type="application/json" class="qs-table-data" data-target="{escape(target)}">{text}</script>'
-
-
-def table_block(target: str, spec: dict, empty: str) -> str:
-    """A sortable, filterable table drawn by ``report.js`` from ``spec``, or the ``empty`` note without rows.
-
-    Parameters
-    ----------
-    target : str — the element id
-    spec : dict — from :func:`table_spec`
-    empty : str — shown when there are no rows
-    """
-    if not spec["rows"]:
-        return f'<p class="note">{escape(empty)}</p>'
-    return (f'<div id="{escape(target)}" class="qs-table-block"></div>{_json_script(target, spec)}'
-            '<noscript><p class="note">The tables need JavaScript; the CSV files hold the same data.</p></noscript>')
 
 
 _RESIDUE_COLUMNS = [("chain", "Chain", "str", None, True), ("res_num", "Number", "num", None, True),
@@ -151,25 +72,6 @@ _CHAIN_COLUMNS = [("chain", "Chain", "str", None, True), ("type", "Type", "str",
                   ("Q_low95", "95% band from (entry curve)", "num", 3, False), ("Q_high95", "to", "num", 3, False),
                   ("Q_flag", "Flag", "str", None, True), ("Q_flag_reference", "Judged against", "str", None, False),
                   ("Q_resolution_2020", "Q-resolution 2020 (Å)", "num", 2, False)]
-
-
-def drop_empty(table: pd.DataFrame, columns) -> list:
-    """Columns of ``columns`` that hold at least one value in ``table`` (no all-empty part columns).
-
-    Parameters
-    ----------
-    table : DataFrame
-    columns : list of (key, label, type, digits, searchable) — as for :func:`table_spec`
-    """
-    out = []
-    for c in columns:
-        if c[0] not in table.columns:
-            continue
-        col = table[c[0]]
-        if col.isna().all() or (c[2] == "str" and (col.astype(str).str.strip() == "").all()):
-            continue
-        out.append(c)
-    return out
 
 
 def _summary_cards(result, s: dict, analysis) -> str:
@@ -281,22 +183,6 @@ def _model_table(analysis) -> str:
     return f'<table class="plain"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
-def relative_href(path, folder: Path) -> str:
-    """A link to ``path`` relative to ``folder`` (a ``file://`` URI when it lies outside).
-
-    Parameters
-    ----------
-    path : str or Path
-    folder : Path — where the page is
-    """
-    p = Path(path).resolve()
-    try:
-        rel = p.relative_to(folder.resolve()).as_posix()
-    except ValueError:
-        return p.as_uri()
-    return quote(rel)
-
-
 def _params_block(s: dict, analysis, archive_info: dict | None) -> str:
     rows = [("Model", s["inputs"]["model"]), ("Map", s["inputs"]["map"]), ("Command", s["command"])]
     rows += [(f"parameter: {k}", v) for k, v in s["parameters"].items()]
@@ -348,18 +234,6 @@ def render_report(result, analysis, *, figures: list, outputs: dict, folder, arc
     for note in s["map"].get("notes") or []:
         notes.append(f'<p class="note">Map: {escape(note)}</p>')
 
-    fig_html = []
-    for f in figures:
-        if f.get("data_uri"):
-            links = " ".join(f'<a href="{relative_href(f[k], folder)}">{k.upper()}</a>' for k in ("png", "svg")
-                             if f.get(k))
-            fig_html.append(f'<figure id="fig-{escape(f["key"])}"><h3>{escape(f["title"])}</h3>'
-                            f'<img src="{f["data_uri"]}" alt="{escape(f["title"])}">'
-                            f'<figcaption>{escape(f["caption"])} {links}</figcaption></figure>')
-        else:
-            fig_html.append(f'<div class="note figure-note" id="fig-{escape(f["key"])}"><strong>{escape(f["title"])}:'
-                            f"</strong> {escape(f['note'])}</div>")
-
     residues = analysis.residues
     poly = residues[residues["mol_type"].isin(["protein", "nucleic"])]
     ligands = residues[residues["mol_type"].isin(["ligand", "ion"])].sort_values("Q_residue", kind="stable")
@@ -395,25 +269,31 @@ def render_report(result, analysis, *, figures: list, outputs: dict, folder, arc
                          f'{escape(f["title"])}</li>')
     from .._version import __version__
 
+    local_html = local_nav = ""
+    if analysis.local is not None:
+        from .local_html import local_section
+
+        local_html, local_nav = local_section(analysis), '<a href="#local-resolution">Local resolution</a>'
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = f"""<header>
 <h1>Q-score report</h1>
 <p class="sub"><strong>{escape(model_name)}</strong> in <strong>{escape(map_name)}</strong>{escape(res_text)} ·
 σ {result.params.sigma:g} Å · qscore {escape(__version__)} · {escape(stamp)}</p>
 <nav><a href="#summary">Summary</a><a href="#figures">Figures</a><a href="#chains">Chains</a>
-<a href="#residues">Residues</a><a href="#ligands">Ligands</a><a href="#parameters">Parameters</a>
+<a href="#residues">Residues</a><a href="#ligands">Ligands</a>{local_nav}<a href="#parameters">Parameters</a>
 <a href="#files">Files</a></nav>
 </header>
 <main>
 <section id="summary"><h2>Summary</h2>{"".join(notes)}{_summary_cards(result, s, analysis)}
 <h3>By molecule type</h3>{_model_table(analysis)}</section>
-<section id="figures"><h2>Figures</h2>{"".join(fig_html)}</section>
+<section id="figures"><h2>Figures</h2>{figure_blocks(figures, folder)}</section>
 <section id="chains"><h2>Chains</h2>{flag_legend}
 {table_block("table-chains", chain_spec, "No chains.")}</section>
 <section id="residues"><h2>Residues (protein and nucleic acid)</h2>
 {table_block("table-residues", res_spec, "The model has no protein or nucleic-acid residues.")}</section>
 <section id="ligands"><h2>Ligands and ions</h2>{water_note}
 {table_block("table-ligands", lig_spec, "The model has no ligands or ions.")}</section>
+{local_html}
 <section id="parameters"><h2>Parameters and versions</h2>{_params_block(s, analysis, archive_info)}</section>
 <section id="files"><h2>Files</h2><p>Links are relative to this report's folder.</p>
 <ul class="files">{"".join(files)}</ul></section>
@@ -489,6 +369,15 @@ def write_report(result, analysis, folder, *, archive=None, curve=None, outputs:
                             expected=analysis.expected)
         written.update(cx)
         links.update(cx)
+        if analysis.local is not None:
+            from ..io.chimerax import write_reading_files
+            from .common import READING_COLOURS
+
+            rf = write_reading_files(analysis.residues, folder, stem, colours=READING_COLOURS,
+                                     model_path=links.get("model_cif") or result.model.path,
+                                     map_path=map_path or result.dmap.path or None, source=analysis.local.source)
+            written.update(rf)
+            links.update(rf)
     report = folder / f"{stem}_report.html"
     archive_info = None
     if rel is not None:

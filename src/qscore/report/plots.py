@@ -351,6 +351,18 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
                            "Mean Q over the atoms of each protein and nucleic chain, in model order"
                            + (", with the expected Q_peak and 95% band." if expected is not None else "."),
                            figure=plot_chain_overview(analysis.chains, expected=expected, resolution=d))
+    local = analysis.local
+    if local is not None:
+        from .local_plots import plot_q_vs_local_resolution
+
+        yield ReportFigure("local_resolution", "Residue Q against local resolution",
+                           "Each residue at its local resolution (median over its atoms) and Q, coloured by its "
+                           "reading; the dash-dot curve is the expected Q_peak and the grey band holds 95% of entries "
+                           f"at each resolution; dashed: {local.threshold:g} Å, the local resolution at or below "
+                           "which side chains are taken as resolved. The residues furthest outside the band are "
+                           "labelled.",
+                           figure=plot_q_vs_local_resolution(analysis.residues, curve=curve, threshold=local.threshold,
+                                                             resolution=d))
     title = "The model among the archive"
     caption = ("Mean Q of this model (star) on the archive's Q-versus-resolution scatter, with the expected "
                "Q_peak (solid) and the curves holding 95% of entries (dashed).")

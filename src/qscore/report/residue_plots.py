@@ -21,6 +21,7 @@ from .common import (
     FONT_SIZE,
     GREEN,
     GREY,
+    LOCAL_BAND_COLOUR,
     ORANGE,
     SKY_BLUE,
     VERMILLION,
@@ -218,6 +219,10 @@ def plot_residue_q(table: pd.DataFrame, *, chain: str, mol_type: str, expected=N
         sl = slice(r * row_len, min((r + 1) * row_len, n))
         x, q, kind_row = x_all[sl], q_all[sl], kinds[sl]
         draw_band(ax, expected)
+        if "Q_low95_local" in t and t["Q_low95_local"].notna().any():  # the band at each residue's local resolution
+            ax.fill_between(x, t["Q_low95_local"].to_numpy(float)[sl], t["Q_high95_local"].to_numpy(float)[sl],
+                            step="mid", color=LOCAL_BAND_COLOUR, alpha=0.15, linewidth=0, zorder=0.5,
+                            label="95% band at the local resolution")
         for (_, label, colour, style), values in zip(parts, part_values, strict=True):
             xs, ys = _gapped(x, values[sl])
             ax.plot(xs, ys, color=colour, linestyle=style, linewidth=0.9, alpha=0.9, label=label, zorder=2)
