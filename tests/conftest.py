@@ -128,7 +128,7 @@ def browser():
     opts.binary_location = chrome
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-                "--window-size=1280,1000"):
+                "--window-size=1280,1000", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     try:
@@ -137,6 +137,12 @@ def browser():
         pytest.skip(f"Chromium did not start: {exc.msg}")
     yield d
     d.quit()
+
+
+def page_messages(browser) -> list:
+    """The page's console messages since the last call, without the software renderer's own performance notes
+    (SwiftShader's 'GPU stall due to ReadPixels' and the like, logged by Chromium as source 'rendering')."""
+    return [e for e in browser.get_log("browser") if not (e.get("source") == "rendering" and e["level"] == "WARNING")]
 
 
 def open_page(browser, path):

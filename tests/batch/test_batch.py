@@ -431,3 +431,29 @@ def test_a_duplicate_id_does_not_hide_the_rows_other_problems(tmp_path):
     res = invoke("batch", manifest, "--out", tmp_path / "out")
     assert res.exit_code == 2 and "duplicate id (also on line 2)" in res.output and "outside (0, 50] Å" in res.output
     assert "(e.g. 3.2).." not in res.output
+
+
+def test_batch_report_writes_each_report_and_an_index_whose_links_resolve(inputs, cluster, tmp_path, browser):
+    from urllib.parse import unquote
+
+    from conftest import open_page, page_messages
+    from qscore.batch import run_batch
+
+    rows = demo_rows()[:2] + [("broken", "corrupt.mrc", "demo2.0/demo_helix.pdb", 2.0)]
+    manifest = write_manifest(inputs / "reports.csv", rows)
+    settings = BatchSettings(correlation=False, report=True, report_viewer=False, archive=str(inputs / "archive.csv"))
+    with distributed.Client(cluster.scheduler_address) as client:
+        report = run_batch(manifest, tmp_path / "out", settings, client=client)
+    index = report.paths()["index_html"]
+    table = read_results(tmp_path / "out").set_index("id")
+    assert table.loc["broken", "status"] == "failed" and pd.isna(table.loc["broken", "report"])
+    for ident in ("demo2_0", "demo2_5"):
+        assert (tmp_path / "out" / table.loc[ident, "report"]).is_file()
+    assert open_page(browser, index) == []
+    rows_shown = browser.find_elements("css selector", "#table-entries tbody tr")
+    assert len(rows_shown) == 3
+    hrefs = [a.get_attribute("href") for a in browser.find_elements("css selector", "#table-entries tbody a")]
+    assert len(hrefs) == 2 and all(Path(unquote(h.removeprefix("file://"))).is_file() for h in hrefs)
+    assert "Map file" in browser.find_element("id", "table-entries").text  # the failed entry's error
+    assert browser.execute_script("return document.querySelector('#scatter img').naturalWidth") > 100
+    assert page_messages(browser) == []

@@ -185,8 +185,11 @@ def score_entry(entry: BatchEntry, settings: BatchSettings, out_dir: str) -> dic
             if folder.exists():
                 shutil.rmtree(folder)
             run = score_and_write(entry.model, entry.map, analysis, out_dir=folder, command=settings.command,
+                                  report=settings.report, viewer=settings.report_viewer,
                                   **entry.score_kwargs(settings.threads))
+        report = run.paths.get("report_html")
         row.update(_result_columns(run.result), status="ok", error=None, outputs=entry.id,
+                   report=f"{entry.id}/{Path(report).name}" if report else None,
                    warnings="; ".join(dict.fromkeys(str(w.message) for w in caught)) or None)
         if _cancelled(out_dir):
             shutil.rmtree(folder, ignore_errors=True)

@@ -36,7 +36,7 @@ OPTION_COLUMNS = {"sigma": float, "emdb_compat": bool, "permissive": bool, "num_
 #: optional per-entry file columns (relative to the manifest's folder; an empty cell: none)
 PATH_COLUMNS = ("local_resolution",)
 #: files of a batch folder, which an entry id may not name (:mod:`qscore.batch.store`, :mod:`qscore.batch.run`)
-RESERVED_NAMES = ("results.parquet", "results.csv", "batch.json")
+RESERVED_NAMES = ("results.parquet", "results.csv", "batch.json", "index.html", "index_figures")
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _TRUE = frozenset({"1", "true", "yes", "y", "t"})
 _FALSE = frozenset({"0", "false", "no", "n", "f"})
@@ -64,6 +64,8 @@ class BatchSettings:
     timeout : float, optional — seconds an entry may run before it is failed and its worker restarted
     command : str — the command line, recorded in each entry's summary (set by the caller)
     side_chain_resolution : float — with an entry's local-resolution map: the side-chain threshold, Å
+    report : bool — also each entry's HTML report (and the batch's ``index.html``)
+    report_viewer : bool — the reports' 3D view
     """
 
     sigma: float = 0.4
@@ -85,6 +87,8 @@ class BatchSettings:
     archive_drop_invalid: bool = False
     archive_q: str = "emdb"
     side_chain_resolution: float = 4.0
+    report: bool = False
+    report_viewer: bool = True
 
     def analysis_kwargs(self) -> dict:
         """The analysis options, as :func:`qscore.pipeline.analysis_settings` takes them (after sigma, resolution)."""
@@ -153,6 +157,7 @@ def fingerprint(entry: BatchEntry, settings: BatchSettings) -> str:
              "window": settings.window, "min_entries": settings.min_entries, "correlation": settings.correlation,
              **({"archive_drop_invalid": True} if settings.archive_drop_invalid else {}),
              "archive_q": settings.archive_q,
+             **({"report": True, "report_viewer": settings.report_viewer} if settings.report else {}),
              "expected_model": None if settings.expected_model is None else _file_state(settings.expected_model)}
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:24]
 

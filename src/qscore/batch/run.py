@@ -114,7 +114,11 @@ class BatchReport:
         return 60.0 * n / self.scoring_s if self.scoring_s > 0 else float("nan")
 
     def paths(self) -> dict:
-        return {"results_parquet": self.out_dir / RESULTS_PARQUET, "results_csv": self.out_dir / RESULTS_CSV}
+        """The batch's tables, and its index page when one was written."""
+        out = {"results_parquet": self.out_dir / RESULTS_PARQUET, "results_csv": self.out_dir / RESULTS_CSV}
+        if (self.out_dir / "index.html").is_file():
+            out["index_html"] = self.out_dir / "index.html"
+        return out
 
 
 class BatchInterrupted(KeyboardInterrupt):
@@ -251,7 +255,7 @@ def run_batch(manifest, out_dir, settings: BatchSettings | None = None, *, clien
     settings = settings or BatchSettings()
     workers = _check_options(settings, client=client, workers=workers, scheduler=scheduler, limit=limit)
     entries = read_manifest(manifest, settings)
-    analysis_settings(entries[0].sigma, entries[0].resolution, **settings.analysis_kwargs())  # the archive, once
+    checked = analysis_settings(entries[0].sigma, entries[0].resolution, **settings.analysis_kwargs())  # archive once
     resume = check_out_dir(out_dir, manifest, force=force)
 
     with output_folder(out_dir, manifest) as folder:  # removed again if nothing was written into it
@@ -291,6 +295,8 @@ def run_batch(manifest, out_dir, settings: BatchSettings | None = None, *, clien
                     "failed": state.failed, "not_run": len(entries) - skipped - state.done,
                     "elapsed_s": round(time.perf_counter() - t_start, 3)}})
 
+        if settings.report and not interrupted:
+            _write_index(folder, table, checked, entries[0].sigma)
         report = BatchReport(out_dir=folder, entries=len(entries), skipped=skipped, scored_ok=state.ok,
                              scored_failed=state.failed, not_run=len(entries) - skipped - state.done,
                              table=table, elapsed_s=time.perf_counter() - t_start, scoring_s=state.scoring_s,
@@ -298,6 +304,16 @@ def run_batch(manifest, out_dir, settings: BatchSettings | None = None, *, clien
         if interrupted:
             raise BatchInterrupted(report)
         return report
+
+
+def _write_index(folder: Path, table, checked, sigma: float) -> None:
+    """The batch's ``index.html``: every entry linked to its report, and the batch on the archive scatter."""
+    from ..analysis.expected import curve_for
+    from ..report.batch_html import write_batch_index
+
+    reports = {i: r for i, r in zip(table["id"], table["report"], strict=True) if isinstance(r, str) and r}
+    write_batch_index(table, folder, reports=reports, archive=checked.archive,
+                      curve=curve_for(sigma, checked.curve, required=False))
 
 
 def _mark_cancelled(out: str, key: str) -> None:

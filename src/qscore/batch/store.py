@@ -44,6 +44,7 @@ RESULT_COLUMNS = {
     "residues_not_resolved": "int", "residues_overfit_or_noise": "int",
     "sigma": "float", "emdb_compat": "bool", "permissive": "bool", "num_points": "int", "shell_step": "float",
     "max_radius": "float", "map": "str", "model": "str", "local_resolution": "str", "outputs": "str",
+    "report": "str",
     "elapsed_s": "float", "finished_at": "str", "worker": "str", "threads": "int", "warnings": "str",
     "qscore_version": "str", "versions": "str", "fingerprint": "str",
 }

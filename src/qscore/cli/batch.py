@@ -51,11 +51,15 @@ EXIT_SOME_FAILED = 1
 @click.option("--no-cc", is_flag=True,
               help="Leave the map-model correlation (CC and CC-mean, as 'qscore score' adds) out; it is slow for "
                    "huge maps.")
+@click.option("--report", "write_reports", is_flag=True,
+              help="Also write each entry's HTML report (as 'qscore report') and OUT/index.html: one sortable row per "
+                   "entry linked to its report, and the batch's entries on the archive scatter.")
+@click.option("--no-viewer", "no_viewer", is_flag=True, help="With --report: leave the reports' 3D view out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @handle_errors(aliases={**ANALYSIS_ALIASES, "archive": "archive_path"})
 def batch(manifest, out_dir, workers, threads, scheduler, memory_limit, timeout, retry_failed, force, limit,
           quiet, archive_path, archive_resolution_column, archive_q_column, archive_drop_invalid, window, min_entries,
-          expected_model, no_cc, **scoring):
+          expected_model, no_cc, write_reports, no_viewer, **scoring):
     """Q-score every entry of MANIFEST, a CSV/TSV table with one (map, model) pair per row.
 
     \b
@@ -92,7 +96,8 @@ def batch(manifest, out_dir, workers, threads, scheduler, memory_limit, timeout,
     settings = BatchSettings(**scoring, archive=archive_path, archive_resolution_column=archive_resolution_column,
                              archive_q_column=archive_q_column, window=window, min_entries=min_entries,
                              expected_model=expected_model, correlation=not no_cc, threads=threads,
-                             timeout=timeout, archive_drop_invalid=archive_drop_invalid, command=" ".join(sys.argv))
+                             timeout=timeout, archive_drop_invalid=archive_drop_invalid, command=" ".join(sys.argv),
+                             report=write_reports, report_viewer=not no_viewer)
     bar = ProgressBar(enabled=not quiet)
     try:
         report = run_batch(manifest, out_dir, settings, workers=workers, scheduler=scheduler,
@@ -162,3 +167,5 @@ def print_report(report, manifest) -> None:
     paths = report.paths()
     click.echo(f"Wrote  {paths['results_parquet']}, {paths['results_csv']} and a folder per entry in "
                f"{report.out_dir}")
+    if "index_html" in paths:
+        click.echo(f"Index  {paths['index_html']} (each entry's report linked)")

@@ -100,12 +100,13 @@ def print_comparison(run) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @click.option("--no-cc", is_flag=True, help="Leave out the map-model correlation of each input.")
 @click.option("--no-report", is_flag=True, help="Skip the HTML comparison report and its figures.")
+@click.option("--no-viewer", is_flag=True, help="Leave the report's 3D view (coloured by ΔQ) out.")
 @click.option("--max-chain-plots", type=click.IntRange(0), default=12,
               help="Paired residue plots for at most this many chains.")
 @analysis_options
 @handle_errors(aliases=ALIASES)
 def compare_command(inputs, map_path, model, resolution, labels, published, min_difference, out_dir, quiet, no_cc,
-                    no_report, max_chain_plots, archive_path, archive_resolution_column, archive_q_column,
+                    no_report, no_viewer, max_chain_plots, archive_path, archive_resolution_column, archive_q_column,
                     archive_drop_invalid, window, min_entries, expected_model, archive_q, **score_kwargs):
     """Compare Q-scores: several models in one map (--map MAP MODEL1 MODEL2 ...) or one model in several
     maps (--model MODEL MAP1 MAP2 ...), and with --published against a validation report's values.
@@ -131,7 +132,7 @@ def compare_command(inputs, map_path, model, resolution, labels, published, min_
                                  drop_invalid=archive_drop_invalid, window=window, min_entries=min_entries,
                                  expected_model=expected_model, correlation=not no_cc, archive_q=archive_q)
     score_kwargs["threads"] = score_kwargs.get("threads") or None
-    run = compare_and_write(models, maps, settings, out_dir=out_dir, report=not no_report,
+    run = compare_and_write(models, maps, settings, out_dir=out_dir, report=not no_report, viewer=not no_viewer,
                             max_chain_plots=max_chain_plots, labels=list(labels) or None, resolutions=res,
                             min_difference=min_difference, published=published, command=" ".join(sys.argv),
                             progress_factory=lambda n: progress_bar(n, enabled=not quiet), **score_kwargs)

@@ -99,6 +99,11 @@ REPORT_OPTIONS = (
     click.option("--max-chain-plots", type=click.IntRange(0), default=12,
                  help="Residue plots for at most this many chains (in model order); every chain stays in the "
                       "report's tables."),
+    click.option("--no-viewer", "no_viewer", is_flag=True,
+                 help="Leave the 3D view (Mol*, about 2 MB of the report) out."),
+    click.option("--report-map", is_flag=True,
+                 help="Show the map in the 3D view too, as an isosurface with a contour slider: cropped to the model "
+                      "plus 5 Å and averaged down to at most 2 million voxels (the report says what was reduced)."),
 )
 
 

@@ -21,7 +21,8 @@ def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_
                       archive_drop_invalid, window, min_entries, expected_model, archive_q="emdb", no_cc=False,
                       report=False,
                       mapq_files=False, mapq_layout="2.9.7", emdb_json=False, profile_atoms=(), max_chain_plots=12,
-                      local_resolution=None, side_chain_resolution=4.0, **score_kwargs):
+                      local_resolution=None, side_chain_resolution=4.0, no_viewer=False, report_map=False,
+                      **score_kwargs):
     """Check the analysis inputs, run the pipeline and print the summary: 'qscore score' and 'qscore report'.
 
     Parameters
@@ -31,7 +32,7 @@ def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_
     archive_path, archive_resolution_column, archive_q_column, archive_drop_invalid, window, min_entries,
     expected_model, archive_q, no_cc, local_resolution, side_chain_resolution : the analysis options (see
         :func:`qscore.pipeline.analysis_settings`)
-    report, mapq_files, profile_atoms, max_chain_plots : what else to write
+    report, mapq_files, profile_atoms, max_chain_plots, no_viewer, report_map : what else to write
     mapq_layout : str — '2.9.7' or '2021', how the annotated model holds Q
     emdb_json : bool — also the EMDB validation package's ``<map file>_qscore.json``
     **score_kwargs : the Q-score options (sigma, resolution, emdb_compat, threads, permissive, …)
@@ -50,7 +51,8 @@ def run_score_command(model, map_path, *, out_dir, quiet, archive_path, archive_
     score_kwargs["threads"] = score_kwargs.get("threads") or None
     run = score_and_write(model, map_path, settings, out_dir=out_dir, report=report, mapq_files=mapq_files,
                           mapq_layout=mapq_layout, emdb_json=emdb_json, profile_atoms=profile_atoms,
-                          max_chain_plots=max_chain_plots, command=" ".join(sys.argv),
+                          max_chain_plots=max_chain_plots, viewer=not no_viewer, report_map=report_map,
+                          command=" ".join(sys.argv),
                           progress_factory=lambda n: progress_bar(n, enabled=not quiet), **score_kwargs)
     if not quiet:
         print_summary(run.result, run.paths)
@@ -103,8 +105,9 @@ def report(model, map_path, quiet, **kw):
     parameters and versions, and links to the other files.  The figures are also saved as PNG
     and SVG in <model>__Q__<map>_figures/.  For ChimeraX: <model>__Q__<map>.defattr (atom
     attribute 'qscore') and <model>__Q__<map>.cxc (opens model and map, colours by Q; run it
-    with 'open FILE.cxc' in ChimeraX).  Without --resolution the report says in place what
-    needs it.
+    with 'open FILE.cxc' in ChimeraX).  The report has a 3D view (Mol*, embedded, offline) of the
+    model coloured by residue Q, atom Q, flag or chain (--no-viewer leaves it out; --report-map adds
+    the map, cropped and reduced).  Without --resolution the report says in place what needs it.
     """
     run = run_score_command(model, map_path, quiet=quiet, report=True, **kw)
     if not quiet:

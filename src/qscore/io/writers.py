@@ -41,7 +41,7 @@ DEFAULT_LAYOUT = "2.9.7"
 Q_COLUMNS = tuple(layout.column for layout in MAPQ_LAYOUTS.values())
 
 __all__ = ["QLayout", "MAPQ_LAYOUTS", "DEFAULT_LAYOUT", "Q_COLUMNS", "q_layout", "mapq_pdb_remarks",
-           "write_mmcif_with_q", "write_pdb_with_b", "write_mmcif_with_b"]
+           "write_mmcif_with_q", "write_pdb_with_b", "write_mmcif_with_b", "atoms_mmcif_text"]
 
 
 def q_layout(name) -> QLayout:
@@ -220,3 +220,38 @@ def write_mmcif_with_b(path, model, b_iso, *, decimals: int = 2) -> None:
         column[r] = f"{v:.{decimals}f}"
     with atomic_path(path) as tmp:
         doc.write_file(str(tmp))
+
+
+def atoms_mmcif_text(atoms, mask) -> str:
+    """A minimal mmCIF of some atoms (one ``_atom_site`` loop with author and label names), for viewers.
+
+    Parameters
+    ----------
+    atoms : qscore.types.Atoms
+    mask : (n,) bool — the atoms to write
+
+    Returns
+    -------
+    str
+    """
+    idx = np.flatnonzero(np.asarray(mask, dtype=bool))
+    cols = ("group_PDB", "id", "type_symbol", "label_atom_id", "label_alt_id", "label_comp_id", "label_asym_id",
+            "label_seq_id", "pdbx_PDB_ins_code", "Cartn_x", "Cartn_y", "Cartn_z", "occupancy", "B_iso_or_equiv",
+            "auth_seq_id", "auth_asym_id", "auth_atom_id", "pdbx_PDB_model_num")
+
+    def q(v) -> str:
+        v = str(v)
+        if not v:
+            return "?"
+        return f"'{v}'" if any(ch in v for ch in " '\"#$;_[]") or v[0] in "_#$" else v
+
+    lines = ["data_model", "loop_"] + [f"_atom_site.{c}" for c in cols]
+    for k, i in enumerate(idx, start=1):
+        group = "ATOM" if atoms.mol_type[i] in ("protein", "nucleic") else "HETATM"
+        x, y, z = atoms.coords[i]
+        num = str(int(atoms.res_num[i]))
+        alt = q(atoms.altloc[i]) if atoms.altloc[i] else "."
+        lines.append(" ".join([group, str(k), q(atoms.element[i]), q(atoms.name[i]), alt, q(atoms.res_name[i]),
+                               q(atoms.chain[i]), num, q(atoms.ins_code[i]), f"{x:.3f}", f"{y:.3f}", f"{z:.3f}", "1.00",
+                               f"{atoms.b_iso[i]:.2f}", num, q(atoms.chain[i]), q(atoms.name[i]), "1"]))
+    return "\n".join(lines) + "\n"

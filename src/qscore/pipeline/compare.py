@@ -185,7 +185,7 @@ def _tables(comparison: Comparison) -> dict:
 
 
 def compare_and_write(models, maps, settings: AnalysisSettings | None = None, *, out_dir=None, report: bool = True,
-                      max_chain_plots: int = 12, **kwargs) -> CompareRun:
+                      max_chain_plots: int = 12, viewer: bool = True, **kwargs) -> CompareRun:
     """:func:`compare_inputs`, then write ``<stem>_compare_<table>.csv``, ``<stem>_compare.json`` and the report.
 
     Parameters
@@ -194,6 +194,7 @@ def compare_and_write(models, maps, settings: AnalysisSettings | None = None, *,
     out_dir : str or Path, optional — output folder (default: the first model's)
     report : bool — also ``<stem>_compare_report.html`` and its figures
     max_chain_plots : int — paired residue plots for at most this many chains
+    viewer : bool — the report's 3D view, coloured by ΔQ
     **kwargs : labels, resolutions, min_difference, published, progress_factory and the score options, as
         for :func:`compare_inputs`
 
@@ -218,7 +219,8 @@ def compare_and_write(models, maps, settings: AnalysisSettings | None = None, *,
         if report:
             from ..report.compare_html import write_compare_report  # matplotlib only when a report is asked for
 
-            made = write_compare_report(comparison, folder, stem, outputs=dict(paths), max_chain_plots=max_chain_plots)
+            made = write_compare_report(comparison, folder, stem, outputs=dict(paths), max_chain_plots=max_chain_plots,
+                                        viewer_result=results[0] if viewer else None)
             written.extend(v for k, v in made.items() if k != "figures")
             paths.update({k: v for k, v in made.items() if not k.endswith(("_png", "_svg"))})
         doc = {"command": kwargs.get("command", ""), "versions": versions(), **comparison.to_dict(),

@@ -210,19 +210,21 @@ def _record_outputs(paths: dict) -> None:
 
 
 def _write_report(result: QScoreResult, folder, settings: AnalysisSettings, *, outputs: dict, profile_atoms,
-                  max_chain_plots: int, map_path) -> dict:
+                  max_chain_plots: int, map_path, viewer: bool = True, report_map: bool = False) -> dict:
     """The report, figures and ChimeraX files; returns the paths worth listing (not each PNG and SVG)."""
     from ..report.html import write_report  # matplotlib and the report assets only when a report is asked for
 
     paths = write_report(result, result.analysis, folder, archive=settings.archive, curve=result.curve(settings),
                          outputs=outputs, profile_atoms=list(profile_atoms or ()), max_chain_plots=max_chain_plots,
+                         viewer=viewer, report_map=report_map,
                          map_path=map_path)
     return {k: v for k, v in paths.items() if not k.endswith(("_png", "_svg"))}
 
 
 def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None, report: bool = False,
                     mapq_files: bool = False, mapq_layout=DEFAULT_LAYOUT, emdb_json: bool = False, profile_atoms=(),
-                    max_chain_plots: int = 12, progress_factory: Callable | None = None, **score_kwargs) -> ScoreRun:
+                    max_chain_plots: int = 12, viewer: bool = True, report_map: bool = False,
+                    progress_factory: Callable | None = None, **score_kwargs) -> ScoreRun:
     """Score ``model`` in ``map_path``, analyse once and write the files of a ``qscore score`` run.
 
     Parameters
@@ -237,6 +239,8 @@ def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None
     emdb_json : bool — also ``<map file>_qscore.json``, as the EMDB's validation package writes it
     profile_atoms : sequence of str — atoms for the report's profile figure (checked before scoring)
     max_chain_plots : int — residue plots in the report for at most this many chains
+    viewer : bool — the report's 3D view (Mol*)
+    report_map : bool — the map in the 3D view too (cropped to the model and reduced)
     progress_factory : callable(n_atoms) -> (update, close), optional — a progress bar for the scoring
     **score_kwargs : sigma, resolution, emdb_compat, threads, permissive, num_points, shell_step,
         max_radius, command — as for :func:`qscore.pipeline.scoring.score`
@@ -269,7 +273,7 @@ def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None
             paths["emdb_json"] = write_emdb_json(target, [result])
         if report:
             paths.update(_write_report(result, folder, settings, outputs=dict(paths), profile_atoms=profile_atoms,
-                                       max_chain_plots=max_chain_plots,
+                                       max_chain_plots=max_chain_plots, viewer=viewer, report_map=report_map,
                                        map_path=None if isinstance(map_path, DensityMap) else map_path))
         if mapq_files or report or emdb_json:
             _record_outputs(paths)

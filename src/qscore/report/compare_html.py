@@ -112,7 +112,26 @@ def _published_block(comparison) -> str:
                           "No matched residues."))
 
 
-def render_compare_report(comparison, *, figures: list, outputs: dict, folder) -> str:
+def _viewer(comparison, result) -> str:
+    """The 3D view of the first input's model, coloured by each later input's ΔQ (and the first's own modes)."""
+    import numpy as np
+
+    from .viewer import diverging_palette, viewer_section
+
+    r = comparison.residues
+    extra = []
+    for lab in comparison.labels[1:]:
+        d = r[f"dQ_residue_{lab}"].to_numpy(float)
+        finite = np.abs(d[np.isfinite(d)])
+        span = max(0.1, round(float(np.percentile(finite, 98)), 2)) if finite.size else 0.1
+        values = [[str(c), int(n), str(i or ""), None if not np.isfinite(v) else round(float(v), 3)]
+                  for c, n, i, v in zip(r["chain"], r["res_num"], r["ins_code"], d, strict=True)]
+        extra.append({"key": f"dq-{lab}", "label": f"ΔQ {lab} − {comparison.labels[0]}", "values": values,
+                      "palette": diverging_palette(span)})
+    return viewer_section(result, comparison.inputs[0].analysis, extra=extra)
+
+
+def render_compare_report(comparison, *, figures: list, outputs: dict, folder, viewer_html: str = "") -> str:
     """The comparison report's HTML text.
 
     Parameters
@@ -121,6 +140,7 @@ def render_compare_report(comparison, *, figures: list, outputs: dict, folder) -
     figures : list of dict — from the figures drawn (key, title, caption, data_uri, png, svg) or notes
     outputs : dict {kind: path} — files to link to
     folder : str or Path — where the report is written
+    viewer_html : str — the 3D view's section, or '' for none
     """
     folder = Path(folder)
     labels = comparison.labels
@@ -154,7 +174,7 @@ def render_compare_report(comparison, *, figures: list, outputs: dict, folder) -
 <p>{len(comparison.atoms):,} atoms are in every input. Residue by residue, <em>best</em> names the input with the
 highest Q when the inputs differ by at least {comparison.min_difference:g}, else <em>similar</em>.</p>
 {_summary_table(comparison)}</section>
-<section id="figures"><h2>Figures</h2>{figure_blocks(figures, folder)}</section>
+{viewer_html}<section id="figures"><h2>Figures</h2>{figure_blocks(figures, folder)}</section>
 <section id="chains"><h2>Chains</h2>{table_block("table-chains", table_spec(comparison.chains,
                                                                              drop_empty(comparison.chains, chain_cols)),
                                                      "No chains.")}</section>
@@ -178,7 +198,7 @@ residue number, insertion code, atom name and altloc.</p>
 
 
 def write_compare_report(comparison, folder, stem: str, *, outputs: dict | None = None,
-                         max_chain_plots: int = 12) -> dict:
+                         max_chain_plots: int = 12, viewer_result=None) -> dict:
     """Write the comparison report and its figures into ``folder``.
 
     Parameters
@@ -188,6 +208,8 @@ def write_compare_report(comparison, folder, stem: str, *, outputs: dict | None 
     stem : str — the files' stem (``<stem>_compare_report.html``, ``<stem>_compare_figures/``)
     outputs : dict, optional — {kind: path} of files already written (linked from the report)
     max_chain_plots : int — paired residue plots for at most this many chains
+    viewer_result : qscore.pipeline.QScoreResult, optional — the first input's result: with it, a 3D view of its
+        model coloured by ΔQ
 
     Returns
     -------
@@ -201,5 +223,7 @@ def write_compare_report(comparison, folder, stem: str, *, outputs: dict | None 
     figures = _figures(comparison, fig_dir, max_chain_plots)
     written = {f"{f['key']}_{k}": f[k] for f in figures for k in ("png", "svg") if f.get(k)}
     report = folder / f"{stem}_compare_report.html"
-    write_text(report, render_compare_report(comparison, figures=figures, outputs=dict(outputs or {}), folder=folder))
+    viewer_html = _viewer(comparison, viewer_result) if viewer_result is not None else ""
+    write_text(report, render_compare_report(comparison, figures=figures, outputs=dict(outputs or {}), folder=folder,
+                                             viewer_html=viewer_html))
     return {"report_html": str(report), **written, "figures": str(fig_dir)}

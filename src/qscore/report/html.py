@@ -59,13 +59,6 @@ _RESIDUE_COLUMNS = [("chain", "Chain", "str", None, True), ("res_num", "Number",
                     ("Q_residue_avg5", "Q ±2 residues", "num", 3, False),
                     ("Q_low95", "95% band from (entry curve)", "num", 3, False), ("Q_high95", "to", "num", 3, False),
                     ("Q_flag", "Flag", "str", None, True)]
-_LIGAND_COLUMNS = [("chain", "Chain", "str", None, True), ("res_num", "Number", "num", None, True),
-                   ("ins_code", "Ins.", "str", None, False), ("res_name", "Name", "str", None, True),
-                   ("mol_type", "Type", "str", None, True), ("n_atoms", "Atoms", "num", None, False),
-                   ("Q_residue", "Q", "num", 3, False),
-                   ("Q_expected_2020", "Expected (2020 relation of its type)", "num", 3, False),
-                   ("Q_low95", "95% band from (entry curve)", "num", 3, False), ("Q_high95", "to", "num", 3, False),
-                   ("Q_flag", "Flag", "str", None, True), ("Q_flag_reference", "Judged against", "str", None, False)]
 _CHAIN_COLUMNS = [("chain", "Chain", "str", None, True), ("type", "Type", "str", None, True),
                   ("n_residues", "Residues", "num", None, False), ("n_atoms", "Atoms", "num", None, False),
                   ("Q", "Q", "num", 3, False), ("Q_inside", "Q inside the map", "num", 3, False),
@@ -204,7 +197,7 @@ def _params_block(s: dict, analysis, archive_info: dict | None) -> str:
 
 
 def render_report(result, analysis, *, figures: list, outputs: dict, folder, archive_info: dict | None = None,
-                  page_size: int = PAGE_SIZE) -> str:
+                  page_size: int = PAGE_SIZE, viewer_html: str = "") -> str:
     """The report's HTML text.
 
     Parameters
@@ -217,6 +210,7 @@ def render_report(result, analysis, *, figures: list, outputs: dict, folder, arc
     folder : str or Path — where the report is written
     archive_info : dict, optional — where the archive came from (shown with the parameters)
     page_size : int — table rows per page at first
+    viewer_html : str — the 3D view's section (:func:`qscore.report.viewer.viewer_section`), or '' for none
     """
     folder = Path(folder)
     s = result.summary()
@@ -236,19 +230,11 @@ def render_report(result, analysis, *, figures: list, outputs: dict, folder, arc
 
     residues = analysis.residues
     poly = residues[residues["mol_type"].isin(["protein", "nucleic"])]
-    ligands = residues[residues["mol_type"].isin(["ligand", "ion"])].sort_values("Q_residue", kind="stable")
-    waters = residues[residues["mol_type"] == "water"]
     flag = "Q_flag" if "Q_flag" in residues.columns else None
     res_spec = table_spec(poly, drop_empty(poly, _RESIDUE_COLUMNS), flag=flag, page_size=page_size)
-    lig_spec = table_spec(ligands, drop_empty(ligands, _LIGAND_COLUMNS), flag=flag, page_size=page_size)
     chains = analysis.chains
     chain_spec = table_spec(chains, drop_empty(chains, _CHAIN_COLUMNS),
                             flag="Q_flag" if "Q_flag" in chains.columns else None, page_size=page_size)
-    water_note = ""
-    if len(waters):
-        wq = result.mean_q("water")
-        water_note = (f'<p class="note">{len(waters):,} waters (mean Q {number(wq)}) are left out of these tables; '
-                      "the per-atom CSV has them.</p>")
     flag_legend = ""
     if flag:
         flag_legend = ('<p>Rows outside the expected 95% band are highlighted: <span class="legend-swatch" '
@@ -268,7 +254,9 @@ def render_report(result, analysis, *, figures: list, outputs: dict, folder, arc
                          f'<a href="{relative_href(f["svg"], folder)}">{escape(Path(f["svg"]).name)}</a> — figure: '
                          f'{escape(f["title"])}</li>')
     from .._version import __version__
+    from .ligand_html import ligand_section
 
+    viewer_nav = '<a href="#viewer">3D view</a>' if viewer_html else ""
     local_html = local_nav = ""
     if analysis.local is not None:
         from .local_html import local_section
@@ -279,20 +267,19 @@ def render_report(result, analysis, *, figures: list, outputs: dict, folder, arc
 <h1>Q-score report</h1>
 <p class="sub"><strong>{escape(model_name)}</strong> in <strong>{escape(map_name)}</strong>{escape(res_text)} ·
 σ {result.params.sigma:g} Å · qscore {escape(__version__)} · {escape(stamp)}</p>
-<nav><a href="#summary">Summary</a><a href="#figures">Figures</a><a href="#chains">Chains</a>
+<nav><a href="#summary">Summary</a>{viewer_nav}<a href="#figures">Figures</a><a href="#chains">Chains</a>
 <a href="#residues">Residues</a><a href="#ligands">Ligands</a>{local_nav}<a href="#parameters">Parameters</a>
 <a href="#files">Files</a></nav>
 </header>
 <main>
 <section id="summary"><h2>Summary</h2>{"".join(notes)}{_summary_cards(result, s, analysis)}
 <h3>By molecule type</h3>{_model_table(analysis)}</section>
-<section id="figures"><h2>Figures</h2>{figure_blocks(figures, folder)}</section>
+{viewer_html}<section id="figures"><h2>Figures</h2>{figure_blocks(figures, folder)}</section>
 <section id="chains"><h2>Chains</h2>{flag_legend}
 {table_block("table-chains", chain_spec, "No chains.")}</section>
 <section id="residues"><h2>Residues (protein and nucleic acid)</h2>
 {table_block("table-residues", res_spec, "The model has no protein or nucleic-acid residues.")}</section>
-<section id="ligands"><h2>Ligands and ions</h2>{water_note}
-{table_block("table-ligands", lig_spec, "The model has no ligands or ions.")}</section>
+{ligand_section(result, analysis, page_size=page_size, viewer=bool(viewer_html))}
 {local_html}
 <section id="parameters"><h2>Parameters and versions</h2>{_params_block(s, analysis, archive_info)}</section>
 <section id="files"><h2>Files</h2><p>Links are relative to this report's folder.</p>
@@ -318,7 +305,8 @@ def render_report(result, analysis, *, figures: list, outputs: dict, folder, arc
 
 
 def write_report(result, analysis, folder, *, archive=None, curve=None, outputs: dict | None = None,
-                 profile_atoms=None, max_chain_plots: int = 12, chimerax: bool = True, map_path=None) -> dict:
+                 profile_atoms=None, max_chain_plots: int = 12, chimerax: bool = True, map_path=None,
+                 viewer: bool = True, report_map: bool = False) -> dict:
     """Write the figures, the ChimeraX files and the HTML report of ``result`` into ``folder``.
 
     Parameters
@@ -333,6 +321,8 @@ def write_report(result, analysis, folder, *, archive=None, curve=None, outputs:
     max_chain_plots : int — residue plots for at most this many chains
     chimerax : bool — also write ``<stem>.defattr`` and ``<stem>.cxc``
     map_path : the map file the ChimeraX script opens (default: the scored map's file)
+    viewer : bool — the 3D view (Mol*, embedded; about 2 MB)
+    report_map : bool — the map in the 3D view too (cropped to the model and reduced; see :mod:`qscore.report.viewer`)
 
     Returns
     -------
@@ -383,6 +373,11 @@ def write_report(result, analysis, folder, *, archive=None, curve=None, outputs:
     if rel is not None:
         archive_info = dict(rel.archive or {})
         archive_info.update(window=rel.window, min_entries=rel.min_entries)
+    viewer_html = ""
+    if viewer:
+        from .viewer import viewer_section
+
+        viewer_html = viewer_section(result, analysis, report_map=report_map)
     write_text(report, render_report(result, analysis, figures=figures, outputs=links, folder=folder,
-                                     archive_info=archive_info))
+                                     archive_info=archive_info, viewer_html=viewer_html))
     return {"report_html": str(report), **written, "figures": str(fig_dir)}

@@ -49,7 +49,7 @@ def number(value, digits: int = 3, none: str = "–") -> str:
 
 
 def _json_value(v):
-    if v is None:
+    if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, (np.integer,)):
         return int(v)
@@ -73,7 +73,8 @@ def table_spec(table: pd.DataFrame, columns, *, flag: str | None = None, page_si
 
     Returns
     -------
-    dict with ``columns``, ``rows`` (lists, NaN as null), ``flag`` (column index or None), ``pageSize``
+    dict with ``columns``, ``rows`` (lists, NaN as null), ``flag`` (column index or None), ``pageSize``, and
+    ``residue`` ([chain, number, insertion code] column indices) when the rows name residues
     """
     cols = [c for c in columns if c[0] in table.columns]
     spec_cols = [{"key": k, "label": lab, "type": typ, **({"digits": d} if d is not None else {}),
@@ -81,8 +82,12 @@ def table_spec(table: pd.DataFrame, columns, *, flag: str | None = None, page_si
     data = table[[c[0] for c in cols]]
     rows = [[_json_value(v) for v in row] for row in data.itertuples(index=False, name=None)]
     keys = [c[0] for c in cols]
-    return {"columns": spec_cols, "rows": rows, "flag": keys.index(flag) if flag in keys else None,
+    spec = {"columns": spec_cols, "rows": rows, "flag": keys.index(flag) if flag in keys else None,
             "pageSize": page_size}
+    if "chain" in keys and "res_num" in keys:  # rows name a residue: a click on one asks the 3D view to focus it
+        spec["residue"] = [keys.index("chain"), keys.index("res_num"),
+                           keys.index("ins_code") if "ins_code" in keys else None]
+    return spec
 
 
 def _json_script(target: str, spec: dict) -> str:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..analysis.ligands import ligand_table
 from ..errors import ParameterError
 from ..text import plural
 from .common import (
@@ -44,6 +45,7 @@ from .common import (
     new_figure,
     save_figure,
 )
+from .ligand_plots import plot_ligand_strip
 from .residue_plots import PART_LINES, RESIDUE_POINT_GIDS, plot_residue_q, polymer_group, polymer_groups
 
 __all__ = ["plot_residue_q", "plot_chain_overview", "plot_archive_position", "plot_atom_distributions",
@@ -351,6 +353,14 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
                            "Mean Q over the atoms of each protein and nucleic chain, in model order"
                            + (", with the expected Q_peak and 95% band." if expected is not None else "."),
                            figure=plot_chain_overview(analysis.chains, expected=expected, resolution=d))
+    ligands = ligand_table(analysis.residues)
+    if len(ligands):
+        yield ReportFigure("ligands", "Ligands, ions and saccharides against the band",
+                           "Q of each ligand copy (points, jittered), grouped by component and coloured by kind"
+                           + (f"; the grey band holds 95% of archive entries at {d:g} Å and the dash-dot line is the "
+                              "expected Q_peak (ions are judged against no band)." if expected is not None else
+                              "; give --resolution D for the expected band."),
+                           figure=plot_ligand_strip(ligands, expected=expected, resolution=d))
     local = analysis.local
     if local is not None:
         from .local_plots import plot_q_vs_local_resolution

@@ -1,7 +1,9 @@
 /* qscore report: sortable, filterable, paginated tables built from the JSON embedded in the page.
    Vanilla JavaScript, no libraries, no network.  Each <script type="application/json"
    class="qs-table-data" data-target="ID"> holds {columns: [{key, label, type, digits, title}],
-   rows: [[...]], flag: column index or null, pageSize: n}; the table is drawn into #ID. */
+   rows: [[...]] (a 'link' column holds a relative address), flag: column index or null, pageSize: n, residue: [chain, number, ins] column indices or
+   absent}; the table is drawn into #ID.  A click on a row that names a residue sends the event
+   'qs-residue' ({chain, num, ins}), which the 3D view (viewer.js) answers by focusing it. */
 (function () {
   "use strict";
 
@@ -177,11 +179,20 @@
         var f = row[spec.flag];
         if (f === "below" || f === "above") tr.className = "flag-" + f;
       }
+      if (spec.residue) {
+        tr.classList.add("qs-residue-row");
+        tr.setAttribute("data-residue", JSON.stringify([row[spec.residue[0]], row[spec.residue[1]],
+                                                        spec.residue[2] === null ? "" : (row[spec.residue[2]] || "")]));
+      }
       for (var i = 0; i < spec.columns.length; i++) {
         var col = spec.columns[i];
         var td = document.createElement("td");
         if (col.type === "num") td.className = "num";
-        td.textContent = (i === spec.flag && FLAG_TEXT[row[i]]) ? FLAG_TEXT[row[i]] : format(row[i], col);
+        if (col.type === "link") {
+          if (!isEmpty(row[i])) td.appendChild(el("a", {href: encodeURI(row[i])}, col.text || "open"));
+        } else {
+          td.textContent = (i === spec.flag && FLAG_TEXT[row[i]]) ? FLAG_TEXT[row[i]] : format(row[i], col);
+        }
         tr.appendChild(td);
       }
       frag.appendChild(tr);
@@ -195,6 +206,13 @@
     this.prev.disabled = this.page === 0;
     this.next.disabled = end >= shown;
   };
+
+  document.addEventListener("click", function (e) {
+    var tr = e.target.closest ? e.target.closest("[data-residue]") : null;
+    if (!tr) return;
+    var r = JSON.parse(tr.getAttribute("data-residue"));
+    document.dispatchEvent(new CustomEvent("qs-residue", {detail: {chain: r[0], num: r[1], ins: r[2]}}));
+  });
 
   function init() {
     var blocks = document.querySelectorAll("script.qs-table-data");
