@@ -88,6 +88,10 @@ def test_the_view_loads_offline_is_drawn_focuses_a_clicked_row_and_colours_by_q(
     focused = browser.execute_script("return window.qsViewer.focused()")
     assert focused == {"chain": chain, "num": num, "ins": ""}
     assert "Map cropped to the model's box plus 5 Å" in browser.find_element("css selector", ".qs-viewer-status").text
+    row = cec_viewer["analysis"].residues.iloc[10]
+    label = browser.execute_script(f"return window.qsViewer.label('A', {int(row['res_num'])}, '')")
+    assert f"Q {row['Q_residue']:.3f}" in label and f"backbone {row['Q_backbone']:.3f}" in label
+    assert row["res_name"] in label and (row["Q_flag"] in label)
     # the colour of a few residues, read back through the viewer's theme, is their Q on the palette
     residues = cec_viewer["analysis"].residues.set_index("res_num")
     palette = viewer_palette(cec_viewer["analysis"].expected)
@@ -171,3 +175,9 @@ def test_the_vendored_viewer_matches_its_record():
         "molstar.LICENSE").read_text()
     assert (ROOT / "scripts" / "vendor_molstar.py").is_file()
     assert np.isfinite(record["files"]["molstar.js.gz"]["gz_bytes"])
+
+
+def test_a_model_file_too_large_to_embed_is_shown_as_a_coarse_trace(cec_viewer, monkeypatch):
+    monkeypatch.setattr(viewer_module, "MAX_MODEL_BYTES", 10_000)
+    data = _data_block(viewer_module.viewer_section(cec_viewer["result"], cec_viewer["analysis"]), "qs-viewer-data")
+    assert data["coarse"] and "more than the 0 MB allowed" not in data["note"] and "coarse trace" in data["note"]

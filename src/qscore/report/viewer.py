@@ -11,8 +11,9 @@ Q_low95, white at Q_peak, blue at 1, as the ``.cxc`` does; 0, 0.5, 1 without a r
 flag (below / within / above the band / outside the map / no density), the chain, and the reading
 against local resolution when there is one.  Limits, each said in the page where it applies:
 
-* a model over :data:`MAX_VIEWER_ATOMS` atoms is shown as a coarse trace (CA and P atoms, ligands
-  whole); atom Q is offered up to :data:`MAX_ATOM_MODE_ATOMS` atoms;
+* a model over :data:`MAX_VIEWER_ATOMS` atoms, or whose file would take over :data:`MAX_MODEL_BYTES`
+  gzipped, is shown as a coarse trace (CA and P atoms, ligands whole); atom Q is offered up to
+  :data:`MAX_ATOM_MODE_ATOMS` atoms;
 * ``report_map=True`` embeds the map cropped to the model's box plus :data:`MAP_MARGIN` Å, averaged
   over blocks of k³ voxels until it holds at most :data:`MAX_MAP_VOXELS` voxels.
 """
@@ -35,9 +36,11 @@ from .html_parts import escape
 
 __all__ = ["viewer_section", "viewer_record", "crop_map", "palette_colour", "viewer_palette", "diverging_palette",
            "FLAG_COLOURS",
-           "MAX_VIEWER_ATOMS", "MAX_ATOM_MODE_ATOMS", "MAX_MAP_VOXELS", "MAP_MARGIN"]
+           "MAX_VIEWER_ATOMS", "MAX_MODEL_BYTES", "MAX_ATOM_MODE_ATOMS", "MAX_MAP_VOXELS", "MAP_MARGIN"]
 
 MAX_VIEWER_ATOMS = 1_000_000
+#: the most the embedded model may take (gzipped); a larger one is shown as a coarse trace
+MAX_MODEL_BYTES = 6_000_000
 MAX_ATOM_MODE_ATOMS = 200_000
 MAX_MAP_VOXELS = 2_000_000
 MAP_MARGIN = 5.0
@@ -207,10 +210,18 @@ def viewer_section(result, analysis, *, report_map: bool = False, extra: list | 
     n = len(result.atoms)
     coarse = n > MAX_VIEWER_ATOMS
     model, fmt = _model_text(result, coarse)
+    packed_model = _packed(model)
     notes = []
     if coarse:
         notes.append(f"The model has {n:,} atoms, more than the {MAX_VIEWER_ATOMS:,} a responsive view holds: it is "
                      "shown as a coarse trace (CA and P atoms; ligands and ions whole).")
+    elif len(packed_model) > MAX_MODEL_BYTES:
+        coarse = True
+        model, fmt = _model_text(result, True)
+        packed_model = _packed(model)
+        notes.append(f"The model file would add {len(packed_model) / 1e6:.0f} MB or more to the report, more than the "
+                     f"{MAX_MODEL_BYTES / 1e6:.0f} MB allowed: it is shown as a coarse trace (CA and P atoms; ligands "
+                     "and ions whole).")
     data = {"format": fmt, "coarse": coarse, "residues": _residue_rows(analysis.residues),
             "palette": viewer_palette(analysis.expected), "flag_colours": FLAG_COLOURS,
             "reading_colours": READING_COLOURS if analysis.local is not None else None}
@@ -265,6 +276,6 @@ def viewer_section(result, analysis, *, report_map: bool = False, extra: list | 
             + _block("qs-molstar-js", base64.b64encode(_asset_bytes("molstar.js.gz")).decode("ascii"))
             + _block("qs-molstar-css", base64.b64encode(_asset_bytes("molstar.css.gz")).decode("ascii"))
             + _block("qs-viewer-data", _packed(json.dumps(data, separators=(",", ":")).encode()))
-            + _block("qs-viewer-model", _packed(model)) + map_block
+            + _block("qs-viewer-model", packed_model) + map_block
             + f'<script>{_asset_bytes("viewer.js").decode("utf-8")}</script></section>')
 

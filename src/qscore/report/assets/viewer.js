@@ -3,7 +3,8 @@
    <script type="application/octet-stream"> blocks, decompressed here with DecompressionStream.  No
    network.  Colour modes are Mol* colour themes registered here; hovering shows the residue's Q, a
    click on a table row (event 'qs-residue' from report.js) focuses that residue.  window.qsViewer
-   exposes the same to tests: focus(chain, num, ins), focused(), colourOf(chain, num, ins, atom), mode(name). */
+   exposes the same to tests: focus(chain, num, ins), focused(), colourOf(chain, num, ins, atom), mode(name),
+   label(chain, num, ins) (the hover label). */
 (function () {
   "use strict";
 
@@ -132,7 +133,7 @@
     await mode(data.start_mode || "qscore-residue");
     root.querySelector(".qs-viewer-mode").value = data.start_mode || "qscore-residue";
 
-    plugin.managers.lociLabels.addProvider({
+    var hoverLabel = {
       label: function (loci) {
         if (!SE.Loci.is(loci) || SE.Loci.isEmpty(loci)) return undefined;
         var loc = SE.Loci.getFirstLocation(loci), r = residues[residueKey(loc)];
@@ -142,7 +143,8 @@
           ", side chain " + f(r[6]) + ")" + (r[7] ? " \u00b7 " + r[7] : "") + (r[8] ? " \u00b7 " + r[8] : "");
       },
       group: function (label) { return "qscore:" + label; }, priority: 100
-    });
+    };
+    plugin.managers.lociLabels.addProvider(hoverLabel);
 
     function lociOf(chain, num, ins) {
       var schema = {auth_asym_id: String(chain), auth_seq_id: Number(num)};
@@ -184,6 +186,7 @@
     select.addEventListener("change", function () { mode(select.value); });
     if (data.map) await loadMap(viewer, plugin, data);
     window.qsViewer = {focus: focus, focused: focused, colourOf: colourOf, mode: mode, plugin: plugin,
+                       label: function (chain, num, ins) { return hoverLabel.label(lociOf(chain, num, ins)); },
                        current: function () { return current; }};
     say(data.note || "");
     root.setAttribute("data-ready", "1");
