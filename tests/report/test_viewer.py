@@ -180,4 +180,4 @@ def test_the_vendored_viewer_matches_its_record():
 def test_a_model_file_too_large_to_embed_is_shown_as_a_coarse_trace(cec_viewer, monkeypatch):
     monkeypatch.setattr(viewer_module, "MAX_MODEL_BYTES", 10_000)
     data = _data_block(viewer_module.viewer_section(cec_viewer["result"], cec_viewer["analysis"]), "qs-viewer-data")
-    assert data["coarse"] and "more than the 0 MB allowed" not in data["note"] and "coarse trace" in data["note"]
+    assert data["coarse"] and "more than the 0.01 MB allowed" in data["note"] and "coarse trace" in data["note"]

@@ -216,11 +216,11 @@ def viewer_section(result, analysis, *, report_map: bool = False, extra: list | 
         notes.append(f"The model has {n:,} atoms, more than the {MAX_VIEWER_ATOMS:,} a responsive view holds: it is "
                      "shown as a coarse trace (CA and P atoms; ligands and ions whole).")
     elif len(packed_model) > MAX_MODEL_BYTES:
-        coarse = True
+        coarse, full = True, len(packed_model)
         model, fmt = _model_text(result, True)
         packed_model = _packed(model)
-        notes.append(f"The model file would add {len(packed_model) / 1e6:.0f} MB or more to the report, more than the "
-                     f"{MAX_MODEL_BYTES / 1e6:.0f} MB allowed: it is shown as a coarse trace (CA and P atoms; ligands "
+        notes.append(f"The model file would add {full / 1e6:.2g} MB to the report, more than the "
+                     f"{MAX_MODEL_BYTES / 1e6:.2g} MB allowed: it is shown as a coarse trace (CA and P atoms; ligands "
                      "and ions whole).")
     data = {"format": fmt, "coarse": coarse, "residues": _residue_rows(analysis.residues),
             "palette": viewer_palette(analysis.expected), "flag_colours": FLAG_COLOURS,
