@@ -593,13 +593,18 @@ def main(argv=None) -> int:
               f"    {JQSCORE_INSTALL}\nor run with --skip-jqscore.", file=sys.stderr)
         return 2
 
-    from make_inputs import OUT_DIR, SIZES, make_inputs  # not in the children: their memory is measured
+    from make_inputs import OUT_DIR, SIZES
 
     out_dir = args.out or OUT_DIR
     meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": f"{cpu_name()}, {simd_level()}", "threads": args.threads,
             "repeats": args.repeats, "versions": versions(with_jq)}  # the source state as timed
     sizes = args.sizes.split(",") if args.sizes else list(SIZES)
-    inputs = make_inputs(sizes, out_dir, log=lambda m: print(m, flush=True))
+    # the inputs are made in a process of their own: on Linux a child's peak memory (ru_maxrss) starts from its
+    # parent's, so this process must stay small while the children run
+    subprocess.run([sys.executable, str(Path(__file__).with_name("make_inputs.py")), "--sizes", ",".join(sizes),
+                    "--out", str(out_dir)], check=True)
+    recorded = json.loads((Path(out_dir) / "inputs.json").read_text())
+    inputs = {label: recorded[label] for label in sizes}
     runs, comparisons = {}, {}
     for label, entry in inputs.items():
         for tool in TOOLS if with_jq else TOOLS[:1]:

@@ -1,4 +1,5 @@
-"""The electron-scattering model map of docs/science.md §8: gemmi's ``DensityCalculatorE`` on the map's own grid.
+"""The electron-scattering model map of docs/science.md §8 on the map's own grid: the atom densities of gemmi's
+``DensityCalculatorE`` (:mod:`qscore.analysis.edensity`, computed here in parallel and in float64).
 
 The model's B-factors (or any given ones, as :mod:`qscore.analysis.bfactors` scans them), cut at
 resolution d in reciprocal space, computed on a periodic cell around the model's sub-box of the map
@@ -16,14 +17,16 @@ import math
 
 import numpy as np
 
+from ..core.engine import get_threads
 from ..errors import ModelError, ParameterError
 from .cc_core import THRESHOLD, atomic_numbers, correlations, default_max_memory, gib, pair_sums, pool
+from .edensity import atom_gaussians, density_radius, form_factor_coefficients, splat_density
 
 __all__ = ["EMODEL_BYTES_PER_POINT", "SLAB_BYTES", "emodel_geometry", "EModel", "emodel_correlation"]
 
-#: bytes per grid point of an electron-scattering model map at its peak (gemmi grid 4, float64 copy 8,
-#: half-complex transform 8, reciprocal-space multiplier 4, real result 8; the sub-box's map values and
-#: model values, 16, bounded by the cell)
+#: bytes per grid point of an electron-scattering model map at its peak (density grid 8, half-complex
+#: transform 8, reciprocal-space multiplier 4, real result 8; the sub-box's map values and model values,
+#: 16, bounded by the cell; 4 to spare)
 EMODEL_BYTES_PER_POINT = 48
 
 
@@ -92,7 +95,8 @@ class EModel:
     """Electron-scattering model maps of one set of atoms on (part of) a map's grid, at resolution d.
 
     The model map covers the map's grid points within reach of the atoms (the sub-box ``box``); it is
-    computed by gemmi's ``DensityCalculatorE`` in a periodic cell made of that sub-box plus a margin
+    computed as gemmi's ``DensityCalculatorE`` computes it (:mod:`qscore.analysis.edensity`) in a periodic cell
+    made of that sub-box plus a margin
     wide enough that no atom's density wraps into the sub-box, then limited to resolution d in
     reciprocal space (a sharp cut, the gemmi blur removed).  Build once, then call :meth:`values` or
     :meth:`correlation` with any B-factors up to ``b_max``.
@@ -116,7 +120,6 @@ class EModel:
 
     def __init__(self, coords, elements, dmap, resolution: float, *, weights=None, b_max: float = 0.0,
                  max_memory: int | None = None, limits=None):
-        import gemmi
         from scipy import fft
 
         coords = np.asarray(coords, dtype=np.float64).reshape(-1, 3)
@@ -139,8 +142,6 @@ class EModel:
         lo, hi, margin = geo["lo"], geo["hi"], geo["margin"]
         cell_n = np.array(self.cell_shape)
         blur = geo["blur"]
-        dc = gemmi.DensityCalculatorE()
-        dc.blur = blur
         self.box = tuple(slice(int(lo[a]), int(hi[a]) + 1) for a in (2, 1, 0))
         self._offset = margin
         cell_origin = dmap.origin + (lo - margin) * voxel
@@ -150,32 +151,8 @@ class EModel:
         self.used_atoms = int(inside.sum())
         idx = np.flatnonzero(inside)
         self._index = idx
-        st = gemmi.Structure()
-        st.cell = gemmi.UnitCell(*cell_len, 90, 90, 90)
-        st.spacegroup_hm = "P 1"
-        model = gemmi.Model(1)
-        chain = gemmi.Chain("A")
-        res = gemmi.Residue()
-        res.name = "UNK"
-        res.seqid = gemmi.SeqId(1, " ")
-        el_cache: dict = {}
-        for i in idx.tolist():
-            at = gemmi.Atom()
-            sym = str(elements[i])
-            if sym not in el_cache:
-                el_cache[sym] = gemmi.Element(sym)
-            at.element = el_cache[sym]
-            at.pos = gemmi.Position(*local[i])
-            at.occ = float(w[i])
-            res.add_atom(at)
-        chain.add_residue(res)
-        model.add_chain(chain)
-        st.add_model(model)
-        self._structure = st
-        dc.grid.set_unit_cell(st.cell)
-        dc.grid.spacegroup = gemmi.SpaceGroup("P 1")
-        dc.grid.set_size(*self.cell_shape)
-        self._dc = dc
+        self._pos, self._occ, self._blur, self._voxel = local[idx], w[idx], blur, voxel
+        self._coef_a, self._coef_b = form_factor_coefficients(np.asarray(elements)[idx])
         # reciprocal-space multiplier: the blur removed up to 1/d, zero beyond (rfftn layout: x, y, z/2+1)
         s2 = np.zeros((cell_n[0], cell_n[1], cell_n[2] // 2 + 1))
         s2 += fft.fftfreq(cell_n[0], d=voxel[0])[:, None, None] ** 2
@@ -193,11 +170,9 @@ class EModel:
         b = np.asarray(b_iso, dtype=np.float64)[self._index]
         if np.any(~np.isfinite(b)) or np.any(b < 0):
             raise ParameterError("B-factors for a model map must be finite and ≥ 0 Å².")
-        res = self._structure[0][0][0]
-        for at, v in zip(res, b.tolist(), strict=True):
-            at.b_iso = v
-        self._dc.put_model_density_on_grid(self._structure[0])
-        grid = np.asarray(self._dc.grid).astype(np.float64)
+        amp, expo = atom_gaussians(self._coef_a, self._coef_b, b, self._blur)
+        grid = splat_density(self._pos, self._occ, amp, expo, density_radius(amp, expo), self._voxel,
+                             self.cell_shape, threads=get_threads())
         spectrum = fft.rfftn(grid, workers=-1)
         del grid
         spectrum *= self._multiplier
