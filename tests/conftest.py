@@ -151,3 +151,17 @@ def open_page(browser, path):
     browser.get_log("browser")  # drop anything from before this page
     browser.refresh()
     return [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def wait_viewer(browser, timeout: float = 90.0) -> str:
+    """Wait for the report's 3D view to finish loading; its state: '1' (ready), 'failed', 'absent' or 'timeout'."""
+    import time
+
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        state = browser.execute_script("var r = document.getElementById('qs-viewer'); "
+                                       "return r ? r.getAttribute('data-ready') : 'absent'")
+        if state:
+            return state
+        time.sleep(0.3)
+    return "timeout"

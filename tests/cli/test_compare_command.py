@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import CEC, need, open_page, page_messages
+from conftest import CEC, need, open_page, page_messages, wait_viewer
 from qscore.cli import main
 
 LONG = {"ARG", "LYS", "GLU", "GLN", "TYR", "PHE", "TRP", "LEU", "MET", "ILE", "HIS", "ASP", "ASN"}
@@ -195,12 +195,7 @@ def test_compare_report_in_headless_chromium(data, poses, browser):
         "return Array.from(document.querySelectorAll('figure img')).map(i => [i.complete, i.naturalWidth])")
     assert len(images) == 2 and all(ok and w > 100 for ok, w in images)  # paired plot and scatter
     assert "No published values given" in browser.find_element("id", "published").text
-    import time  # the 3D view, coloured by ΔQ: a residue whose side chain was turned is vermillion-ish
-
-    t0 = time.time()
-    while time.time() - t0 < 90 and not browser.execute_script(
-            "return document.getElementById('qs-viewer').getAttribute('data-ready')"):
-        time.sleep(0.3)
+    assert wait_viewer(browser) == "1"  # the 3D view, coloured by ΔQ: a turned side chain is vermillion-ish
     assert browser.execute_script("return window.qsViewer.current()") == "qscore-dq-rot"
     colour = browser.execute_script(f"return window.qsViewer.colourOf('A', {data['moved'][0]}, '')")
     red, blue = int(colour[1:3], 16), int(colour[5:7], 16)

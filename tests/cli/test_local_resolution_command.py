@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import CEC, need, open_page, page_messages
+from conftest import CEC, need, open_page, page_messages, wait_viewer
 from qscore.cli import main
 
 MOVED = list(range(20, 200, 12))
@@ -115,10 +115,7 @@ def test_the_report_section_in_headless_chromium(report, browser):
 
     from qscore.report.common import READING_COLOURS
 
-    t0 = time.time()  # the 3D view's colour mode 'reading'
-    while time.time() - t0 < 90 and not browser.execute_script(
-            "return document.getElementById('qs-viewer').getAttribute('data-ready')"):
-        time.sleep(0.3)
+    assert wait_viewer(browser) == "1"  # the 3D view's colour mode 'reading'
     assert browser.find_elements("css selector", ".qs-viewer-mode option[value='qscore-reading']")
     browser.execute_script("return window.qsViewer.mode('qscore-reading')")
     time.sleep(0.5)

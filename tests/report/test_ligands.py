@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import pytest
 
 import qscore
-from conftest import APO, need, open_page
+from conftest import APO, need, open_page, wait_viewer
 from qscore.analysis.ligands import ligand_table
 from qscore.pipeline.outputs import write_score_outputs
 from qscore.report.html import write_report
@@ -43,11 +41,7 @@ def test_the_section_lists_each_ion_with_its_atoms_and_draws_the_strip(apo_repor
 
 def test_show_in_3d_focuses_the_ligand(apo_report, browser):
     assert open_page(browser, apo_report["paths"]["report_html"]) == []
-    t0 = time.time()
-    while time.time() - t0 < 90 and not browser.execute_script(
-            "return document.getElementById('qs-viewer').getAttribute('data-ready')"):
-        time.sleep(0.3)
-    assert browser.execute_script("return document.getElementById('qs-viewer').getAttribute('data-ready')") == "1"
+    assert wait_viewer(browser) == "1"
     details = browser.find_elements("css selector", "#ligands details")[2]
     browser.execute_script("arguments[0].open = true; arguments[0].scrollIntoView()", details)
     details.find_element("css selector", "button.qs-show-3d").click()

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import qscore
-from conftest import CEC, need, open_page, page_messages
+from conftest import CEC, need, open_page, page_messages, wait_viewer
 from qscore.pipeline.outputs import write_score_outputs
 from qscore.report import viewer as viewer_module
 from qscore.report.html import write_report
@@ -46,17 +46,6 @@ def cec_viewer(tmp_path_factory):
             "bare": Path(bare["report_html"])}
 
 
-def _wait_ready(browser, timeout=90.0) -> str:
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        state = browser.execute_script("var r = document.getElementById('qs-viewer'); "
-                                       "return r ? r.getAttribute('data-ready') : 'absent'")
-        if state:
-            return state
-        time.sleep(0.3)
-    return "timeout"
-
-
 def _canvas_variance(browser) -> float:
     import matplotlib.image as mpimg
 
@@ -70,7 +59,7 @@ def _canvas_variance(browser) -> float:
 
 def test_the_view_loads_offline_is_drawn_focuses_a_clicked_row_and_colours_by_q(cec_viewer, browser):
     assert open_page(browser, cec_viewer["html"]) == []
-    assert _wait_ready(browser) == "1"
+    assert wait_viewer(browser) == "1"
     resources_loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert all(n.startswith(("data:", "blob:")) for n in resources_loaded), resources_loaded  # nothing fetched
     assert _canvas_variance(browser) > 0.02  # not a blank canvas
