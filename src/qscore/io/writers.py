@@ -154,15 +154,23 @@ def _bytes_with_q_column(data: bytes, loop, values: list, name: str) -> bytes | 
     tag_lines = data[loop.tags_start:loop.tags_end].splitlines(keepends=True)
     tag_lines.insert(after + 1, f"_atom_site.{name}\n".encode())
     out = [data[:loop.tags_start], b"".join(tag_lines)]
-    row = 0
+    head = re.compile(rb"\s*(?:\S+\s+){%d}\S+" % after)  # up to the end of the token after which Q goes
+    n_tags, row = len(tags), 0
     for line in data[loop.tags_end:loop.rows_end].splitlines(keepends=True):
         if not line.strip():
             out.append(line)
             continue
-        tokens = list(_TOKEN.finditer(line))
-        if len(tokens) != len(tags) or row >= len(values):
+        if row >= len(values):
             return None
-        cut = tokens[after].end()
+        if b'"' in line:  # a quoted value may hold spaces: tokenise it properly
+            tokens = list(_TOKEN.finditer(line))
+            if len(tokens) != n_tags:
+                return None
+            cut = tokens[after].end()
+        else:
+            if len(line.split()) != n_tags:
+                return None
+            cut = head.match(line).end()
         out.append(line[:cut] + b" " + values[row].encode() + line[cut:])
         row += 1
     if row != len(values):
