@@ -77,6 +77,14 @@ def test_the_view_loads_offline_is_drawn_focuses_a_clicked_row_and_colours_by_q(
     focused = browser.execute_script("return window.qsViewer.focused()")
     assert focused == {"chain": chain, "num": num, "ins": ""}
     assert "Map cropped to the model's box plus 5 Å" in browser.find_element("css selector", ".qs-viewer-status").text
+    iso = ("return window.qsViewer.plugin.managers.volume.hierarchy.current.volumes[0].representations[0]"
+           ".cell.transform.params.type.params.isoValue")
+    assert browser.execute_script(iso) == {"kind": "relative", "relativeValue": 1.5}
+    browser.execute_script("var s = document.querySelector('.qs-contour'); s.value = '3.0'; "
+                           "s.dispatchEvent(new Event('change'))")
+    time.sleep(1.5)
+    assert browser.execute_script(iso)["relativeValue"] == 3.0  # the contour slider moves the isosurface
+    assert browser.find_element("css selector", ".qs-contour-value").text == "3.0 σ"
     row = cec_viewer["analysis"].residues.iloc[10]
     label = browser.execute_script(f"return window.qsViewer.label('A', {int(row['res_num'])}, '')")
     assert f"Q {row['Q_residue']:.3f}" in label and f"backbone {row['Q_backbone']:.3f}" in label
