@@ -194,7 +194,10 @@ def test_thousands_of_chains_are_summarised_and_paginated(tmp_path, browser):
     assert sum(k.startswith("residue_q_") and k.endswith("_svg") for k in paths) == 2
     assert "chains_svg" in paths
     page = Path(paths["report_html"]).read_text(encoding="utf-8")
-    assert "first 2 of 1500 polymer chains" in page
+    assert "2 of 1500 polymer chains with the lowest mean Q" in page
+    worst = result.analyse().chains.nsmallest(2, "Q")["chain"].tolist()
+    drawn = [k for k in paths if k.startswith("residue_q_") and k.endswith("_svg")]
+    assert sorted(k.split("_")[3] for k in drawn) == sorted(worst)  # the worst chains in detail
     assert open_page(browser, paths["report_html"]) == []
     assert len(browser.find_elements("css selector", "#table-chains tbody tr")) == 50
     assert "of 1500" in browser.find_element("css selector", "#table-chains .qs-count").text

@@ -97,8 +97,8 @@ REPORT_OPTIONS = (
                       "e.g. A:26:CA, A:26B:CA (insertion code), A:20-22:CA+CB; repeatable; the first 9 atoms are "
                       "drawn. Default: the atoms at the 95th, 50th and 5th percentiles of Q."),
     click.option("--max-chain-plots", type=click.IntRange(0), default=12,
-                 help="Residue plots for at most this many chains (in model order); every chain stays in the "
-                      "report's tables."),
+                 help="Residue plots for at most this many chains: those with the lowest mean Q when there are "
+                      "more (the chain overview and the tables keep every chain)."),
     click.option("--no-viewer", "no_viewer", is_flag=True,
                  help="Leave the 3D view (Mol*, about 2 MB of the report) out."),
     click.option("--report-map", is_flag=True,

@@ -48,7 +48,7 @@ from .common import (
 from .ligand_plots import plot_ligand_strip
 from .residue_plots import PART_LINES, RESIDUE_POINT_GIDS, plot_residue_q, polymer_group, polymer_groups
 
-__all__ = ["plot_residue_q", "plot_chain_overview", "plot_archive_position", "plot_atom_distributions",
+__all__ = ["worst_groups", "plot_residue_q", "plot_chain_overview", "plot_archive_position", "plot_atom_distributions",
            "plot_profiles", "select_profile_atoms", "polymer_groups", "polymer_group", "report_figures", "ReportFigure",
            "save_figure", "RESIDUE_POINT_GIDS", "MAX_PROFILE_PANELS"]
 
@@ -300,6 +300,22 @@ class ReportFigure:
     meta: dict = field(default_factory=dict)
 
 
+def worst_groups(groups: list, chains: pd.DataFrame, n: int) -> list:
+    """The ``n`` (chain, polymer type) groups with the lowest mean Q, in model order (all when they fit).
+
+    Parameters
+    ----------
+    groups : list of (chain, mol_type) — in model order
+    chains : DataFrame — the chain table (chain, mol_type, Q)
+    n : int
+    """
+    if len(groups) <= n:
+        return list(groups)
+    q = {(str(c), str(t)): v for c, t, v in chains[["chain", "mol_type", "Q"]].itertuples(index=False, name=None)}
+    ranked = sorted(range(len(groups)), key=lambda k: (np.nan_to_num(q.get(groups[k], np.nan), nan=np.inf), k))
+    return [groups[k] for k in sorted(ranked[:n])]
+
+
 def _safe_key(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", text) or "_"
 
@@ -315,7 +331,8 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
     archive : qscore.types.ArchiveData, optional — the archive the percentiles used
     curve : qscore.types.ExpectedModel, optional — the expected-Q curve (needed for the archive figure)
     profile_atoms : list of str, optional — atoms for the profile figure (:func:`select_profile_atoms`)
-    max_chain_plots : int — residue plots are drawn for at most this many chains (in model order)
+    max_chain_plots : int — residue plots are drawn for at most this many chains: those with the lowest mean Q
+        (in model order) when there are more
     window : float, optional — the percentile window, Å
 
     Yields
@@ -330,7 +347,7 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
         yield ReportFigure("residue_q", "Residue Q along the sequence",
                            "Residue Q along each protein or nucleic chain.",
                            note="The model has no protein or nucleic-acid residues; see the ligand table.")
-    shown = groups[:max(int(max_chain_plots), 0)]
+    shown = worst_groups(groups, analysis.chains, max(int(max_chain_plots), 0))
     for k, (chain, mol_type) in enumerate(shown):
         table = polymer_group(analysis.residues, chain, mol_type)
         parts = "backbone and side chain" if mol_type == "protein" else "phosphate, sugar and base"
@@ -346,8 +363,9 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
                            meta={"chain": chain, "mol_type": mol_type, "residues": len(table)})
     if len(groups) > len(shown):
         yield ReportFigure("residue_q_more", "Further chains", "",
-                           note=f"Residue plots are drawn for the first {len(shown)} of {len(groups)} polymer chains; "
-                                "every residue is in the residue table below and in the residues CSV.")
+                           note=f"Residue plots are drawn for the {len(shown)} of {len(groups)} polymer chains with "
+                                "the lowest mean Q (in model order; the chain overview shows every chain); every "
+                                "residue is in the residue table below and in the residues CSV.")
     if len(groups) >= 4:
         yield ReportFigure("chains", "Chains: mean Q",
                            "Mean Q over the atoms of each protein and nucleic chain, in model order"
