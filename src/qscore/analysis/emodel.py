@@ -1,5 +1,6 @@
 """The electron-scattering model map of docs/science.md §8 on the map's own grid: the atom densities of gemmi's
-``DensityCalculatorE`` (:mod:`qscore.analysis.edensity`, computed here in parallel and in float64).
+``DensityCalculatorE`` (:mod:`qscore.analysis.edensity`, computed here in parallel and in float64), and the
+resolution cut done with single-precision FFTs (the CC moves by about 1e-7).
 
 The model's B-factors (or any given ones, as :mod:`qscore.analysis.bfactors` scans them), cut at
 resolution d in reciprocal space, computed on a periodic cell around the model's sub-box of the map
@@ -24,9 +25,9 @@ from .edensity import atom_gaussians, density_radius, form_factor_coefficients, 
 
 __all__ = ["EMODEL_BYTES_PER_POINT", "SLAB_BYTES", "emodel_geometry", "EModel", "emodel_correlation"]
 
-#: bytes per grid point of an electron-scattering model map at its peak (density grid 8, half-complex
-#: transform 8, reciprocal-space multiplier 4, real result 8; the sub-box's map values and model values,
-#: 16, bounded by the cell; 4 to spare)
+#: bytes per grid point of an electron-scattering model map at its peak (density grid 8 and its float32 copy 4,
+#: single-precision half-complex transform 4, reciprocal-space multiplier 4, real result 4; the sub-box's map
+#: values and model values, 16, bounded by the cell; 8 to spare)
 EMODEL_BYTES_PER_POINT = 48
 
 
@@ -159,7 +160,7 @@ class EModel:
         s2 += fft.fftfreq(cell_n[1], d=voxel[1])[None, :, None] ** 2
         s2 += fft.rfftfreq(cell_n[2], d=voxel[2])[None, None, :] ** 2
         inside_sphere = s2 <= 1.0 / self.resolution ** 2
-        self._multiplier = np.where(inside_sphere, np.exp(blur * s2 / 4.0), 0.0)
+        self._multiplier = np.where(inside_sphere, np.exp(blur * s2 / 4.0), 0.0).astype(np.float32)
         self.map_values = np.asarray(dmap.values[self.box], dtype=np.float64)
 
     def values(self, b_iso) -> np.ndarray:
@@ -173,14 +174,14 @@ class EModel:
         amp, expo = atom_gaussians(self._coef_a, self._coef_b, b, self._blur)
         grid = splat_density(self._pos, self._occ, amp, expo, density_radius(amp, expo), self._voxel,
                              self.cell_shape, threads=get_threads())
-        spectrum = fft.rfftn(grid, workers=-1)
+        spectrum = fft.rfftn(grid.astype(np.float32), workers=-1)
         del grid
         spectrum *= self._multiplier
         full = fft.irfftn(spectrum, s=self.cell_shape, workers=-1)
         ox, oy, oz = self._offset
         bz, by, bx = self.box
         sub = full[ox:ox + (bx.stop - bx.start), oy:oy + (by.stop - by.start), oz:oz + (bz.stop - bz.start)]
-        return np.ascontiguousarray(sub.transpose(2, 1, 0))
+        return np.ascontiguousarray(sub.transpose(2, 1, 0), dtype=np.float64)
 
     def correlation(self, b_iso, threshold: float = THRESHOLD) -> dict:
         """CC, CC-mean and point count of the map with the model map of B-factors ``b_iso``."""
