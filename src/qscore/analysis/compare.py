@@ -33,8 +33,8 @@ from ..text import plural
 from .results import Analysis, records
 
 __all__ = ["ATOM_KEY", "RESIDUE_KEY", "DEFAULT_MIN_DIFFERENCE", "RESIDUE_VALUES", "MOSTLY_UNMATCHED",
-           "CompareInput", "Comparison", "check_labels", "match_atoms", "compare_residues", "compare_chains",
-           "compare"]
+           "CompareInput", "Comparison", "check_labels", "check_min_difference", "match_atoms", "compare_residues",
+           "compare_chains", "compare"]
 
 ATOM_KEY = ("chain", "res_num", "ins_code", "atom_name", "altloc")
 RESIDUE_KEY = ("chain", "res_num", "ins_code")
@@ -66,6 +66,23 @@ class CompareInput:
     atoms: pd.DataFrame
     analysis: Analysis
     resolution: float | None = None
+
+
+def check_min_difference(min_difference) -> float:
+    """``min_difference`` checked: a finite Q difference ≥ 0.
+
+    Parameters
+    ----------
+    min_difference : float
+
+    Returns
+    -------
+    float
+    """
+    if min_difference is None or not (np.isfinite(min_difference) and min_difference >= 0):
+        raise ParameterError(f"min_difference={min_difference} must be a Q difference ≥ 0 (default 0.05).",
+                             parameter="min_difference")
+    return float(min_difference)
 
 
 def check_labels(labels) -> list:
@@ -362,9 +379,7 @@ def compare(inputs, *, mode: str, min_difference: float = DEFAULT_MIN_DIFFERENCE
         raise ParameterError(f"mode={mode!r} must be 'models' or 'maps'.", parameter="mode")
     if not inputs:
         raise ParameterError("compare() needs inputs=: CompareInput of each scored input.", parameter="inputs")
-    if not (np.isfinite(min_difference) and min_difference >= 0):
-        raise ParameterError(f"min_difference={min_difference} must be a Q difference ≥ 0 (default 0.05).",
-                             parameter="min_difference")
+    check_min_difference(min_difference)
     check_labels([i.label for i in inputs])
     atoms, unmatched, notes = match_atoms(inputs)
     residues = compare_residues(inputs, min_difference=min_difference)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import OutputError
 
-__all__ = ["output_stem", "prepare_out_dir", "output_folder", "refuse_overwriting_inputs", "cache_dir",
+__all__ = ["output_stem", "file_stem", "prepare_out_dir", "output_folder", "refuse_overwriting_inputs", "cache_dir",
            "cached_archive_path", "ARCHIVE_NAME"]
 
 #: file name of the downloaded EMDB archive in the cache
@@ -33,13 +33,24 @@ def output_stem(model_path, map_path) -> str:
     -------
     str
     """
-    def stem(p):
-        name = Path(p).name
-        if name.lower().endswith(".gz"):
-            name = name[:-3]
-        return Path(name).stem
+    return f"{file_stem(model_path)}__Q__{file_stem(map_path)}"
 
-    return f"{stem(model_path)}__Q__{stem(map_path)}"
+
+def file_stem(path) -> str:
+    """A file's name without ``.gz`` and its extension (``model.cif.gz`` → ``model``).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    str
+    """
+    name = Path(path).name
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    return Path(name).stem
 
 
 def prepare_out_dir(out_dir, model_path) -> Path:

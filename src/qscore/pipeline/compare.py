@@ -13,14 +13,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..analysis.compare import DEFAULT_MIN_DIFFERENCE, CompareInput, Comparison, check_labels, compare
+from ..analysis.compare import (
+    DEFAULT_MIN_DIFFERENCE,
+    CompareInput,
+    Comparison,
+    check_labels,
+    check_min_difference,
+    compare,
+)
 from ..analysis.published import compare_published
 from ..core.engine import on_emdb_lattice
 from ..errors import ParameterError
 from ..io.files import all_or_nothing, write_json, write_table
 from ..io.maps import read_map
 from ..io.models import read_model
-from ..io.paths import output_folder, refuse_overwriting_inputs
+from ..io.paths import file_stem, output_folder, refuse_overwriting_inputs
 from ..io.published import read_published
 from ..provenance import versions
 from .scoring import AnalysisSettings, QScoreResult, score
@@ -41,12 +48,6 @@ class CompareRun:
     paths: dict
 
 
-def _stem(path) -> str:
-    name = Path(str(path)).name
-    name = name[:-3] if name.lower().endswith(".gz") else name
-    return Path(name).stem
-
-
 def default_labels(paths) -> list:
     """Labels from file names (the stem, characters a column name cannot hold as '_'), made unique.
 
@@ -60,7 +61,7 @@ def default_labels(paths) -> list:
     """
     labels = []
     for p in paths:
-        base = re.sub(r"[^A-Za-z0-9_.+-]", "_", _stem(p))[:36] or "input"
+        base = re.sub(r"[^A-Za-z0-9_.+-]", "_", file_stem(p))[:36] or "input"
         label, k = base, 2
         while label in labels:
             label, k = f"{base}_{k}", k + 1
@@ -81,16 +82,17 @@ def compare_stem(mode: str, models, maps) -> str:
     str
     """
     def joined(paths):
-        names = [_stem(p) for p in paths]
+        names = [file_stem(p) for p in paths]
         return "_vs_".join(names[:3]) + (f"_and_{len(names) - 3}_more" if len(names) > 3 else "")
 
     if mode == "models":
-        return f"{joined(models)}__Q__{_stem(maps[0])}"
-    return f"{_stem(models[0])}__Q__{joined(maps)}"
+        return f"{joined(models)}__Q__{file_stem(maps[0])}"
+    return f"{file_stem(models[0])}__Q__{joined(maps)}"
 
 
-def _check_request(models: list, maps: list, resolutions, published) -> tuple:
+def _check_request(models: list, maps: list, resolutions, published, min_difference) -> tuple:
     """The mode and one resolution per input, or a ParameterError before anything is read."""
+    check_min_difference(min_difference)
     if not models or not maps:
         raise ParameterError("compare needs a model and a map: models= and maps= (one of them with several files).",
                              parameter=("models", "maps"))
@@ -143,7 +145,7 @@ def compare_inputs(models, maps, settings: AnalysisSettings | None = None, *, la
     (Comparison, list of QScoreResult)
     """
     models, maps = list(models), list(maps)
-    mode, res = _check_request(models, maps, resolutions, published)
+    mode, res = _check_request(models, maps, resolutions, published, min_difference)
     names = [x if isinstance(x, (str, Path)) else (x.path or "input") for x in (maps if mode == "maps" else models)]
     labels = check_labels(labels) if labels is not None else default_labels(names)
     if len(labels) != len(res):
@@ -203,11 +205,10 @@ def compare_and_write(models, maps, settings: AnalysisSettings | None = None, *,
     CompareRun
     """
     models, maps = list(models), list(maps)
-    mode, _ = _check_request(models, maps, kwargs.get("resolutions"), kwargs.get("published"))
+    comparison, results = compare_inputs(models, maps, settings, **kwargs)
     model_paths = [m if isinstance(m, (str, Path)) else m.path for m in models]
     map_paths = [m if isinstance(m, (str, Path)) else (m.path or "map") for m in maps]
-    stem = compare_stem(mode, model_paths, map_paths)
-    comparison, results = compare_inputs(models, maps, settings, **kwargs)
+    stem = compare_stem(comparison.mode, model_paths, map_paths)
     with output_folder(out_dir, model_paths[0]) as folder, all_or_nothing() as written:
         paths = {f"{k}_csv": folder / f"{stem}_compare_{k}.csv" for k in _tables(comparison)}
         paths["json"] = folder / f"{stem}_compare.json"
