@@ -3,7 +3,6 @@ and the batch's entries on the archive's Q-versus-resolution scatter (:func:`wri
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from .common import BLACK, BLUE, FONT_SIZE, GREY, VERMILLION, new_figure, save_figure
+from .common import BLACK, BLUE, FONT_SIZE, GREY, VERMILLION, embed_figure, new_figure
 from .html_parts import asset, drop_empty, escape, table_block, table_spec
 
 __all__ = ["write_batch_index", "plot_batch_scatter", "INDEX_NAME", "INDEX_COLUMNS"]
@@ -92,10 +91,7 @@ def write_batch_index(table: pd.DataFrame, folder, *, reports: dict, archive=Non
     spec = table_spec(t, drop_empty(t, INDEX_COLUMNS))
     stem = folder / "index_figures" / "batch_scatter"
     stem.parent.mkdir(exist_ok=True)
-    fig = plot_batch_scatter(t, archive=archive, curve=curve)
-    paths = save_figure(fig, stem)
-    fig.clear()
-    uri = "data:image/svg+xml;base64," + base64.b64encode(Path(paths["svg"]).read_bytes()).decode("ascii")
+    uri = embed_figure(plot_batch_scatter(t, archive=archive, curve=curve), stem)["data_uri"]
     n_ok, n_failed = int((t["status"] == "ok").sum()), int((t["status"] == "failed").sum())
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = (f"<header><h1>Q-score batch</h1><p class=\"sub\">{escape(folder.name)} · {n_ok:,} entries ok, "

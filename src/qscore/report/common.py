@@ -77,6 +77,27 @@ def save_figure(fig, stem, *, written: list | None = None) -> dict:
     return paths
 
 
+def embed_figure(fig, stem) -> dict:
+    """Save a figure as PNG and SVG (:func:`save_figure`), drop its artists, and give the SVG as a data URI.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    stem : str or Path — the files' path without extension
+
+    Returns
+    -------
+    dict — ``png`` and ``svg`` (paths as str) and ``data_uri`` (the SVG, base64, for an ``<img>``)
+    """
+    import base64
+
+    paths = save_figure(fig, stem)
+    fig.clear()
+    svg = Path(paths["svg"]).read_bytes()
+    return {"png": str(paths["png"]), "svg": str(paths["svg"]),
+            "data_uri": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")}
+
+
 def _rewarn(caught, name: str) -> None:
     """matplotlib's warnings while saving, as one package warning each: missing glyphs in one line
     naming the characters, others as they are (without matplotlib's source line)."""
@@ -141,6 +162,6 @@ def band_legend(expected, resolution) -> dict:
             "95% of entries at this resolution": Patch(color=BAND_COLOUR, alpha=0.35)}
 
 
-__all__ = ["new_figure", "save_figure", "expected_text", "draw_band", "band_legend", "BLACK", "ORANGE", "SKY_BLUE",
-           "GREEN", "BLUE", "VERMILLION", "PURPLE", "GREY", "BAND_COLOUR", "FONT_SIZE", "FORMATS", "DPI",
+__all__ = ["new_figure", "save_figure", "embed_figure", "expected_text", "draw_band", "band_legend", "BLACK", "ORANGE",
+           "SKY_BLUE", "GREEN", "BLUE", "VERMILLION", "PURPLE", "GREY", "BAND_COLOUR", "FONT_SIZE", "FORMATS", "DPI",
            "READING_COLOURS", "LOCAL_BAND_COLOUR"]

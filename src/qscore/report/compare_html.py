@@ -8,13 +8,12 @@ differ most, ligands, published values and unmatched atoms.
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .._version import __version__
 from ..text import plural
-from .common import save_figure
+from .common import embed_figure
 from .compare_plots import plot_ligand_poses, plot_paired_residues, plot_q_scatter
 from .html_parts import asset, drop_empty, escape, figure_blocks, number, relative_href, table_block, table_spec
 from .residue_plots import polymer_groups
@@ -48,11 +47,7 @@ def _figures(comparison, fig_dir: Path, max_chain_plots: int) -> list:
     out = []
 
     def add(key, title, caption, fig):
-        paths = save_figure(fig, fig_dir / key)
-        fig.clear()
-        svg = Path(paths["svg"]).read_bytes()
-        out.append({"key": key, "title": title, "caption": caption, "png": str(paths["png"]), "svg": str(paths["svg"]),
-                    "data_uri": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")})
+        out.append({"key": key, "title": title, "caption": caption, **embed_figure(fig, fig_dir / key)})
 
     groups = polymer_groups(comparison.residues)
     for k, (chain, mol_type) in enumerate(groups[:max(int(max_chain_plots), 0)]):

@@ -13,7 +13,6 @@ highlighted (and marked ▼/▲, not by colour alone).  Reads results only.
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -332,7 +331,7 @@ def write_report(result, analysis, folder, *, archive=None, curve=None, outputs:
     from ..io.chimerax import write_chimerax
     from ..io.files import write_text
     from ..io.paths import output_stem
-    from .common import save_figure
+    from .common import embed_figure
     from .plots import report_figures
 
     folder = Path(folder)
@@ -346,12 +345,8 @@ def write_report(result, analysis, folder, *, archive=None, curve=None, outputs:
                             max_chain_plots=max_chain_plots, window=rel.window if rel else None):
         entry = {"key": f.key, "title": f.title, "caption": f.caption, "note": f.note, "meta": f.meta}
         if f.figure is not None:
-            paths = save_figure(f.figure, fig_dir / f.key)
-            f.figure.clear()
-            svg = Path(paths["svg"]).read_bytes()
-            entry.update(png=str(paths["png"]), svg=str(paths["svg"]),
-                         data_uri="data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"))
-            written[f"{f.key}_png"], written[f"{f.key}_svg"] = str(paths["png"]), str(paths["svg"])
+            entry.update(embed_figure(f.figure, fig_dir / f.key))
+            written[f"{f.key}_png"], written[f"{f.key}_svg"] = entry["png"], entry["svg"]
         figures.append(entry)
     links = dict(outputs or {})
     if chimerax:
