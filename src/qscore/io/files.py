@@ -225,7 +225,8 @@ def _column_text(values, quote) -> list:
 
 def csv_text(table, sep: str = ",") -> str:
     """The CSV (or TSV) text of a table, byte for byte what ``table.to_csv(index=False, sep=sep,
-    float_format='%.6g')`` writes, three to four times faster (no per-cell pandas formatting).
+    float_format='%.6g')`` writes, without pandas' per-cell formatting (the write stage of
+    ``benchmarks/bench_e2e.py`` shows what it saves).
 
     Parameters
     ----------
