@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..analysis.ligands import ligand_atoms, ligand_table
+from ..analysis.ligands import LIGAND_TYPES, ligand_atoms, ligand_table
 from .html_parts import drop_empty, escape, number, table_block, table_spec
 
 __all__ = ["ligand_section", "LIGAND_COLUMNS", "MAX_LIGAND_DETAILS"]
@@ -23,6 +23,7 @@ LIGAND_COLUMNS = [("chain", "Chain", "str", None, True), ("res_num", "Number", "
 
 def _details(result, ligands, viewer: bool) -> str:
     atoms = result.atom_table()
+    atoms = atoms[atoms["mol_type"].isin(LIGAND_TYPES).to_numpy()]  # each ligand is then found among these only
     out = []
     for r in ligands.head(MAX_LIGAND_DETAILS).itertuples():
         t = ligand_atoms(atoms, r.chain, r.res_num, r.ins_code)
