@@ -459,7 +459,7 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
             archive: ArchiveData | None = None, window: float = DEFAULT_WINDOW,
             min_entries: int = DEFAULT_MIN_ENTRIES, n_worst: int = 5, status=None,
             archive_q: str = "emdb", local_map=None, side_chain_resolution: float = DEFAULT_SIDE_CHAIN_RESOLUTION,
-            density_map=None) -> Analysis:
+            density_map=None, local_values: dict | None = None) -> Analysis:
     """Residue, chain and model tables with expected Q, flags, Q-resolution and percentiles.
 
     Parameters
@@ -484,6 +484,7 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
         there and its reading (:mod:`qscore.analysis.local_resolution`; ``Analysis.local``)
     side_chain_resolution : float — the local resolution (Å) at or below which side chains are resolved
     density_map : DensityMap, optional — the scored map (a local-resolution map on another grid is noted)
+    local_values : dict, optional — the local-resolution map's values, when checked already
 
     Returns
     -------
@@ -515,7 +516,7 @@ def analyse(atoms, q, *, sigma: float, resolution: float | None = None, curve: E
     if local_map is not None:
         residues, local = local_analysis(atoms, residues, local_map, curve=curve, resolution=resolution,
                                          q_resolution=qres.value, density_map=density_map,
-                                         threshold=side_chain_resolution)
+                                         threshold=side_chain_resolution, values=local_values)
     relative = None
     if archive is not None:
         if resolution is None:

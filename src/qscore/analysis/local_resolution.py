@@ -308,7 +308,7 @@ def _consistency(resolution, q_resolution, median) -> tuple:
 
 def local_analysis(atoms, residues: pd.DataFrame, local_map: DensityMap, *, curve: ExpectedModel | None,
                    resolution: float | None, q_resolution: float | None, density_map: DensityMap | None = None,
-                   threshold: float = DEFAULT_SIDE_CHAIN_RESOLUTION) -> tuple:
+                   threshold: float = DEFAULT_SIDE_CHAIN_RESOLUTION, values: dict | None = None) -> tuple:
     """Each atom's and residue's local resolution, the local bands and readings, chain and model summaries.
 
     Parameters
@@ -321,6 +321,7 @@ def local_analysis(atoms, residues: pd.DataFrame, local_map: DensityMap, *, curv
     q_resolution : float or None — the model's Q-resolution, Å
     density_map : DensityMap, optional — the scored map (a different grid is noted)
     threshold : float — the side-chain resolution, Å
+    values : dict, optional — :func:`check_local_resolution` of ``local_map`` when it was checked already
 
     Returns
     -------
@@ -328,7 +329,7 @@ def local_analysis(atoms, residues: pd.DataFrame, local_map: DensityMap, *, curv
     ``Q_flag_local`` and ``reading``
     """
     threshold = check_side_chain_resolution(threshold)
-    values = check_local_resolution(local_map)
+    values = check_local_resolution(local_map) if values is None else values
     local_res, off = local_resolution_at(local_map, atoms.coords)
     heavy = ~np.asarray(atoms.is_hydrogen, dtype=bool)
     med, n_missing = residue_local_resolution(atoms, local_res)

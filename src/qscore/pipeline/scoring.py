@@ -53,6 +53,7 @@ class AnalysisSettings:
     n_worst : int — how many of the worst residues the summary lists
     archive_q : str — the model Q placed among the archive's entries: 'emdb' (Q_emdb) or 'mapq'
     local_resolution : DensityMap, optional — a local-resolution map (Å), checked
+    local_resolution_values : dict, optional — what its check found (so that the analysis does not scan it again)
     side_chain_resolution : float — the local resolution (Å) at or below which side chains are resolved
     """
 
@@ -65,10 +66,11 @@ class AnalysisSettings:
     archive_q: str = "emdb"
     local_resolution: DensityMap | None = None
     side_chain_resolution: float = DEFAULT_SIDE_CHAIN_RESOLUTION
+    local_resolution_values: dict | None = None
 
 
-def read_local_resolution_map(local_resolution) -> DensityMap | None:
-    """A local-resolution map read (a path) or taken (a DensityMap) and its values checked; None for None.
+def read_local_resolution_map(local_resolution) -> tuple:
+    """A local-resolution map read (a path) or taken (a DensityMap), and its values checked.
 
     Parameters
     ----------
@@ -76,13 +78,13 @@ def read_local_resolution_map(local_resolution) -> DensityMap | None:
 
     Returns
     -------
-    DensityMap or None
+    (DensityMap, dict) — the map and :func:`~qscore.analysis.local_resolution.check_local_resolution` of it;
+    (None, None) for None
     """
     if local_resolution is None:
-        return None
+        return None, None
     dmap = local_resolution if isinstance(local_resolution, DensityMap) else read_local_resolution(local_resolution)
-    check_local_resolution(dmap)
-    return dmap
+    return dmap, check_local_resolution(dmap)
 
 
 def analysis_settings(sigma: float, resolution: float | None, *, archive=None, resolution_column: str | None = None,
@@ -127,7 +129,7 @@ def analysis_settings(sigma: float, resolution: float | None, *, archive=None, r
         raise ParameterError(f"min_entries={min_entries} must be at least 1.", parameter="min_entries")
     check_archive_q(archive_q)
     check_side_chain_resolution(side_chain_resolution)
-    local_map = read_local_resolution_map(local_resolution)
+    local_map, local_values = read_local_resolution_map(local_resolution)
     curve = expected_model
     if curve is not None and not isinstance(curve, ExpectedModel):
         curve = read_expected_model(curve)
@@ -146,6 +148,7 @@ def analysis_settings(sigma: float, resolution: float | None, *, archive=None, r
         table = read_archive(path, resolution_column=resolution_column, q_column=q_column, drop_invalid=drop_invalid)
     return AnalysisSettings(archive=table, window=float(window), min_entries=int(min_entries), curve=curve,
                             correlation=correlation, archive_q=archive_q, local_resolution=local_map,
+                            local_resolution_values=local_values,
                             side_chain_resolution=float(side_chain_resolution))
 
 
@@ -247,7 +250,7 @@ class QScoreResult:
                                   curve=self.curve(s), archive=s.archive, window=s.window, min_entries=s.min_entries,
                                   n_worst=s.n_worst, status=self.status, archive_q=s.archive_q,
                                   local_map=s.local_resolution, side_chain_resolution=s.side_chain_resolution,
-                                  density_map=self.dmap)
+                                  density_map=self.dmap, local_values=s.local_resolution_values)
         if s.correlation and self.resolution is not None:
             analysis.correlation = map_model_correlation(self.atoms, self.dmap, self.resolution, lenient=True,
                                                          source=self.model.path)
