@@ -17,7 +17,7 @@ from ..errors import ParameterError
 from ..types import check_resolution
 
 __all__ = ["THRESHOLD", "default_max_memory", "gib", "check_model_resolution", "atomic_numbers",
-           "occupancy_weights", "correlations", "pool", "pair_sums"]
+           "occupancy_weights", "correlations", "pool", "pair_sums", "box_pair_sums"]
 
 #: model-map points at or above this value enter the correlation (docs/science.md §8)
 THRESHOLD = 0.01
@@ -130,29 +130,42 @@ def pair_sums(m, c, threshold):
     (9,) float64 — (n, mean_m, mean_c, S_mm, S_cc, S_mc, R_mm, R_cc, R_mc), S the sums of products
     about the means and R about zero
     """
+    return box_pair_sums(m.reshape((1, 1, m.shape[0])), c.reshape((1, 1, c.shape[0])), threshold)
+
+
+@njit(cache=True, nogil=True)
+def box_pair_sums(m, c, threshold):
+    """:func:`pair_sums` of two (nz, ny, nx) grids of the same shape (views of larger grids are fine)."""
     out = np.zeros(9)
+    nz, ny, nx = m.shape
     n = 0
     sm = 0.0
     sc = 0.0
-    for i in range(m.shape[0]):
-        if m[i] >= threshold:
-            n += 1
-            sm += m[i]
-            sc += c[i]
+    for k in range(nz):
+        for j in range(ny):
+            for i in range(nx):
+                if m[k, j, i] >= threshold:
+                    n += 1
+                    sm += m[k, j, i]
+                    sc += c[k, j, i]
     if n == 0:
         return out
     mm = sm / n
     mc = sc / n
-    for i in range(m.shape[0]):
-        if m[i] >= threshold:
-            a = m[i] - mm
-            b = c[i] - mc
-            out[3] += a * a
-            out[4] += b * b
-            out[5] += a * b
-            out[6] += m[i] * m[i]
-            out[7] += c[i] * c[i]
-            out[8] += m[i] * c[i]
+    for k in range(nz):
+        for j in range(ny):
+            for i in range(nx):
+                v = float(m[k, j, i])
+                if v >= threshold:
+                    w = float(c[k, j, i])
+                    a = v - mm
+                    b = w - mc
+                    out[3] += a * a
+                    out[4] += b * b
+                    out[5] += a * b
+                    out[6] += v * v
+                    out[7] += w * w
+                    out[8] += v * w
     out[0] = n
     out[1] = mm
     out[2] = mc

@@ -1,6 +1,7 @@
 """The electron-scattering model map of docs/science.md §8 on the map's own grid: the atom densities of gemmi's
-``DensityCalculatorE`` (:mod:`qscore.analysis.edensity`, computed here in parallel and in float64), and the
-resolution cut done with single-precision FFTs (the CC moves by about 1e-7).
+``DensityCalculatorE`` (:mod:`qscore.analysis.edensity`, computed here in parallel), and the resolution cut
+done with single-precision FFTs (the CC moves by about 1e-7), the blur's removal applied to the spectrum in
+place (:func:`_cut_spectrum`) and the sums of the CC taken on the cell's sub-box and the map's without copies.
 
 The model's B-factors (or any given ones, as :mod:`qscore.analysis.bfactors` scans them), cut at
 resolution d in reciprocal space, computed on a periodic cell around the model's sub-box of the map
@@ -17,18 +18,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 from ..core.engine import get_threads
 from ..errors import ModelError, ParameterError
-from .cc_core import THRESHOLD, atomic_numbers, correlations, default_max_memory, gib, pair_sums, pool
+from .cc_core import THRESHOLD, atomic_numbers, box_pair_sums, correlations, default_max_memory, gib, pool
 from .edensity import atom_gaussians, density_radius, form_factor_coefficients, splat_density
 
 __all__ = ["EMODEL_BYTES_PER_POINT", "SLAB_BYTES", "emodel_geometry", "EModel", "emodel_correlation"]
 
-#: bytes per grid point of an electron-scattering model map at its peak (density grid 8 and its float32 copy 4,
-#: single-precision half-complex transform 4, reciprocal-space multiplier 4, real result 4; the sub-box's map
-#: values and model values, 16, bounded by the cell; 8 to spare)
-EMODEL_BYTES_PER_POINT = 48
+#: bytes per grid point of an electron-scattering model map at its peak: the float32 density grid (4) and its
+#: single-precision half-complex transform (4), then that transform and the float32 result (4 + 4); 4 to
+#: spare (a float64 copy of the sub-box for :meth:`EModel.values`, at most 8 but only of the sub-box)
+EMODEL_BYTES_PER_POINT = 12
 
 
 def emodel_geometry(coords, elements, dmap, resolution: float, *, b_max: float = 0.0, limits=None) -> dict:
@@ -142,30 +144,27 @@ class EModel:
         voxel = dmap.voxel_size
         lo, hi, margin = geo["lo"], geo["hi"], geo["margin"]
         cell_n = np.array(self.cell_shape)
-        blur = geo["blur"]
         self.box = tuple(slice(int(lo[a]), int(hi[a]) + 1) for a in (2, 1, 0))
-        self._offset = margin
+        # the cell is laid out (z, y, x) as the map is, so that the model map's sub-box and the map's line up
+        self._offset = tuple(int(margin[a]) for a in (2, 1, 0))
+        self._shape = tuple(int(cell_n[a]) for a in (2, 1, 0))
         cell_origin = dmap.origin + (lo - margin) * voxel
-        cell_len = cell_n * voxel
         local = coords - cell_origin
-        inside = usable & np.all((local >= 0) & (local < cell_len), axis=1)
+        inside = usable & np.all((local >= 0) & (local < cell_n * voxel), axis=1)
         self.used_atoms = int(inside.sum())
         idx = np.flatnonzero(inside)
         self._index = idx
-        self._pos, self._occ, self._blur, self._voxel = local[idx], w[idx], blur, voxel
+        self._pos = np.ascontiguousarray(local[idx][:, ::-1])
+        self._occ, self._blur, self._voxel = w[idx], geo["blur"], np.ascontiguousarray(voxel[::-1])
         self._coef_a, self._coef_b = form_factor_coefficients(np.asarray(elements)[idx])
-        # reciprocal-space multiplier: the blur removed up to 1/d, zero beyond (rfftn layout: x, y, z/2+1)
-        s2 = np.zeros((cell_n[0], cell_n[1], cell_n[2] // 2 + 1))
-        s2 += fft.fftfreq(cell_n[0], d=voxel[0])[:, None, None] ** 2
-        s2 += fft.fftfreq(cell_n[1], d=voxel[1])[None, :, None] ** 2
-        s2 += fft.rfftfreq(cell_n[2], d=voxel[2])[None, None, :] ** 2
-        inside_sphere = s2 <= 1.0 / self.resolution ** 2
-        self._multiplier = np.where(inside_sphere, np.exp(blur * s2 / 4.0), 0.0).astype(np.float32)
-        self.map_values = np.asarray(dmap.values[self.box], dtype=np.float64)
+        # the squared spatial frequencies along z, y and x (rfftn layout: x halved)
+        self._s2 = (fft.fftfreq(self._shape[0], d=self._voxel[0]) ** 2,
+                    fft.fftfreq(self._shape[1], d=self._voxel[1]) ** 2,
+                    fft.rfftfreq(self._shape[2], d=self._voxel[2]) ** 2)
+        self.map_values = dmap.values[self.box]
 
-    def values(self, b_iso) -> np.ndarray:
-        """The model map on the sub-box ``box`` (nz', ny', nx') float64, atoms with B-factors ``b_iso``
-        ((n,) Å², one per atom given at construction)."""
+    def _model_box(self, b_iso) -> np.ndarray:
+        """The model map on the sub-box, float32 (nz', ny', nx'): a view into the whole cell."""
         from scipy import fft
 
         b = np.asarray(b_iso, dtype=np.float64)[self._index]
@@ -173,20 +172,48 @@ class EModel:
             raise ParameterError("B-factors for a model map must be finite and ≥ 0 Å².")
         amp, expo = atom_gaussians(self._coef_a, self._coef_b, b, self._blur)
         grid = splat_density(self._pos, self._occ, amp, expo, density_radius(amp, expo), self._voxel,
-                             self.cell_shape, threads=get_threads())
-        spectrum = fft.rfftn(grid.astype(np.float32), workers=-1)
+                             self._shape, threads=get_threads())
+        spectrum = fft.rfftn(grid, workers=-1)
         del grid
-        spectrum *= self._multiplier
-        full = fft.irfftn(spectrum, s=self.cell_shape, workers=-1)
-        ox, oy, oz = self._offset
+        _cut_spectrum(spectrum, *self._s2, self._blur / 4.0, 1.0 / self.resolution ** 2)
+        full = fft.irfftn(spectrum, s=self._shape, workers=-1, overwrite_x=True)
+        del spectrum
+        oz, oy, ox = self._offset
         bz, by, bx = self.box
-        sub = full[ox:ox + (bx.stop - bx.start), oy:oy + (by.stop - by.start), oz:oz + (bz.stop - bz.start)]
-        return np.ascontiguousarray(sub.transpose(2, 1, 0), dtype=np.float64)
+        return full[oz:oz + (bz.stop - bz.start), oy:oy + (by.stop - by.start), ox:ox + (bx.stop - bx.start)]
+
+    def values(self, b_iso) -> np.ndarray:
+        """The model map on the sub-box ``box`` (nz', ny', nx') float64, atoms with B-factors ``b_iso``
+        ((n,) Å², one per atom given at construction)."""
+        return np.array(self._model_box(b_iso), dtype=np.float64)
 
     def correlation(self, b_iso, threshold: float = THRESHOLD) -> dict:
         """CC, CC-mean and point count of the map with the model map of B-factors ``b_iso``."""
-        m = self.values(b_iso).reshape(-1)
-        return correlations(pair_sums(m, self.map_values.reshape(-1), threshold))
+        return correlations(self.pair_sums(b_iso, threshold))
+
+    def pair_sums(self, b_iso, threshold: float = THRESHOLD) -> np.ndarray:
+        """The pooled sums (:func:`qscore.analysis.cc_core.box_pair_sums`) of the model map against the map."""
+        return box_pair_sums(self._model_box(b_iso), self.map_values, float(threshold))
+
+
+@njit(cache=True, nogil=True)
+def _cut_spectrum(spectrum, sz2, sy2, sx2, quarter_blur, s2_max):
+    """In place: remove the sampling blur (× exp(blur·s²/4)) up to s² = ``s2_max`` and zero the rest.
+
+    The blur's factor is separable, exp(blur·(sx² + sy² + sz²)/4) = ex·ey·ez; the sphere is tested on
+    sx² + sy² + sz² summed in that order, as the whole array of s² was summed before."""
+    ez = np.exp(quarter_blur * sz2)
+    ey = np.exp(quarter_blur * sy2)
+    ex = np.exp(quarter_blur * sx2)
+    nz, ny, nx = spectrum.shape
+    for k in range(nz):
+        for j in range(ny):
+            f = ez[k] * ey[j]
+            for i in range(nx):
+                if sx2[i] + sy2[j] + sz2[k] <= s2_max:
+                    spectrum[k, j, i] *= f * ex[i]
+                else:
+                    spectrum[k, j, i] = 0.0
 
 
 def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weights=None,
@@ -221,11 +248,10 @@ def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weig
     for limits in _slabs(geo, SLAB_BYTES):
         em = EModel(coords, elements, dmap, resolution, weights=weights, b_max=b_max, max_memory=max_memory,
                     limits=limits)
-        m = em.values(b).reshape(-1)
-        parts.append(pair_sums(m, em.map_values.reshape(-1), threshold))
+        parts.append(em.pair_sums(b, threshold))
         used[em._index] = True
         peak = max(peak, em.memory_bytes)
-        del em, m
+        del em
     out = correlations(pool(parts))
     out.update({"threshold": threshold, "atoms": int(used.sum()), "b_clamped": int(bad.sum()),
                 "grid": list(geo["cell_shape"]), "slabs": len(parts), "memory_bytes": peak})
