@@ -61,6 +61,8 @@ def save_figure(fig, stem, *, written: list | None = None) -> dict:
     -------
     dict {format: path}
     """
+    from matplotlib import rc_context
+
     from ..io.files import atomic_path
 
     paths = {}
@@ -68,8 +70,10 @@ def save_figure(fig, stem, *, written: list | None = None) -> dict:
         warnings.simplefilter("always")
         for fmt in FORMATS:
             path = Path(f"{stem}.{fmt}")
-            with atomic_path(path) as tmp:
+            with atomic_path(path) as tmp, rc_context({"svg.fonttype": "none"}):
                 fig.savefig(tmp, format=fmt, dpi=DPI)
+            # the first drawing placed every axes; later formats keep those places instead of laying out again
+            fig.set_layout_engine("none")
             paths[fmt] = path
             if written is not None:
                 written.append(path)
