@@ -356,3 +356,16 @@ def test_figures_embed_as_svg_data_uris(cec_report):
     page = Path(cec_report["paths"]["report_html"]).read_text(encoding="utf-8")
     uri = re.search(r'<img src="data:image/svg\+xml;base64,([^"]+)"', page).group(1)
     assert base64.b64decode(uri).lstrip().startswith(b"<?xml")
+
+
+def test_the_page_residue_table_holds_the_lowest_q_residues_beyond_its_limit(cec_report, tmp_path):
+    from qscore.report.html import page_residues
+
+    poly = cec_report["analysis"].residues.query("mol_type == 'protein'")
+    same, note = page_residues(poly, None, tmp_path)
+    assert same is poly and note == ""
+    rows, note = page_residues(poly, str(tmp_path / "x_residues.csv"), tmp_path, limit=50)
+    assert len(rows) == 50 and list(rows.index) == sorted(rows.index)  # model order
+    q = poly["Q_residue"].to_numpy(float)
+    assert rows["Q_residue"].max() <= np.sort(q)[49] + 1e-12  # the 50 lowest
+    assert f"has {len(poly):,} protein and nucleic residues" in note and 'href="x_residues.csv"' in note

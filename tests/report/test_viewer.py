@@ -178,3 +178,29 @@ def test_a_model_file_too_large_to_embed_is_shown_as_a_coarse_trace(cec_viewer, 
     monkeypatch.setattr(viewer_module, "MAX_MODEL_BYTES", 10_000)
     data = _data_block(viewer_module.viewer_section(cec_viewer["result"], cec_viewer["analysis"]), "qs-viewer-data")
     assert data["coarse"] and "more than the 0.01 MB allowed" in data["note"] and "coarse trace" in data["note"]
+
+
+def test_a_trace_over_its_limit_holds_the_chains_with_the_lowest_q():
+    import pandas as pd
+
+    from qscore.io.models import atoms_from_arrays
+
+    chain = np.repeat(["A", "B", "C", "D"], [40, 30, 20, 10])
+    atoms = atoms_from_arrays(np.zeros((100, 3)), name=["CA"] * 100, res_name=["ALA"] * 100, chain=chain,
+                              res_num=np.arange(100))
+    chains = pd.DataFrame({"chain": ["A", "B", "C", "D", "C"], "mol_type": ["protein"] * 4 + ["ligand"],
+                           "Q": [0.2, 0.6, 0.5, 0.1, 0.05]})  # C's ligand is its worst part
+    keep = np.ones(100, bool)
+    assert viewer_module._trace_chains(atoms, chains, keep, 100) is None  # everything fits
+    assert viewer_module._trace_chains(atoms, chains, keep, 75) == ["C", "D", "A"]  # 0.05, 0.1, 0.2: 70 atoms
+    assert viewer_module._trace_chains(atoms, chains, keep, 25) == ["C"]  # the next (D, 10) would pass 25
+    assert viewer_module._trace_chains(atoms, chains, keep, 5) == ["C"]  # the worst chain even when over
+
+
+def test_a_trace_over_its_limit_says_what_it_shows(cec_viewer, monkeypatch):
+    monkeypatch.setattr(viewer_module, "MAX_VIEWER_ATOMS", 1000)
+    monkeypatch.setattr(viewer_module, "MAX_TRACE_ATOMS", 100)
+    html = viewer_module.viewer_section(cec_viewer["result"], cec_viewer["analysis"])
+    data = _data_block(html, "qs-viewer-data")
+    assert "more than the 100 the report embeds: it shows the 1 of" in data["note"]
+    assert {r[0] for r in data["residues"]} == {"A"}

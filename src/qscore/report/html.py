@@ -31,7 +31,10 @@ from .html_parts import (
     table_spec,
 )
 
-__all__ = ["write_report", "render_report", "table_spec"]
+__all__ = ["write_report", "render_report", "table_spec", "page_residues", "MAX_TABLE_RESIDUES"]
+
+#: the most residues the page's residue table holds (the residues CSV has them all): the lowest Q first
+MAX_TABLE_RESIDUES = 20_000
 
 #: descriptions of the output files a report links to, by kind
 FILE_KINDS = {
@@ -195,6 +198,35 @@ def _params_block(s: dict, analysis, archive_info: dict | None) -> str:
     return '<dl class="params">' + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows) + "</dl>"
 
 
+def page_residues(poly, csv_path, folder, limit: int = MAX_TABLE_RESIDUES) -> tuple:
+    """The residues the page's table holds, and a note when that is not all of them.
+
+    Up to ``limit`` residues the table holds every one; beyond, the ``limit`` with the lowest Q (those
+    without a Q first), in model order, so that the page stays small while the residues worth a look are in it.
+
+    Parameters
+    ----------
+    poly : DataFrame — protein and nucleic residues (``Analysis.residues`` rows)
+    csv_path : str or None — the residues CSV, linked from the note
+    folder : Path — where the page is
+    limit : int
+
+    Returns
+    -------
+    (DataFrame, str) — the rows, and an HTML note ('' when every residue is shown)
+    """
+    if len(poly) <= limit:
+        return poly, ""
+    q = poly["Q_residue"].to_numpy(dtype=float)
+    keep = np.sort(np.argsort(np.where(np.isfinite(q), q, -np.inf), kind="stable")[:limit])
+    where = (f'<a href="{relative_href(csv_path, Path(folder))}">{escape(Path(csv_path).name)}</a>' if csv_path
+             else "the residues CSV (<code>qscore score</code> writes it)")
+    note = (f'<p class="note" id="residues-limited">The model has {len(poly):,} protein and nucleic residues; this '
+            f"table holds the {limit:,} with the lowest Q (those without one first) to keep the page small. Every "
+            f"residue is in {where}.</p>")
+    return poly.iloc[keep], note
+
+
 def render_report(result, analysis, *, figures: list, outputs: dict, folder, archive_info: dict | None = None,
                   page_size: int = PAGE_SIZE, viewer_html: str = "") -> str:
     """The report's HTML text.
@@ -230,6 +262,7 @@ def render_report(result, analysis, *, figures: list, outputs: dict, folder, arc
     residues = analysis.residues
     poly = residues[residues["mol_type"].isin(["protein", "nucleic"])]
     flag = "Q_flag" if "Q_flag" in residues.columns else None
+    poly, res_note = page_residues(poly, outputs.get("residues_csv"), folder)
     res_spec = table_spec(poly, drop_empty(poly, _RESIDUE_COLUMNS), flag=flag, page_size=page_size)
     chains = analysis.chains
     chain_spec = table_spec(chains, drop_empty(chains, _CHAIN_COLUMNS),
@@ -277,7 +310,7 @@ def render_report(result, analysis, *, figures: list, outputs: dict, folder, arc
 <section id="chains"><h2>Chains</h2>{flag_legend}
 {table_block("table-chains", chain_spec, "No chains.")}</section>
 <section id="residues"><h2>Residues (protein and nucleic acid)</h2>
-{table_block("table-residues", res_spec, "The model has no protein or nucleic-acid residues.")}</section>
+{res_note}{table_block("table-residues", res_spec, "The model has no protein or nucleic-acid residues.")}</section>
 {ligand_section(result, analysis, page_size=page_size, viewer=bool(viewer_html))}
 {local_html}
 <section id="parameters"><h2>Parameters and versions</h2>{_params_block(s, analysis, archive_info)}</section>

@@ -12,7 +12,8 @@ flag (below / within / above the band / outside the map / no density), the chain
 against local resolution when there is one.  Limits, each said in the page where it applies:
 
 * a model over :data:`MAX_VIEWER_ATOMS` atoms, or whose file would take over :data:`MAX_MODEL_BYTES`
-  gzipped, is shown as a coarse trace (CA and P atoms, ligands whole); atom Q is offered up to
+  gzipped, is shown as a coarse trace (CA and P atoms, ligands whole); a trace over :data:`MAX_TRACE_ATOMS`
+  atoms holds the chains with the lowest Q up to that many; atom Q is offered up to
   :data:`MAX_ATOM_MODE_ATOMS` atoms;
 * ``report_map=True`` embeds the map cropped to the model's box plus :data:`MAP_MARGIN` Å, averaged
   over blocks of k³ voxels until it holds at most :data:`MAX_MAP_VOXELS` voxels.
@@ -35,13 +36,15 @@ from .common import BLUE, GREY, READING_COLOURS, SKY_BLUE, VERMILLION
 from .html_parts import escape
 
 __all__ = ["viewer_section", "viewer_record", "crop_map", "palette_colour", "viewer_palette", "diverging_palette",
-           "FLAG_COLOURS",
-           "MAX_VIEWER_ATOMS", "MAX_MODEL_BYTES", "MAX_ATOM_MODE_ATOMS", "MAX_MAP_VOXELS", "MAP_MARGIN"]
+           "FLAG_COLOURS", "MAX_VIEWER_ATOMS", "MAX_MODEL_BYTES", "MAX_ATOM_MODE_ATOMS", "MAX_TRACE_ATOMS",
+           "MAX_MAP_VOXELS", "MAP_MARGIN"]
 
 MAX_VIEWER_ATOMS = 1_000_000
 #: the most the embedded model may take (gzipped); a larger one is shown as a coarse trace
 MAX_MODEL_BYTES = 6_000_000
 MAX_ATOM_MODE_ATOMS = 200_000
+#: the most atoms a coarse trace embeds (about 33 bytes each, gzipped and base64); beyond, the chains with the lowest Q
+MAX_TRACE_ATOMS = 100_000
 MAX_MAP_VOXELS = 2_000_000
 MAP_MARGIN = 5.0
 NONE_COLOUR = "#BBBBBB"
@@ -172,14 +175,34 @@ def _map_bytes(dmap: DensityMap) -> bytes:
         return path.read_bytes()
 
 
-def _model_text(result, coarse: bool) -> tuple:
-    """(text, Mol* format) of the model to show: the file itself, or a coarse trace of a huge model."""
+def _trace_keep(atoms) -> np.ndarray:
+    """The atoms of a coarse trace: CA and P atoms of polymers, ligands and ions whole, no water."""
+    return np.isin(atoms.name, ("CA", "P")) | ~np.isin(atoms.mol_type, ("protein", "nucleic", "water"))
+
+
+def _trace_chains(atoms, chains, keep, limit: int):
+    """The chains a trace of at most ``limit`` atoms holds, the lowest Q first (None when every chain fits)."""
+    if int(keep.sum()) <= limit:
+        return None
+    ids, counts = np.unique(atoms.chain[keep].astype(str), return_counts=True)
+    worst = chains.assign(chain=chains["chain"].astype(str)).groupby("chain")["Q"].min()  # a chain's worst part
+    order = sorted(range(len(ids)), key=lambda k: (np.nan_to_num(worst.get(ids[k], np.nan), nan=np.inf), k))
+    chosen, total = [], 0
+    for k in order:
+        if chosen and total + counts[k] > limit:
+            break
+        chosen.append(str(ids[k]))
+        total += int(counts[k])
+    return chosen
+
+
+def _model_text(result, keep=None) -> tuple:
+    """(text, Mol* format) of the model to show: the file itself, or the atoms ``keep`` selects (a trace)."""
     from ..io.model_text import read_bytes
     from ..io.writers import atoms_mmcif_text
 
     a = result.atoms
-    if coarse:
-        keep = np.isin(a.name, ("CA", "P")) | ~np.isin(a.mol_type, ("protein", "nucleic", "water"))
+    if keep is not None:
         return atoms_mmcif_text(a, keep).encode(), "mmcif"
     if result.model.path and Path(result.model.path).is_file():
         return read_bytes(Path(result.model.path)), "mmcif" if result.model.format == "mmcif" else "pdb"
@@ -207,22 +230,35 @@ def viewer_section(result, analysis, *, report_map: bool = False, extra: list | 
     extra : list of dict, optional — further colour modes of per-residue values, each {key, label, values:
         [[chain, number, ins, value], …], palette (:func:`diverging_palette`)}; the first is shown first
     """
-    n = len(result.atoms)
+    a = result.atoms
+    n = len(a)
     coarse = n > MAX_VIEWER_ATOMS
-    model, fmt = _model_text(result, coarse)
-    packed_model = _packed(model)
     notes = []
+    trace = "shown as a coarse trace (CA and P atoms; ligands and ions whole)"
     if coarse:
         notes.append(f"The model has {n:,} atoms, more than the {MAX_VIEWER_ATOMS:,} a responsive view holds: it is "
-                     "shown as a coarse trace (CA and P atoms; ligands and ions whole).")
-    elif len(packed_model) > MAX_MODEL_BYTES:
-        coarse, full = True, len(packed_model)
-        model, fmt = _model_text(result, True)
+                     f"{trace}.")
+    else:
+        model, fmt = _model_text(result)
         packed_model = _packed(model)
-        notes.append(f"The model file would add {full / 1e6:.2g} MB to the report, more than the "
-                     f"{MAX_MODEL_BYTES / 1e6:.2g} MB allowed: it is shown as a coarse trace (CA and P atoms; ligands "
-                     "and ions whole).")
-    data = {"format": fmt, "coarse": coarse, "residues": _residue_rows(analysis.residues),
+        if len(packed_model) > MAX_MODEL_BYTES:
+            coarse = True
+            notes.append(f"The model file would add {len(packed_model) / 1e6:.2g} MB to the report, more than the "
+                         f"{MAX_MODEL_BYTES / 1e6:.2g} MB allowed: it is {trace}.")
+    residues = analysis.residues
+    if coarse:
+        keep = _trace_keep(a)
+        chains = _trace_chains(a, analysis.chains, keep, MAX_TRACE_ATOMS)
+        if chains is not None:
+            n_trace, n_chains = int(keep.sum()), len(np.unique(a.chain[keep]))
+            keep &= np.isin(a.chain.astype(str), chains)
+            residues = residues[residues["chain"].astype(str).isin(chains)]
+            notes.append(f"That trace would hold {n_trace:,} atoms, more than the {MAX_TRACE_ATOMS:,} the report "
+                         f"embeds: it shows the {len(chains):,} of {n_chains:,} chains with the lowest Q "
+                         f"({int(keep.sum()):,} atoms); the chain table covers every chain.")
+        model, fmt = _model_text(result, keep)
+        packed_model = _packed(model)
+    data = {"format": fmt, "coarse": coarse, "residues": _residue_rows(residues),
             "palette": viewer_palette(analysis.expected), "flag_colours": FLAG_COLOURS,
             "reading_colours": READING_COLOURS if analysis.local is not None else None}
     if n <= MAX_ATOM_MODE_ATOMS:
