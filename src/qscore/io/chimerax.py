@@ -118,10 +118,14 @@ def atom_spec(chain: str, res_num: int, ins_code: str, name: str) -> str:
     -------
     str — a specification with no tab or newline
     """
+    return residue_spec(chain, res_num, ins_code) + _atom_part(name)
+
+
+def _atom_part(name) -> str:
+    """The atom part of an atom specification: ``@CD2``, or an attribute test for a name the grammar cannot spell."""
     name = str(name)
     spelt_name = _spell(name)
-    atom = f"@{spelt_name}" if spelt_name else f"@@name={_quoted(name)}"
-    return f"{residue_spec(chain, res_num, ins_code)}{atom}"
+    return f"@{spelt_name}" if spelt_name else f"@@name={_quoted(name)}"
 
 
 def _occupancies(model, index: np.ndarray) -> np.ndarray:
@@ -159,9 +163,15 @@ def chimerax_atoms(result) -> pd.DataFrame:
     altloc = np.asarray(a.altloc, dtype=str)[keep]
     if np.any(altloc != ""):
         keep = _choose_altlocs(result.model, keep)
-    specs = [atom_spec(c, n, i, m) for c, n, i, m in zip(a.chain[keep].tolist(), a.res_num[keep].tolist(),
-                                                         a.ins_code[keep].tolist(), a.name[keep].tolist(),
-                                                         strict=True)]
+    # atom_spec of each atom, spelt once per residue and once per atom name
+    _, first, res_of = np.unique(a.residue[keep], return_index=True, return_inverse=True)
+    top = keep[first]
+    res_specs = [residue_spec(c, n, i) for c, n, i in zip(a.chain[top].tolist(), a.res_num[top].tolist(),
+                                                          a.ins_code[top].tolist(), strict=True)]
+    names, name_of = np.unique(np.asarray(a.name, dtype=str)[keep], return_inverse=True)
+    name_parts = [_atom_part(m) for m in names.tolist()]
+    specs = [res_specs[r] + name_parts[m] for r, m in zip(res_of.reshape(-1).tolist(), name_of.reshape(-1).tolist(),
+                                                          strict=True)]
     return pd.DataFrame({"index": keep, "spec": specs, "Q": q[keep]})
 
 
