@@ -28,3 +28,16 @@ def test_csv_text_is_pandas_to_csv_byte_for_byte(sep):
 def test_an_empty_table_keeps_its_header():
     t = pd.DataFrame({"a": pd.Series([], dtype=float), "b": pd.Series([], dtype=object)})
     assert csv_text(t) == t.to_csv(index=False, float_format="%.6g")
+
+
+def test_a_table_written_in_blocks_of_rows_is_the_same_text(tmp_path):
+    from qscore.io.files import csv_chunks, write_table
+
+    rng = np.random.default_rng(1)
+    t = pd.DataFrame({"f": rng.normal(size=1000), "s": rng.choice(["a", "b,c", None], 1000),
+                      "i": pd.array(rng.integers(0, 9, 1000), dtype="Int64")})
+    t.loc[::7, "i"] = pd.NA  # NA in some blocks only
+    pieces = list(csv_chunks(t, rows=64))
+    assert len(pieces) == 1 + 16 and "".join(pieces) == t.to_csv(index=False, float_format="%.6g")
+    write_table(tmp_path / "t.csv", t)
+    assert (tmp_path / "t.csv").read_text(encoding="utf-8") == csv_text(t)

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import InputFileError, OutputError
 
 __all__ = ["check_input_path", "check_output_file", "atomic_path", "all_or_nothing", "write_text", "write_json",
-           "write_table", "csv_text"]
+           "write_table", "csv_text", "csv_chunks", "CSV_CHUNK_ROWS"]
 
 
 def check_input_path(path, suffixes, kind: str) -> Path:
@@ -184,8 +184,8 @@ def write_table(path, table) -> None:
         if path.suffix == ".parquet":
             table.to_parquet(tmp, index=False)
         else:
-            Path(tmp).write_text(csv_text(table, "\t" if path.suffix == ".tsv" else ","), encoding="utf-8",
-                                 newline="")
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                f.writelines(csv_chunks(table, "\t" if path.suffix == ".tsv" else ","))
 
 
 def _field(sep: str):
@@ -237,9 +237,32 @@ def csv_text(table, sep: str = ",") -> str:
     -------
     str
     """
+    return "".join(csv_chunks(table, sep))
+
+
+#: rows formatted at a time by :func:`csv_chunks` (bounds the memory its cells' strings take)
+CSV_CHUNK_ROWS = 65_536
+
+
+def csv_chunks(table, sep: str = ",", rows: int = CSV_CHUNK_ROWS):
+    """:func:`csv_text` in pieces: the header line, then blocks of at most ``rows`` rows.
+
+    Parameters
+    ----------
+    table : DataFrame
+    sep : str — the field separator
+    rows : int — rows per piece
+
+    Yields
+    ------
+    str
+    """
     quote = _field(sep)
-    cols = [_column_text(table[c], quote) for c in table.columns]
-    header = sep.join(quote(str(c)) for c in table.columns)
-    if not cols:
-        return header + "\n" + "\n" * len(table)
-    return "\n".join([header, *map(sep.join, zip(*cols, strict=True))]) + "\n"
+    yield sep.join(quote(str(c)) for c in table.columns) + "\n"
+    if not len(table.columns):
+        yield "\n" * len(table)
+        return
+    for start in range(0, len(table), rows):
+        part = table.iloc[start:start + rows]
+        cols = [_column_text(part[c], quote) for c in part.columns]
+        yield "\n".join(map(sep.join, zip(*cols, strict=True))) + "\n"

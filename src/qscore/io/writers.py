@@ -98,17 +98,21 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, layout=DEFAULT_LAYOUT) -> 
     layout : str or QLayout — '2.9.7' (default) or '2021'
     """
     layout = q_layout(layout)
-    if model.loop is not None:  # read by the fast reader: stream the file with the column added
-        data = read_bytes(model.path)
-        loop = find_atom_site(data)
-        if loop is None or loop.tags != model.loop.tags:
-            raise OutputError(f"Model file '{model.path}' changed since it was read; score it again.")
-        out = _bytes_with_q_column(data, loop, _q_by_row(model, q, layout.decimals, _count_rows(data, loop)),
-                                   layout.column)
-        if out is not None:
-            with atomic_path(path) as tmp:
-                Path(tmp).write_bytes(out)
-            return
+    with atomic_path(path) as tmp:
+        if model.loop is not None:  # read by the fast reader: stream the file with the column added
+            data = read_bytes(model.path)
+            loop = find_atom_site(data)
+            if loop is None or loop.tags != model.loop.tags:
+                raise OutputError(f"Model file '{model.path}' changed since it was read; score it again.")
+            values = _q_by_row(model, q, layout.decimals, _count_rows(data, loop))
+            with open(tmp, "wb") as f:
+                if _write_with_q_column(f, data, loop, values, layout.column):
+                    return
+        _write_with_gemmi(tmp, model, q, layout)
+
+
+def _write_with_gemmi(path, model, q, layout) -> None:
+    """The mmCIF with the Q column through gemmi's document (a Q column already there is replaced)."""
     doc = model_document(model)
     block = doc[0]
     column = block.find_values("_atom_site.Cartn_x")
@@ -125,8 +129,7 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, layout=DEFAULT_LAYOUT) -> 
     column = block.find_values(full)
     for r, v in enumerate(_q_by_row(model, q, layout.decimals, len(column))):
         column[r] = v
-    with atomic_path(path) as tmp:
-        doc.write_file(str(tmp))
+    doc.write_file(str(path))
 
 
 def _q_by_row(model, q, decimals: int, n_rows: int) -> list:
@@ -137,46 +140,60 @@ def _q_by_row(model, q, decimals: int, n_rows: int) -> list:
     return values
 
 
+_ROW = re.compile(rb"(?m)^[ \t\r\f\v]*\S")  # the start of a line that is not blank
+
+
 def _count_rows(data: bytes, loop) -> int:
-    return sum(1 for line in data[loop.tags_end:loop.rows_end].splitlines() if line.strip())
+    return sum(1 for _ in _ROW.finditer(data, loop.tags_end, loop.rows_end))
 
 
 _TOKEN = re.compile(rb'"[^"]*"|\S+')
+#: lines written at a time by :func:`_write_with_q_column`
+_LINES_PER_WRITE = 65_536
 
 
-def _bytes_with_q_column(data: bytes, loop, values: list, name: str) -> bytes | None:
-    """The mmCIF bytes with a Q tag (``name``) after B_iso_or_equiv and the value in every row, or None
-    when the loop's rows are not one per line or it has a Q column already (then gemmi does it)."""
+def _write_with_q_column(f, data: bytes, loop, values: list, name: str) -> bool:
+    """Write the mmCIF bytes to ``f`` with a Q tag (``name``) after B_iso_or_equiv and the value in every row,
+    a block of lines at a time; False (``f`` then holds a part) when the loop's rows are not one per line
+    or it has a Q column already (then gemmi does it)."""
     tags = loop.tags
     if any(c in tags for c in Q_COLUMNS):
-        return None
+        return False
     after = tags.index("B_iso_or_equiv") if "B_iso_or_equiv" in tags else len(tags) - 1
     tag_lines = data[loop.tags_start:loop.tags_end].splitlines(keepends=True)
     tag_lines.insert(after + 1, f"_atom_site.{name}\n".encode())
-    out = [data[:loop.tags_start], b"".join(tag_lines)]
+    f.write(data[:loop.tags_start])
+    f.write(b"".join(tag_lines))
     head = re.compile(rb"\s*(?:\S+\s+){%d}\S+" % after)  # up to the end of the token after which Q goes
-    n_tags, row = len(tags), 0
-    for line in data[loop.tags_end:loop.rows_end].splitlines(keepends=True):
+    n_tags, row, out = len(tags), 0, []
+    pos, end = loop.tags_end, loop.rows_end
+    while pos < end:
+        stop = data.find(b"\n", pos, end) + 1 or end
+        line, pos = data[pos:stop], stop
         if not line.strip():
             out.append(line)
             continue
         if row >= len(values):
-            return None
+            return False
         if b'"' in line:  # a quoted value may hold spaces: tokenise it properly
             tokens = list(_TOKEN.finditer(line))
             if len(tokens) != n_tags:
-                return None
+                return False
             cut = tokens[after].end()
         else:
             if len(line.split()) != n_tags:
-                return None
+                return False
             cut = head.match(line).end()
         out.append(line[:cut] + b" " + values[row].encode() + line[cut:])
         row += 1
+        if len(out) >= _LINES_PER_WRITE:
+            f.write(b"".join(out))
+            out = []
     if row != len(values):
-        return None
-    out.append(data[loop.rows_end:])
-    return b"".join(out)
+        return False
+    f.write(b"".join(out))
+    f.write(data[loop.rows_end:])
+    return True
 
 
 def write_pdb_with_b(path, model, values: np.ndarray, *, remarks: str = "") -> None:
