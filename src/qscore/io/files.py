@@ -208,7 +208,8 @@ def _column_text(values, quote) -> list:
     if kind in "iub" and not values.hasnans:
         return list(map(str, values.to_numpy().tolist()))
     cells = values.tolist()
-    if not values.hasnans and all(type(v) is str for v in cells):
+    if not values.hasnans and (pd.api.types.is_string_dtype(values.dtype) and values.dtype != object
+                               or all(type(v) is str for v in cells)):
         joined = "\x00".join(cells)
         if not any(c in joined for c in quote.specials):  # nothing to quote: the strings as they are
             return cells
