@@ -32,6 +32,7 @@ class AtomSiteLoop:
     tags_end: int
     rows_end: int
     comments: bool = False  # comment lines among the rows (the fast reader leaves such a loop to gemmi)
+    n_rows: int | None = None  # the rows, one per line, when the fast reader has read them
 
 
 def find_atom_site(data: bytes) -> AtomSiteLoop | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -408,7 +409,7 @@ def _read_mmcif(p: Path) -> Model:
         del data
         chem = _chem_comp_types(rest[0]) if len(rest) else {}
         model = Model(path=str(p), format="mmcif", atoms=_atoms_from_columns(get, n_rows, chem, str(p)),
-                      loop=loop)
+                      loop=replace(loop, n_rows=n_rows))
         del get
         _release_freed_memory()
         return model

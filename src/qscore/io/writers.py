@@ -104,7 +104,8 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, layout=DEFAULT_LAYOUT) -> 
             loop = find_atom_site(data)
             if loop is None or loop.tags != model.loop.tags:
                 raise OutputError(f"Model file '{model.path}' changed since it was read; score it again.")
-            values = _q_by_row(model, q, layout.decimals, _count_rows(data, loop))
+            n_rows = model.loop.n_rows if model.loop.n_rows is not None else _count_rows(data, loop)
+            values = _q_by_row(model, q, layout.decimals, n_rows)
             with open(tmp, "wb") as f:
                 if _write_with_q_column(f, data, loop, values, layout.column):
                     return
@@ -133,10 +134,14 @@ def _write_with_gemmi(path, model, q, layout) -> None:
 
 
 def _q_by_row(model, q, decimals: int, n_rows: int) -> list:
-    """The Q token of each of the n_rows _atom_site rows ('?' for rows not scored)."""
+    """The Q token of each of the n_rows _atom_site rows ('?' for rows not scored), as :func:`_format_q` writes it."""
+    q = np.asarray(q, dtype=np.float64)
+    tokens = list(map(f"{{:.{decimals}f}}".format, q.tolist()))
+    for k in np.flatnonzero(~np.isfinite(q)).tolist():
+        tokens[k] = "?"
     values = ["?"] * n_rows
-    for r, v in zip(model.atoms.row.tolist(), np.asarray(q, dtype=np.float64).tolist(), strict=True):
-        values[r] = _format_q(v, decimals)
+    for r, t in zip(model.atoms.row.tolist(), tokens, strict=True):
+        values[r] = t
     return values
 
 
@@ -144,17 +149,19 @@ _ROW = re.compile(rb"(?m)^[ \t\r\f\v]*\S")  # the start of a line that is not bl
 
 
 def _count_rows(data: bytes, loop) -> int:
-    return sum(1 for _ in _ROW.finditer(data, loop.tags_end, loop.rows_end))
+    return len(_ROW.findall(data, loop.tags_end, loop.rows_end))
 
 
 _TOKEN = re.compile(rb'"[^"]*"|\S+')
-#: lines written at a time by :func:`_write_with_q_column`
-_LINES_PER_WRITE = 65_536
+#: bytes of the loop's rows handled at a time by :func:`_write_with_q_column` (bounds its memory)
+_CHUNK_BYTES = 8 << 20
+_SPACE = np.zeros(256, dtype=bool)
+_SPACE[[9, 10, 11, 12, 13, 32]] = True
 
 
 def _write_with_q_column(f, data: bytes, loop, values: list, name: str) -> bool:
     """Write the mmCIF bytes to ``f`` with a Q tag (``name``) after B_iso_or_equiv and the value in every row,
-    a block of lines at a time; False (``f`` then holds a part) when the loop's rows are not one per line
+    a block of rows at a time; False (``f`` then holds a part) when the loop's rows are not one per line
     or it has a Q column already (then gemmi does it)."""
     tags = loop.tags
     if any(c in tags for c in Q_COLUMNS):
@@ -164,36 +171,72 @@ def _write_with_q_column(f, data: bytes, loop, values: list, name: str) -> bool:
     tag_lines.insert(after + 1, f"_atom_site.{name}\n".encode())
     f.write(data[:loop.tags_start])
     f.write(b"".join(tag_lines))
-    head = re.compile(rb"\s*(?:\S+\s+){%d}\S+" % after)  # up to the end of the token after which Q goes
-    n_tags, row, out = len(tags), 0, []
-    pos, end = loop.tags_end, loop.rows_end
+    row, pos, end = 0, loop.tags_end, loop.rows_end
     while pos < end:
-        stop = data.find(b"\n", pos, end) + 1 or end
-        line, pos = data[pos:stop], stop
-        if not line.strip():
-            out.append(line)
-            continue
-        if row >= len(values):
+        stop = min(end, data.find(b"\n", min(pos + _CHUNK_BYTES, end - 1)) + 1 or end)
+        chunk = data[pos:stop]
+        cuts = _cuts(chunk, len(tags), after)
+        pieces = _line_pieces(chunk, len(tags), after) if cuts is None else _split_at(chunk, cuts)
+        if pieces is None or row + len(pieces) - 1 > len(values):
             return False
-        if b'"' in line:  # a quoted value may hold spaces: tokenise it properly
-            tokens = list(_TOKEN.finditer(line))
-            if len(tokens) != n_tags:
-                return False
-            cut = tokens[after].end()
-        else:
-            if len(line.split()) != n_tags:
-                return False
-            cut = head.match(line).end()
-        out.append(line[:cut] + b" " + values[row].encode() + line[cut:])
-        row += 1
-        if len(out) >= _LINES_PER_WRITE:
-            f.write(b"".join(out))
-            out = []
+        out = [None] * (2 * len(pieces) - 1)
+        out[0::2] = pieces
+        out[1::2] = [b" " + v.encode() for v in values[row:row + len(pieces) - 1]]
+        f.write(b"".join(out))
+        row += len(pieces) - 1
+        pos = stop
     if row != len(values):
         return False
-    f.write(b"".join(out))
     f.write(data[loop.rows_end:])
     return True
+
+
+def _split_at(chunk: bytes, cuts) -> list:
+    bounds = [0, *cuts.tolist(), len(chunk)]
+    return [chunk[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _cuts(chunk: bytes, n_tags: int, after: int):
+    """Where each row of ``chunk`` (whole lines of the loop) takes its Q token: the offset just past its token
+    ``after`` (0-based), found with array operations; None when a token starts with a quote or a text field, or a
+    line holds neither 0 nor ``n_tags`` tokens (then :func:`_line_pieces` decides)."""
+    a = np.frombuffer(chunk, dtype=np.uint8)
+    space = _SPACE[a]
+    starts = np.flatnonzero(~space & np.concatenate(([True], space[:-1])))
+    ends = np.flatnonzero(~space & np.concatenate((space[1:], [True]))) + 1
+    first = a[starts]
+    if np.any((first == 34) | (first == 39) | (first == 59)):  # " ' ; : quoted values may hold spaces
+        return None
+    line = np.cumsum(a == 10, dtype=np.int32)[starts]  # each token's line
+    counts = np.bincount(line)
+    if np.any((counts != 0) & (counts != n_tags)):
+        return None
+    offset = np.cumsum(counts) - counts  # each line's first token
+    return ends[offset[counts == n_tags] + after]
+
+
+def _line_pieces(chunk: bytes, n_tags: int, after: int):
+    """:func:`_cuts` line by line, tokenising quoted values, as pieces between the cuts (None: not one row per line)."""
+    head = re.compile(rb"\s*(?:\S+\s+){%d}\S+" % after)  # up to the end of the token after which Q goes
+    pieces, last, pos = [], 0, 0
+    while pos < len(chunk):
+        stop = chunk.find(b"\n", pos) + 1 or len(chunk)
+        line = chunk[pos:stop]
+        if line.strip():
+            if b'"' in line:  # a quoted value may hold spaces: tokenise it properly
+                tokens = list(_TOKEN.finditer(line))
+                if len(tokens) != n_tags:
+                    return None
+                cut = tokens[after].end()
+            else:
+                if len(line.split()) != n_tags:
+                    return None
+                cut = head.match(line).end()
+            pieces.append(chunk[last:pos + cut])
+            last = pos + cut
+        pos = stop
+    pieces.append(chunk[last:])
+    return pieces
 
 
 def write_pdb_with_b(path, model, values: np.ndarray, *, remarks: str = "") -> None:

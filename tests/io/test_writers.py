@@ -1,0 +1,66 @@
+"""The mmCIF with a Q column: written in blocks with array operations, the same bytes as line by line, and as gemmi reads."""
+
+from __future__ import annotations
+
+import gemmi
+import numpy as np
+import pytest
+
+from qscore.io import writers
+from qscore.io.models import read_model
+from qscore.io.writers import write_mmcif_with_q
+
+HEAD = """data_test
+loop_
+_atom_site.group_PDB
+_atom_site.id
+_atom_site.type_symbol
+_atom_site.label_atom_id
+_atom_site.label_comp_id
+_atom_site.label_asym_id
+_atom_site.label_seq_id
+_atom_site.Cartn_x
+_atom_site.Cartn_y
+_atom_site.Cartn_z
+_atom_site.occupancy
+_atom_site.B_iso_or_equiv
+_atom_site.auth_seq_id
+_atom_site.auth_asym_id
+_atom_site.pdbx_PDB_model_num
+"""
+
+
+def _model_file(tmp_path, n: int, quoted_every: int = 0):
+    rng = np.random.default_rng(0)
+    lines = []
+    for i in range(n):
+        name = '"O5\'"' if quoted_every and i % quoted_every == 0 else "CA"
+        x, y, z = rng.uniform(-50, 50, 3)
+        lines.append(f"ATOM {i + 1} {'O' if 'O5' in name else 'C'} {name} ALA A {i // 4 + 1} {x:.3f} {y:.3f} {z:.3f} "
+                     f"1.00 {rng.uniform(5, 90):.2f} {i // 4 + 1} A 1")
+        if i % 997 == 5:
+            lines.append("")  # a blank line inside the loop is kept
+    path = tmp_path / "m.cif"
+    path.write_text(HEAD + "\n".join(lines) + "\n#\n_other.item 1\n")
+    return path
+
+
+@pytest.mark.parametrize("quoted_every", [0, 50])
+def test_blocks_with_array_operations_give_the_bytes_of_the_line_by_line_path(tmp_path, monkeypatch, quoted_every):
+    path = _model_file(tmp_path, 5000, quoted_every)
+    model = read_model(path)
+    q = np.linspace(-0.3, 0.95, len(model.atoms))
+    q[7] = np.nan
+    monkeypatch.setattr(writers, "_CHUNK_BYTES", 4096)  # many blocks, each ending on a whole line
+    cuts, found = writers._cuts, []
+    monkeypatch.setattr(writers, "_cuts", lambda *args: found.append(cuts(*args)) or found[-1])
+    write_mmcif_with_q(tmp_path / "fast.cif", model, q)
+    assert len(found) > 50 and any(c is None for c in found) == bool(quoted_every)  # quotes: line by line
+    monkeypatch.setattr(writers, "_cuts", lambda *args: None)  # every block line by line
+    write_mmcif_with_q(tmp_path / "lines.cif", model, q)
+    fast = (tmp_path / "fast.cif").read_bytes()
+    assert fast == (tmp_path / "lines.cif").read_bytes()
+    block = gemmi.cif.read(str(tmp_path / "fast.cif"))[0]
+    got = list(block.find_values("_atom_site.Q-score"))
+    assert len(got) == 5000 and got[7] == "?" and abs(float(got[100]) - q[100]) < 1e-6
+    assert list(block.find_values("_atom_site.auth_seq_id"))[-1] == "1250" and block.find_value("_other.item") == "1"
