@@ -1,4 +1,4 @@
-"""The mmCIF with a Q column: written in blocks with array operations, the same bytes as line by line, and as gemmi reads."""
+"""The mmCIF with a Q column: written in blocks with array operations, as line by line would, and read back by gemmi."""
 
 from __future__ import annotations
 

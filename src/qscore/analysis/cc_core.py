@@ -135,7 +135,17 @@ def pair_sums(m, c, threshold):
 
 @njit(cache=True, nogil=True)
 def box_pair_sums(m, c, threshold):
-    """:func:`pair_sums` of two (nz, ny, nx) grids of the same shape (views of larger grids are fine)."""
+    """:func:`pair_sums` of two grids of the same shape (views of larger grids are fine).
+
+    Parameters
+    ----------
+    m, c : (nz, ny, nx) float — model-map and map values at the same points
+    threshold : float — model-map values at or above it count
+
+    Returns
+    -------
+    (9,) float64 — as :func:`pair_sums`
+    """
     out = np.zeros(9)
     nz, ny, nx = m.shape
     n = 0

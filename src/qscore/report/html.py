@@ -364,8 +364,8 @@ def write_report(result, analysis, folder, *, archive=None, curve=None, outputs:
     from ..io.chimerax import write_chimerax
     from ..io.files import write_text
     from ..io.paths import output_stem
-    from .common import embed_figure
     from .plots import report_figures
+    from .render import render_figures
 
     folder = Path(folder)
     stem = output_stem(result.model.path, result.dmap.path or "map")
@@ -374,11 +374,13 @@ def write_report(result, analysis, folder, *, archive=None, curve=None, outputs:
     written: dict = {}
     figures = []
     rel = analysis.relative
-    for f in report_figures(result, analysis, archive=archive, curve=curve, profile_atoms=profile_atoms,
-                            max_chain_plots=max_chain_plots, window=rel.window if rel else None):
+    specs = list(report_figures(result, analysis, archive=archive, curve=curve, profile_atoms=profile_atoms,
+                                max_chain_plots=max_chain_plots, window=rel.window if rel else None))
+    drawn = render_figures(specs, fig_dir)
+    for f in specs:
         entry = {"key": f.key, "title": f.title, "caption": f.caption, "note": f.note, "meta": f.meta}
-        if f.figure is not None:
-            entry.update(embed_figure(f.figure, fig_dir / f.key))
+        if f.key in drawn:
+            entry.update(drawn[f.key])
             written[f"{f.key}_png"], written[f"{f.key}_svg"] = entry["png"], entry["svg"]
         figures.append(entry)
     links = dict(outputs or {})

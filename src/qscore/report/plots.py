@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -273,31 +274,52 @@ def plot_profiles(result, indices) -> object:
         raise ParameterError("Radial profiles were not kept; score with profiles=True.")
     if not len(indices):
         raise ParameterError("No atom to draw a profile for.")
+    return _draw_profiles(_profile_rows(result, indices), result.params.sigma)
+
+
+def _profile_rows(result, indices) -> pd.DataFrame:
+    """The profile table of the atoms ``indices``, in that order."""
     from ..analysis.profiles import profile_table
-    from .profile_plots import plot_profiles as draw
 
     mask = np.zeros(len(result.atoms), dtype=bool)
     mask[list(indices)] = True
     table = profile_table(result, mask)
     order = {int(i): k for k, i in enumerate(indices)}
-    table = table.iloc[np.argsort([order[int(i)] for i in table["atom_index"]], kind="stable")]
-    return draw(table, sigma=result.params.sigma, max_panels=MAX_PROFILE_PANELS)
+    return table.iloc[np.argsort([order[int(i)] for i in table["atom_index"]], kind="stable")]
+
+
+def _draw_profiles(table: pd.DataFrame, sigma: float):
+    from .profile_plots import plot_profiles as draw
+
+    return draw(table, sigma=sigma, max_panels=MAX_PROFILE_PANELS)
 
 
 @dataclass
 class ReportFigure:
-    """One figure of the report: drawn, or a note saying why not.
+    """One figure of the report: to draw, or a note saying why not.
 
     key : short file-name-safe name; title, caption : text for the report
-    figure : matplotlib Figure, or None when it cannot be drawn (``note`` says why)
+    draw : callable with no arguments that returns the matplotlib Figure (a ``functools.partial`` of a
+        module-level function, so that a worker process can draw it), or None when it cannot be drawn
+        (``note`` says why)
+    local : bool — its inputs grow with the model (per-atom arrays): draw it in this process
+    figure : the Figure, drawn on first use
     """
 
     key: str
     title: str
     caption: str
-    figure: object = None
+    draw: object = None
     note: str | None = None
     meta: dict = field(default_factory=dict)
+    local: bool = False
+    _figure: object = field(default=None, init=False, repr=False)
+
+    @property
+    def figure(self):
+        if self._figure is None and self.draw is not None:
+            self._figure = self.draw()
+        return self._figure
 
 
 def worst_groups(groups: list, chains: pd.DataFrame, n: int) -> list:
@@ -322,7 +344,8 @@ def _safe_key(text: str) -> str:
 
 def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=None, max_chain_plots: int = 12,
                    window: float | None = None) -> Iterator:
-    """Yield the report's figures one at a time (each can be saved and dropped before the next is drawn).
+    """Yield the report's figures, each with what draws it (:attr:`ReportFigure.draw`; drawn on first use of
+    ``.figure``, or by :func:`qscore.report.render.render_figures`, several at once in worker processes).
 
     Parameters
     ----------
@@ -358,8 +381,8 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
                       "No resolution was given, so no expected Q_peak or 95% band is drawn: give --resolution D."))
         yield ReportFigure(f"residue_q_{k + 1}_{_safe_key(chain)}_{mol_type}",
                            f"Chain {chain} ({mol_type}): residue Q", caption,
-                           figure=plot_residue_q(table, chain=chain, mol_type=mol_type, expected=expected,
-                                                 resolution=d),
+                           draw=partial(plot_residue_q, table, chain=chain, mol_type=mol_type, expected=expected,
+                                        resolution=d),
                            meta={"chain": chain, "mol_type": mol_type, "residues": len(table)})
     if len(groups) > len(shown):
         yield ReportFigure("residue_q_more", "Further chains", "",
@@ -370,7 +393,7 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
         yield ReportFigure("chains", "Chains: mean Q",
                            "Mean Q over the atoms of each protein and nucleic chain, in model order"
                            + (", with the expected Q_peak and 95% band." if expected is not None else "."),
-                           figure=plot_chain_overview(analysis.chains, expected=expected, resolution=d))
+                           draw=partial(plot_chain_overview, analysis.chains, expected=expected, resolution=d))
     ligands = ligand_table(analysis.residues)
     if len(ligands):
         yield ReportFigure("ligands", "Ligands, ions and saccharides against the band",
@@ -378,7 +401,7 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
                            + (f"; the grey band holds 95% of archive entries at {d:g} Å and the dash-dot line is the "
                               "expected Q_peak (ions are judged against no band)." if expected is not None else
                               "; give --resolution D for the expected band."),
-                           figure=plot_ligand_strip(ligands, expected=expected, resolution=d))
+                           draw=partial(plot_ligand_strip, ligands, expected=expected, resolution=d))
     local = analysis.local
     if local is not None:
         from .local_plots import plot_q_vs_local_resolution
@@ -389,8 +412,8 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
                            f"at each resolution; dashed: {local.threshold:g} Å, the local resolution at or below "
                            "which side chains are taken as resolved. The residues furthest outside the band are "
                            "labelled.",
-                           figure=plot_q_vs_local_resolution(analysis.residues, curve=curve, threshold=local.threshold,
-                                                             resolution=d))
+                           draw=partial(plot_q_vs_local_resolution, analysis.residues, curve=curve,
+                                        threshold=local.threshold, resolution=d))
     title = "The model among the archive"
     caption = ("Mean Q of this model (star) on the archive's Q-versus-resolution scatter, with the expected "
                "Q_peak (solid) and the curves holding 95% of entries (dashed).")
@@ -403,7 +426,7 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
                                 "'qscore archive download') to place the model among archive entries.")
     else:
         yield ReportFigure("archive", title, caption,
-                           figure=plot_archive_position(archive, q=float(analysis.overall["Q"]),
+                           draw=partial(plot_archive_position, archive, q=float(analysis.overall["Q"]),
                                                         resolution=d, expected_model=curve,
                                                         relative=analysis.relative, window=window))
     heavy = result.scored
@@ -415,8 +438,8 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
                           "relations, where the type has one). The 95% band of the expected-Q curve holds entries' "
                           "mean Q, not single atoms', so it is not drawn here." if d is not None
                           else "). Give --resolution D for the expected mean Q of each type."),
-                       figure=plot_atom_distributions(result.q[heavy], result.atoms.mol_type[heavy],
-                                                      expected_by_type=by_type, resolution=d))
+                       local=True, draw=partial(plot_atom_distributions, result.q[heavy],
+                                                result.atoms.mol_type[heavy], expected_by_type=by_type, resolution=d))
     title = "Radial profiles"
     idx = ([] if result.profile is None
            else select_profile_atoms(result.atoms, result.q, profile_atoms, status=result.status))
@@ -434,5 +457,6 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
                       "--profile-atom SELECTION (e.g. A:26:CA)")
                    + (f"; the first {MAX_PROFILE_PANELS} are drawn." if len(idx) > MAX_PROFILE_PANELS else "."))
         idx = idx[:MAX_PROFILE_PANELS]
-        yield ReportFigure("profiles", title, caption, figure=plot_profiles(result, idx),
+        yield ReportFigure("profiles", title, caption,
+                           draw=partial(_draw_profiles, _profile_rows(result, idx), result.params.sigma),
                            meta={"atoms": [atom_label(result.atoms, i) for i in idx]})

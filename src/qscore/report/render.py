@@ -1,0 +1,83 @@
+"""Drawing a report's figures, several at once in worker processes where that is safe (:func:`render_figures`).
+
+matplotlib draws in Python, one figure at a time per process, and a report's dozen figures take most of
+its time.  Each :class:`~qscore.report.plots.ReportFigure` carries what draws it (a ``functools.partial``
+of a module-level plot function and its tables), so worker processes can draw and save figures while this
+process draws those whose inputs grow with the model (``local``: per-atom arrays, not worth sending).
+
+The workers are forked (they start at once, with everything imported) and only where forking is safe:
+on Linux, outside a daemonic process (a Dask worker's, which may not have children) and with more than
+one thread allowed (:func:`qscore.set_threads`, ``--threads``).  Elsewhere every figure is drawn here,
+one after another.  Either way the files and the page are the same.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from ..core.engine import get_threads
+
+__all__ = ["render_figures", "figure_workers"]
+
+
+def figure_workers(n_figures: int, threads: int | None = None) -> int:
+    """How many worker processes :func:`render_figures` uses for ``n_figures`` (0: draw them all here).
+
+    Parameters
+    ----------
+    n_figures : int — figures that may be drawn in a worker
+    threads : int, optional — the CPUs allowed (default :func:`qscore.core.engine.get_threads`)
+    """
+    threads = get_threads() if threads is None else int(threads)
+    if (n_figures < 2 or threads < 2 or not sys.platform.startswith("linux")
+            or multiprocessing.current_process().daemon):
+        return 0
+    return min(threads, n_figures)
+
+
+def _draw_and_embed(draw, stem: str) -> tuple:
+    """In a worker: draw, save and embed one figure; return the entry and the warnings (category, text)."""
+    from .common import embed_figure
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        entry = embed_figure(draw(), stem)
+    return entry, [(w.category, str(w.message)) for w in caught]
+
+
+def render_figures(figures: list, folder, *, workers: int | None = None) -> dict:
+    """Draw, save (PNG and SVG) and embed every figure that can be drawn.
+
+    Parameters
+    ----------
+    figures : list of qscore.report.plots.ReportFigure — those without ``draw`` are skipped
+    folder : str or Path — the figures' folder (existing); each is saved as ``<key>.png`` and ``.svg``
+    workers : int, optional — worker processes (default :func:`figure_workers`; 0 draws everything here)
+
+    Returns
+    -------
+    dict {key: entry} — entry as :func:`qscore.report.common.embed_figure` gives it (``png``, ``svg``, ``data_uri``)
+    """
+    from .common import embed_figure
+
+    folder = Path(folder)
+    drawable = [f for f in figures if f.draw is not None]
+    away = [f for f in drawable if not f.local]
+    n = figure_workers(len(away)) if workers is None else min(int(workers), len(away))
+    if n < 2:
+        return {f.key: embed_figure(f.figure, folder / f.key) for f in drawable}
+    out = {}
+    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = {f.key: pool.submit(_draw_and_embed, f.draw, str(folder / f.key)) for f in away}
+        for f in drawable:
+            if f.local:  # while the workers draw theirs
+                out[f.key] = embed_figure(f.figure, folder / f.key)
+        for key, future in futures.items():
+            out[key], caught = future.result()
+            for category, text in caught:  # as drawing here would have warned
+                warnings.warn(text, category, stacklevel=2)
+    return {f.key: out[f.key] for f in drawable}
