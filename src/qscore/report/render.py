@@ -6,15 +6,17 @@ of a module-level plot function and its tables), so worker processes can draw an
 process draws those whose inputs grow with the model (``local``: per-atom arrays, not worth sending).
 
 The workers are forked (they start at once, with everything imported) and only where forking is safe:
-on Linux, outside a daemonic process (a Dask worker's, which may not have children) and with more than
-one thread allowed (:func:`qscore.set_threads`, ``--threads``).  Elsewhere every figure is drawn here,
-one after another.  Either way the files and the page are the same.
+on Linux, from a process that runs no other thread at that moment (so no lock can be left held in a
+child) and is not daemonic (a Dask worker process may not have children), with more than one thread
+allowed (:func:`qscore.core.engine.set_threads`, ``--threads``).  Elsewhere every figure is drawn here, one after
+another.  Either way the files and the page are the same.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import sys
+import threading
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -34,7 +36,7 @@ def figure_workers(n_figures: int, threads: int | None = None) -> int:
     """
     threads = get_threads() if threads is None else int(threads)
     if (n_figures < 2 or threads < 2 or not sys.platform.startswith("linux")
-            or multiprocessing.current_process().daemon):
+            or multiprocessing.current_process().daemon or threading.active_count() > 1):
         return 0
     return min(threads, n_figures)
 
