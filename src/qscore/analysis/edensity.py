@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-__all__ = ["CUTOFF", "form_factor_coefficients", "atom_gaussians", "density_radius", "splat_density"]
+__all__ = ["CUTOFF", "form_factor_coefficients", "form_factor_table", "atom_gaussians", "density_radius",
+           "splat_density"]
 
 #: density level (e/Å³) where an atom's density is cut (gemmi's DensityCalculator.cutoff)
 CUTOFF = 1e-5
@@ -34,13 +35,25 @@ def form_factor_coefficients(elements) -> tuple:
     -------
     (ndarray, ndarray)
     """
+    symbols, which = np.unique(np.asarray(elements).astype(str), return_inverse=True)
+    coefs = form_factor_table(symbols)[which.reshape(-1)]
+    return coefs[:, :5], coefs[:, 5:]
+
+
+def form_factor_table(symbols) -> np.ndarray:
+    """The c4322 coefficients of each element symbol, from gemmi's tables: (k, 10), a₁…a₅ then b₁…b₅.
+
+    Parameters
+    ----------
+    symbols : (k,) str — element symbols
+
+    Returns
+    -------
+    ndarray
+    """
     import gemmi
 
-    elements = np.asarray(elements).astype(str)
-    symbols, which = np.unique(elements, return_inverse=True)
-    coefs = np.array([gemmi.Element(str(sym)).c4322.get_coefs() for sym in symbols], dtype=np.float64).reshape(-1, 10)
-    a, b = coefs[which.reshape(-1), :5], coefs[which.reshape(-1), 5:]
-    return a, b
+    return np.array([gemmi.Element(str(sym)).c4322.get_coefs() for sym in symbols], dtype=np.float64).reshape(-1, 10)
 
 
 def atom_gaussians(a, b, b_iso, blur: float) -> tuple:

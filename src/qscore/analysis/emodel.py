@@ -23,7 +23,7 @@ from numba import njit
 from ..core.engine import get_threads
 from ..errors import ModelError, ParameterError
 from .cc_core import THRESHOLD, atomic_numbers, box_pair_sums, correlations, default_max_memory, gib, pool
-from .edensity import atom_gaussians, density_radius, form_factor_coefficients, splat_density
+from .edensity import atom_gaussians, density_radius, form_factor_table, splat_density
 
 __all__ = ["EMODEL_BYTES_PER_POINT", "SLAB_BYTES", "emodel_geometry", "EModel", "emodel_correlation"]
 
@@ -47,7 +47,8 @@ def emodel_geometry(coords, elements, dmap, resolution: float, *, b_max: float =
 
     Returns
     -------
-    dict — ``usable`` (n,) bool (atoms with a known element), ``lo``/``hi`` (3,) int (the first and last
+    dict — ``usable`` (n,) bool (atoms with a known element), ``symbols`` and ``codes`` (the distinct element
+    symbols and each atom's index into them), ``lo``/``hi`` (3,) int (the first and last
     map grid index, x y z, of the sub-box the model map covers), ``margin`` (3,) int (grid points added on
     each side to make the periodic cell), ``cell_shape`` (nx, ny, nz), ``blur`` (Å², gemmi's sampling blur
     for B = 0 atoms: 8π²/1.1 · spacing², as refmac) and ``memory_bytes``
@@ -57,10 +58,11 @@ def emodel_geometry(coords, elements, dmap, resolution: float, *, b_max: float =
     ModelError — no atom has a known element, or the atoms lie far outside the map's box
     """
     import gemmi
-    from scipy import fft
 
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 3)
-    usable = atomic_numbers(elements) > 0
+    symbols, codes = np.unique(np.asarray(elements).astype(str), return_inverse=True)
+    codes = codes.reshape(-1)
+    usable = (atomic_numbers(symbols) > 0)[codes]
     if not usable.any():
         raise ModelError("No atom with a known element: a model map needs element symbols (type_symbol).")
     voxel = dmap.voxel_size
@@ -72,7 +74,7 @@ def emodel_geometry(coords, elements, dmap, resolution: float, *, b_max: float =
     probe = gemmi.Atom()
     probe.b_iso = float(b_max) if np.isfinite(b_max) else 0.0
     radius = 0.0
-    for sym in np.unique(np.asarray(elements).astype(str)[usable]):
+    for sym in symbols[np.unique(codes[usable])]:
         probe.element = gemmi.Element(str(sym))
         radius = max(radius, dc.estimate_radius(probe))
     reach = radius + float(resolution)
@@ -86,11 +88,21 @@ def emodel_geometry(coords, elements, dmap, resolution: float, *, b_max: float =
     # clipped before the cast to integers, so that an atom far outside the box (1e30 Å) cannot overflow them
     lo = np.clip(np.floor((lo_xyz - dmap.origin) / voxel), 0, n_xyz - 1).astype(np.int64)
     hi = np.clip(np.ceil((hi_xyz - dmap.origin) / voxel), 0, n_xyz - 1).astype(np.int64)
+    geo = {"usable": usable, "symbols": symbols, "codes": codes, "lo": lo, "hi": hi,
+           "margin": np.ceil(reach / voxel).astype(np.int64), "blur": blur}
+    return _clipped(geo, limits)
+
+
+def _clipped(geo: dict, limits) -> dict:
+    """``geo`` with its sub-box clipped to ``limits`` (None: as it is) and the cell and memory of that sub-box."""
+    from scipy import fft
+
+    lo, hi = geo["lo"], geo["hi"]
     if limits is not None:
         lo, hi = np.maximum(lo, limits[0]), np.minimum(hi, limits[1])
-    margin = np.ceil(reach / voxel).astype(np.int64)
-    cell = tuple(int(fft.next_fast_len(int(n + 2 * m), real=True)) for n, m in zip(hi - lo + 1, margin, strict=True))
-    return {"usable": usable, "lo": lo, "hi": hi, "margin": margin, "cell_shape": cell, "blur": blur,
+    cell = tuple(int(fft.next_fast_len(int(n + 2 * m), real=True))
+                 for n, m in zip(hi - lo + 1, geo["margin"], strict=True))
+    return {**geo, "lo": lo, "hi": hi, "cell_shape": cell,
             "memory_bytes": int(EMODEL_BYTES_PER_POINT * float(np.prod(np.array(cell, dtype=np.float64))))}
 
 
@@ -113,6 +125,8 @@ class EModel:
         need raises ParameterError before anything is allocated
     limits : ((3,) int, (3,) int), optional — grid indices (x y z) the sub-box is clipped to: the model
         map of one slab of it (:func:`emodel_correlation` sums the slabs)
+    geometry : dict, optional — :func:`emodel_geometry` of these atoms at this ``b_max``, computed once for
+        all the slabs (else computed here)
 
     Attributes
     ----------
@@ -122,11 +136,12 @@ class EModel:
     """
 
     def __init__(self, coords, elements, dmap, resolution: float, *, weights=None, b_max: float = 0.0,
-                 max_memory: int | None = None, limits=None):
+                 max_memory: int | None = None, limits=None, geometry: dict | None = None):
         from scipy import fft
 
         coords = np.asarray(coords, dtype=np.float64).reshape(-1, 3)
-        geo = emodel_geometry(coords, elements, dmap, resolution, b_max=b_max, limits=limits)
+        geo = (emodel_geometry(coords, elements, dmap, resolution, b_max=b_max, limits=limits) if geometry is None
+               else _clipped(geometry, limits))
         usable = geo["usable"]
         w = np.ones(len(coords)) if weights is None else np.asarray(weights, dtype=np.float64)
         self.resolution = float(resolution)
@@ -156,7 +171,8 @@ class EModel:
         self._index = idx
         self._pos = np.ascontiguousarray(local[idx][:, ::-1])
         self._occ, self._blur, self._voxel = w[idx], geo["blur"], np.ascontiguousarray(voxel[::-1])
-        self._coef_a, self._coef_b = form_factor_coefficients(np.asarray(elements)[idx])
+        coefs = form_factor_table(geo["symbols"])[geo["codes"][idx]]
+        self._coef_a, self._coef_b = coefs[:, :5], coefs[:, 5:]
         # the squared spatial frequencies along z, y and x (rfftn layout: x halved)
         self._s2 = (fft.fftfreq(self._shape[0], d=self._voxel[0]) ** 2,
                     fft.fftfreq(self._shape[1], d=self._voxel[1]) ** 2,
@@ -247,7 +263,7 @@ def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weig
     parts, used, peak = [], np.zeros(len(b), dtype=bool), 0
     for limits in _slabs(geo, SLAB_BYTES):
         em = EModel(coords, elements, dmap, resolution, weights=weights, b_max=b_max, max_memory=max_memory,
-                    limits=limits)
+                    limits=limits, geometry=geo)
         parts.append(em.pair_sums(b, threshold))
         used[em._index] = True
         peak = max(peak, em.memory_bytes)
@@ -260,7 +276,7 @@ def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weig
 
 #: the most memory (bytes, :data:`EMODEL_BYTES_PER_POINT` per point) one slab's model map may take; a
 #: larger sub-box is cut into slabs along z, each computed in its own periodic cell and summed
-SLAB_BYTES = 512 * 2**20
+SLAB_BYTES = 256 * 2**20
 
 
 def _slabs(geo: dict, budget: int) -> list:
