@@ -146,6 +146,7 @@ class Atoms:
     is_hydrogen : (n,) bool
     row : (n,) int64 — the atom's row in the file's ``_atom_site`` table
     b_iso : (n,) float64 — B-factors as read
+    occupancy : (n,) float64 or None — occupancies as read (1 where the file gives none); None when not read
     """
 
     coords: np.ndarray
@@ -161,6 +162,7 @@ class Atoms:
     is_hydrogen: np.ndarray
     row: np.ndarray
     b_iso: np.ndarray
+    occupancy: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.coords)

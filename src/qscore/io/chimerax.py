@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OutputError
-from .files import write_text
+from .files import atomic_path, write_text
 from .models import model_structure
 
 ATTRIBUTE = "qscore"
@@ -132,6 +132,8 @@ def _occupancies(model, index: np.ndarray) -> np.ndarray:
     """Occupancy of the atoms ``index`` of ``model``, which have alternate locations (1 where the
     file gives none)."""
     atoms = model.atoms
+    if atoms.occupancy is not None:  # read with the atoms
+        return np.asarray(atoms.occupancy, dtype=float)[index]
     occ = {}
     st = model_structure(model)
     for ch in st[0]:
@@ -157,22 +159,38 @@ def chimerax_atoms(result) -> pd.DataFrame:
     atoms without a Q (hydrogens with no heavy atom near) are left out and each atom with
     alternate locations appears once, with the Q of the location ChimeraX shows (module docstring).
     """
+    keep, spec_of = _atom_specs(result)
+    return pd.DataFrame({"index": keep, "spec": spec_of(slice(None)), "Q": np.asarray(result.q, dtype=float)[keep]})
+
+
+def _atom_specs(result) -> tuple:
+    """The atoms the ``.defattr`` names (indices, file order) and ``spec_of(slice)``, the specs of a slice of them.
+
+    Each residue's and atom name's part is spelt once (:func:`residue_spec`, :func:`_atom_part`); a spec is
+    the two joined, so that a block of specs can be made at a time."""
     a = result.atoms
     q = np.asarray(result.q, dtype=float)
     keep = np.flatnonzero(np.isfinite(q))
     altloc = np.asarray(a.altloc, dtype=str)[keep]
     if np.any(altloc != ""):
         keep = _choose_altlocs(result.model, keep)
-    # atom_spec of each atom, spelt once per residue and once per atom name
     _, first, res_of = np.unique(a.residue[keep], return_index=True, return_inverse=True)
     top = keep[first]
     res_specs = [residue_spec(c, n, i) for c, n, i in zip(a.chain[top].tolist(), a.res_num[top].tolist(),
                                                           a.ins_code[top].tolist(), strict=True)]
     names, name_of = np.unique(np.asarray(a.name, dtype=str)[keep], return_inverse=True)
     name_parts = [_atom_part(m) for m in names.tolist()]
-    specs = [res_specs[r] + name_parts[m] for r, m in zip(res_of.reshape(-1).tolist(), name_of.reshape(-1).tolist(),
-                                                          strict=True)]
-    return pd.DataFrame({"index": keep, "spec": specs, "Q": q[keep]})
+    res_of, name_of = res_of.reshape(-1), name_of.reshape(-1)
+
+    def spec_of(part: slice) -> list:
+        return [res_specs[r] + name_parts[m] for r, m in zip(res_of[part].tolist(), name_of[part].tolist(),
+                                                             strict=True)]
+
+    return keep, spec_of
+
+
+#: atoms written at a time to the ``.defattr`` file
+_DEFATTR_BLOCK = 65_536
 
 
 def _choose_altlocs(model, index: np.ndarray) -> np.ndarray:
@@ -211,7 +229,8 @@ def write_defattr(path, result, *, decimals: int = 4) -> int:
     """
     from .._version import __version__
 
-    rows = chimerax_atoms(result)
+    keep, spec_of = _atom_specs(result)
+    q = np.asarray(result.q, dtype=float)[keep]
     n_alt = int((np.asarray(result.atoms.altloc, dtype=str) != "").sum())
     lines = [f"# Per-atom Q-scores (sigma {result.params.sigma:g} Å) written by qscore {__version__}",
              f"# model: {result.model.path}", f"# map: {result.dmap.path or '(in memory)'}",
@@ -220,9 +239,13 @@ def write_defattr(path, result, *, decimals: int = 4) -> int:
         lines.append("# Atoms with alternate locations carry the Q of the location ChimeraX shows on opening "
                      "(highest mean occupancy, then lowest mean B, then first ID, per residue).")
     lines += [f"attribute: {ATTRIBUTE}", "match mode: 1-to-1", "recipient: atoms"]
-    lines += [f"\t{s}\t{v:.{decimals}f}" for s, v in zip(rows["spec"], rows["Q"], strict=True)]
-    write_text(path, "\n".join(lines) + "\n")
-    return len(rows)
+    line = f"\t{{}}\t{{:.{decimals}f}}\n".format
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+        for start in range(0, len(keep), _DEFATTR_BLOCK):
+            part = slice(start, start + _DEFATTR_BLOCK)
+            f.write("".join(map(line, spec_of(part), q[part].tolist())))
+    return len(keep)
 
 
 def palette(expected=None) -> tuple:

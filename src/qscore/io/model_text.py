@@ -151,7 +151,7 @@ def fast_columns(data: bytes, loop: AtomSiteLoop):
         return None
     wanted = ["Cartn_x", "Cartn_y", "Cartn_z", "pdbx_PDB_model_num", "auth_atom_id", "label_atom_id",
               "auth_comp_id", "label_comp_id", "auth_asym_id", "label_asym_id", "auth_seq_id",
-              "label_seq_id", "pdbx_PDB_ins_code", "label_alt_id", "type_symbol", "B_iso_or_equiv"]
+              "label_seq_id", "pdbx_PDB_ins_code", "label_alt_id", "type_symbol", "B_iso_or_equiv", "occupancy"]
     use = [t for t in wanted if t in loop.tags]
     last = loop.tags[-1]  # '' there tells a row with too few values (the tokenizer fills it in)
     if last not in use:

@@ -262,6 +262,8 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
                             for n in name[missing]]
     b_col = col("B_iso_or_equiv", default="0")
     b_iso = pd.to_numeric(pd.Series(b_col), errors="coerce").fillna(0.0).to_numpy(np.float64)
+    occupancy = pd.to_numeric(pd.Series(col("occupancy", default="1")), errors="coerce").fillna(1.0).to_numpy(
+        np.float64)
     is_h = np.isin(element, ["H", "D"])
 
     # residue: chain, number, insertion code, name — combined integer codes, order of appearance
@@ -292,7 +294,7 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
     return Atoms(coords=np.ascontiguousarray(coords), element=element, name=name, altloc=altloc,
                  res_name=res_name, chain=chain, res_num=res_num, ins_code=ins_code,
                  residue=residue, mol_type=mol_type, is_hydrogen=is_h, row=rows.astype(np.int64),
-                 b_iso=b_iso)
+                 b_iso=b_iso, occupancy=occupancy)
 
 
 def _atoms_from_block(block, path: str) -> Atoms:
