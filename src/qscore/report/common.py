@@ -49,7 +49,7 @@ def new_figure(width: float, height: float, *, dpi: float | None = None):
 
 
 def save_figure(fig, stem, *, written: list | None = None) -> dict:
-    """Save a figure atomically as PNG and SVG.
+    """Save a figure atomically as PNG and SVG (its text kept as text in the SVG; laid out once for both).
 
     Parameters
     ----------
@@ -66,17 +66,21 @@ def save_figure(fig, stem, *, written: list | None = None) -> dict:
     from ..io.files import atomic_path
 
     paths = {}
+    engine = fig.get_layout_engine()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for fmt in FORMATS:
-            path = Path(f"{stem}.{fmt}")
-            with atomic_path(path) as tmp, rc_context({"svg.fonttype": "none"}):
-                fig.savefig(tmp, format=fmt, dpi=DPI)
-            # the first drawing placed every axes; later formats keep those places instead of laying out again
-            fig.set_layout_engine("none")
-            paths[fmt] = path
-            if written is not None:
-                written.append(path)
+        try:
+            for fmt in FORMATS:
+                path = Path(f"{stem}.{fmt}")
+                with atomic_path(path) as tmp, rc_context({"svg.fonttype": "none"}):  # SVG text as text
+                    fig.savefig(tmp, format=fmt, dpi=DPI)
+                # the first drawing placed every axes; later formats keep those places, not laid out again
+                fig.set_layout_engine("none")
+                paths[fmt] = path
+                if written is not None:
+                    written.append(path)
+        finally:
+            fig.set_layout_engine(engine)
     _rewarn(caught, Path(stem).name)
     return paths
 
