@@ -46,3 +46,16 @@ def test_workers_draw_the_same_files_and_their_warnings_come_back(tmp_path):
 def test_figures_are_drawn_here_with_one_thread_or_one_figure():
     assert figure_workers(10, threads=1) == 0 and figure_workers(1, threads=8) == 0
     assert figure_workers(3, threads=8) in (0, 3)  # 3 on Linux, 0 where fork is not used
+
+
+def _dies(k: int):
+    import os
+
+    os._exit(3)  # as a worker killed for memory would
+
+
+def test_figures_of_a_worker_that_died_are_drawn_here(tmp_path):
+    figures = [ReportFigure("dies", "t", "c", draw=partial(_dies, 0)), *_figures()[1:2]]
+    figures[0]._figure = _line_figure(9)  # what this process draws in its place (its draw would end it)
+    out = render_figures(figures, tmp_path, workers=2)
+    assert set(out) == {"dies", "f1"} and all(Path(v["png"]).is_file() for v in out.values())

@@ -19,6 +19,7 @@ import sys
 import threading
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from ..core.engine import get_threads
@@ -79,7 +80,13 @@ def render_figures(figures: list, folder, *, workers: int | None = None) -> dict
             if f.local:  # while the workers draw theirs
                 out[f.key] = embed_figure(f.figure, folder / f.key)
         for key, future in futures.items():
-            out[key], caught = future.result()
+            try:
+                out[key], caught = future.result()
+            except BrokenProcessPool:  # a worker died (killed for memory, say): this process draws the rest
+                continue
             for category, text in caught:  # as drawing here would have warned
                 warnings.warn(text, category, stacklevel=2)
+    for f in drawable:
+        if f.key not in out:
+            out[f.key] = embed_figure(f.figure, folder / f.key)
     return {f.key: out[f.key] for f in drawable}
