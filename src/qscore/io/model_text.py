@@ -45,9 +45,8 @@ def find_atom_site(data: bytes) -> AtomSiteLoop | None:
     # mmCIF files put between categories) ends them too unless more rows follow it
     end, comments = m.end(), False
     while True:
-        ends = [data.find(b"\n" + k, end - 1) for k in (b"#", b"loop_", b"_", b"data_", b"save_")]
-        ends = [e + 1 for e in ends if e >= 0]
-        end = min(ends) if ends else len(data)
+        found = _ROWS_END.search(data, end - 1)  # the first of them: one scan, not one per word
+        end = found.start() + 1 if found else len(data)
         after = _COMMENTS.match(data, end).end()
         if after >= len(data) or data.startswith((b"loop_", b"_", b"data_", b"save_"), after):
             break
@@ -56,6 +55,8 @@ def find_atom_site(data: bytes) -> AtomSiteLoop | None:
                         rows_end=end, comments=comments)
 
 
+#: a line that ends a loop's rows: a comment, a new loop, item, block or save frame
+_ROWS_END = re.compile(rb"\n(?:#|loop_|_|data_|save_)")
 #: comment and blank lines
 _COMMENTS = re.compile(rb"(?:[ \t]*(?:#[^\n]*)?\r?\n)*")
 
