@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputFileError, OutputError
+from .paths import unzipped_name
 
 __all__ = ["check_input_path", "check_output_file", "atomic_path", "all_or_nothing", "write_text", "write_json",
            "write_table", "csv_text", "csv_chunks", "CSV_CHUNK_ROWS"]
@@ -46,10 +47,7 @@ def check_input_path(path, suffixes, kind: str) -> Path:
     if not p.is_file():  # a named pipe, socket or device would block or never end
         raise InputFileError(f"{kind} file '{p}' is not a regular file (a pipe, socket or device); "
                              "give the path of a file on disk.")
-    name = p.name.lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
-    if not name.endswith(tuple(suffixes)):
+    if not unzipped_name(p).lower().endswith(tuple(suffixes)):
         raise InputFileError(
             f"{kind} file '{p}' has an unknown extension; expected one of "
             f"{', '.join(suffixes)} (optionally .gz).")

@@ -21,6 +21,7 @@ from ..text import plural
 from ..types import Atoms, Model
 from .files import check_input_path
 from .model_text import check_row_lengths, fast_columns, find_atom_site, read_bytes
+from .paths import unzipped_name
 
 MODEL_SUFFIXES = (".cif", ".mmcif", ".pdbx", ".pdb", ".ent")
 WATER_NAMES = frozenset({"HOH", "WAT", "DOD", "H2O", "SOL", "TIP", "TIP3", "TP3"})
@@ -313,10 +314,7 @@ def model_format(path) -> str:
     -------
     str
     """
-    name = Path(path).name.lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
-    return "pdb" if name.endswith((".pdb", ".ent")) else "mmcif"
+    return "pdb" if unzipped_name(path).lower().endswith((".pdb", ".ent")) else "mmcif"
 
 
 def _release_freed_memory() -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from ..errors import OutputError
 
-__all__ = ["output_stem", "file_stem", "prepare_out_dir", "output_folder", "refuse_overwriting_inputs", "cache_dir",
-           "cached_archive_path", "ARCHIVE_NAME"]
+__all__ = ["output_stem", "file_stem", "unzipped_name", "prepare_out_dir", "output_folder", "refuse_overwriting_inputs",
+           "cache_dir", "cached_archive_path", "ARCHIVE_NAME"]
 
 #: file name of the downloaded EMDB archive in the cache
 ARCHIVE_NAME = "emdb_qscores.csv"
@@ -47,10 +47,22 @@ def file_stem(path) -> str:
     -------
     str
     """
+    return Path(unzipped_name(path)).stem
+
+
+def unzipped_name(path) -> str:
+    """A file's name without a ``.gz`` suffix, any case (``model.cif.GZ`` → ``model.cif``).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    str
+    """
     name = Path(path).name
-    if name.lower().endswith(".gz"):
-        name = name[:-3]
-    return Path(name).stem
+    return name[:-3] if name.lower().endswith(".gz") else name
 
 
 def prepare_out_dir(out_dir, model_path) -> Path:

@@ -12,7 +12,7 @@ from ..errors import OutputError
 from ..io.archive import read_archive
 from ..io.curves import write_expected_model
 from ..io.files import all_or_nothing, check_output_file, write_json, write_table
-from ..io.paths import output_folder
+from ..io.paths import file_stem, output_folder
 from ..provenance import versions
 from ..report.archive_plots import write_archive_figures
 
@@ -22,9 +22,7 @@ __all__ = ["OUTPUT_NAMES", "default_out_dir", "write_archive_stats", "run_archiv
 def default_out_dir(archive_path) -> Path:
     """``<archive stem>_stats`` in the working folder (``.gz`` and the table suffix removed): never the
     archive's own folder, which may be shared or read-only."""
-    p = Path(archive_path)
-    name = p.name[:-3] if p.name.lower().endswith(".gz") else p.name
-    return Path.cwd() / f"{Path(name).stem}_stats"
+    return Path.cwd() / f"{file_stem(archive_path)}_stats"
 
 
 #: file names written into the output folder

@@ -14,7 +14,7 @@ from ..errors import OutputError
 from ..io.files import all_or_nothing
 from ..io.maps import read_map
 from ..io.models import read_model
-from ..io.paths import output_stem, prepare_out_dir
+from ..io.paths import file_stem, output_stem, prepare_out_dir
 from ..io.writers import DEFAULT_LAYOUT, q_layout, write_pdb_with_b
 from .outputs import emdb_json_path, write_emdb_json, write_mapq_table, write_q_models
 from .scoring import score
@@ -71,8 +71,7 @@ def mapq_paths(model_path, map_path, bfactor: float = DEFAULT_BFACTOR, model_for
         paths = {"model": folder / f"{stem}.{ext}",
                  "all_txt": folder / (f"{stem}_All.txt" if ext == "pdb" else f"{model_path.name}_All.txt")}
     if bfactor > 0:
-        base = model_path.name.removesuffix(".gz") if model_path.name.lower().endswith(".gz") else model_path.name
-        paths["bfactor"] = folder / f"{Path(base).stem}_B{bfactor:.0f}.pdb"
+        paths["bfactor"] = folder / f"{file_stem(model_path)}_B{bfactor:.0f}.pdb"
     return paths
 
 
