@@ -43,7 +43,7 @@ from .cc_core import (
     pair_sums,
     pool,
 )
-from .emodel import SLAB_BYTES, emodel_correlation, emodel_geometry
+from .emodel import SLAB_BYTES, clamped_b, emodel_correlation, emodel_geometry
 from .results import MapModelCorrelation, ModelMapCC
 
 #: σ of the molmap Gaussians as a fraction of the resolution (ChimeraX: 1/(π√2))
@@ -395,18 +395,16 @@ def map_model_correlation(atoms, dmap, resolution: float, *, threshold: float = 
                                            threshold=threshold)
     if emodel:
         limit = default_max_memory() if max_memory is None else int(max_memory)
-        need = 0
+        need, geo = 0, None
         if lenient:  # otherwise EModel itself refuses a map over the limit
-            b_max = float(np.nanmax(atoms.b_iso)) if len(atoms) else 0.0
-            # the model map is computed in slabs of at most SLAB_BYTES (emodel_correlation)
-            need = min(emodel_geometry(atoms.coords, atoms.element, dmap, resolution, b_max=b_max)["memory_bytes"],
-                       SLAB_BYTES)
+            geo = emodel_geometry(atoms.coords, atoms.element, dmap, resolution, b_max=clamped_b(atoms.b_iso)[2])
+            need = min(geo["memory_bytes"], SLAB_BYTES)  # computed in slabs of at most SLAB_BYTES
         if need > limit:
             out["emodel"] = {"skipped": f"needs about {gib(need)}, more than the {gib(limit)} allowed "
                                         "('qscore cc --max-memory GIB' allows more)"}
         else:
             out["emodel"] = emodel_correlation(atoms.coords, atoms.element, atoms.b_iso, dmap, resolution,
-                                               weights=weights, threshold=threshold, max_memory=limit)
+                                               weights=weights, threshold=threshold, max_memory=limit, geometry=geo)
     return result(**out)
 
 

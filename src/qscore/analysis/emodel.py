@@ -25,7 +25,7 @@ from ..errors import ModelError, ParameterError
 from .cc_core import THRESHOLD, atomic_numbers, box_pair_sums, correlations, default_max_memory, gib, pool
 from .edensity import atom_gaussians, density_radius, form_factor_table, splat_density
 
-__all__ = ["EMODEL_BYTES_PER_POINT", "SLAB_BYTES", "emodel_geometry", "EModel", "emodel_correlation"]
+__all__ = ["EMODEL_BYTES_PER_POINT", "SLAB_BYTES", "emodel_geometry", "EModel", "emodel_correlation", "clamped_b"]
 
 #: bytes per grid point of an electron-scattering model map at its peak: the float32 density grid (4) and its
 #: single-precision half-complex transform (4), then that transform and the float32 result (4 + 4); 4 to
@@ -233,7 +233,8 @@ def _cut_spectrum(spectrum, sz2, sy2, sx2, quarter_blur, s2_max):
 
 
 def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weights=None,
-                       threshold: float = THRESHOLD, max_memory: int | None = None) -> dict:
+                       threshold: float = THRESHOLD, max_memory: int | None = None,
+                       geometry: dict | None = None) -> dict:
     """CC and CC-mean of ``dmap`` with the electron-scattering model map.
 
     Negative or missing B-factors (a model with Q-scores in its B column, say) are taken as 0 and
@@ -248,6 +249,8 @@ def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weig
     weights : (n,) float, optional — per-atom weights (occupancy)
     threshold : float — model-map points at or above it are compared
     max_memory : int, optional — bytes the model map may take (default: half the machine's memory)
+    geometry : dict, optional — :func:`emodel_geometry` of these atoms with ``b_max`` from :func:`clamped_b`,
+        when the caller has it already
 
     Returns
     -------
@@ -255,11 +258,8 @@ def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weig
     ([nx, ny, nz] of the whole periodic cell), ``slabs`` (how many it was computed in) and ``memory_bytes``
     (the largest slab's)
     """
-    b = np.asarray(b_iso, dtype=np.float64)
-    bad = ~(b >= 0)
-    b = np.where(bad, 0.0, b)
-    b_max = float(b.max()) if len(b) else 0.0
-    geo = emodel_geometry(coords, elements, dmap, resolution, b_max=b_max)
+    b, bad, b_max = clamped_b(b_iso)
+    geo = emodel_geometry(coords, elements, dmap, resolution, b_max=b_max) if geometry is None else geometry
     parts, used, peak = [], np.zeros(len(b), dtype=bool), 0
     for limits in _slabs(geo, SLAB_BYTES):
         em = EModel(coords, elements, dmap, resolution, weights=weights, b_max=b_max, max_memory=max_memory,
@@ -272,6 +272,23 @@ def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weig
     out.update({"threshold": threshold, "atoms": int(used.sum()), "b_clamped": int(bad.sum()),
                 "grid": list(geo["cell_shape"]), "slabs": len(parts), "memory_bytes": peak})
     return out
+
+
+def clamped_b(b_iso) -> tuple:
+    """B-factors for a model map: negative or missing ones as 0.
+
+    Parameters
+    ----------
+    b_iso : (n,) float — Å²
+
+    Returns
+    -------
+    ((n,) float64, (n,) bool, float) — the B-factors, which were clamped, and the largest
+    """
+    b = np.asarray(b_iso, dtype=np.float64)
+    bad = ~(b >= 0)
+    b = np.where(bad, 0.0, b)
+    return b, bad, float(b.max()) if len(b) else 0.0
 
 
 #: the most memory (bytes, :data:`EMODEL_BYTES_PER_POINT` per point) one slab's model map may take; a
