@@ -210,10 +210,11 @@ def compare_and_write(models, maps, settings: AnalysisSettings | None = None, *,
     map_paths = [m if isinstance(m, (str, Path)) else (m.path or "map") for m in maps]
     stem = compare_stem(comparison.mode, model_paths, map_paths)
     with output_folder(out_dir, model_paths[0]) as folder, all_or_nothing() as written:
-        paths = {f"{k}_csv": folder / f"{stem}_compare_{k}.csv" for k in _tables(comparison)}
+        tables = _tables(comparison)
+        paths = {f"{k}_csv": folder / f"{stem}_compare_{k}.csv" for k in tables}
         paths["json"] = folder / f"{stem}_compare.json"
         refuse_overwriting_inputs(paths.values(), *model_paths, *map_paths, kwargs.get("published"))
-        for k, table in _tables(comparison).items():
+        for k, table in tables.items():
             write_table(paths[f"{k}_csv"], table)
             written.append(paths[f"{k}_csv"])
         paths = {k: str(v) for k, v in paths.items()}
