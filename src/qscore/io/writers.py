@@ -77,10 +77,6 @@ def mapq_pdb_remarks(*, sigma: float, model_name: str, map_name: str) -> str:
     return "".join(f"REMARK   0 {line}\n" for line in lines)
 
 
-def _format_q(q: float, decimals: int) -> str:
-    return "?" if not np.isfinite(q) else f"{q:.{decimals}f}"
-
-
 def write_mmcif_with_q(path, model, q: np.ndarray, *, layout=DEFAULT_LAYOUT) -> None:
     """Write the model's mmCIF with a Q column right after B_iso_or_equiv (``_atom_site.Q-score`` with
     6 decimals in MapQ 2.9.7's layout, ``_atom_site.Q_score`` with 3 in the 2021 one); a Q column of
@@ -134,7 +130,7 @@ def _write_with_gemmi(path, model, q, layout) -> None:
 
 
 def _q_by_row(model, q, decimals: int, n_rows: int) -> list:
-    """The Q token of each of the n_rows _atom_site rows ('?' for rows not scored), as :func:`_format_q` writes it."""
+    """The Q token of each of the n_rows _atom_site rows: ``decimals`` decimals, '?' for rows not scored or no Q."""
     q = np.asarray(q, dtype=np.float64)
     tokens = list(map(f"{{:.{decimals}f}}".format, q.tolist()))
     for k in np.flatnonzero(~np.isfinite(q)).tolist():
