@@ -30,7 +30,7 @@ _atom_site.pdbx_PDB_model_num
 """
 
 
-def _model_file(tmp_path, n: int, quoted_every: int = 0):
+def _model_file(tmp_path, n: int, quoted_every: int = 0, line_end: str = "\n"):
     rng = np.random.default_rng(0)
     lines = []
     for i in range(n):
@@ -41,22 +41,23 @@ def _model_file(tmp_path, n: int, quoted_every: int = 0):
         if i % 997 == 5:
             lines.append("")  # a blank line inside the loop is kept
     path = tmp_path / "m.cif"
-    path.write_text(HEAD + "\n".join(lines) + "\n#\n_other.item 1\n")
+    path.write_bytes((HEAD + "\n".join(lines) + "\n#\n_other.item 1\n").replace("\n", line_end).encode())
     return path
 
 
-@pytest.mark.parametrize("quoted_every", [0, 50])
-def test_blocks_with_array_operations_give_the_bytes_of_the_line_by_line_path(tmp_path, monkeypatch, quoted_every):
-    path = _model_file(tmp_path, 5000, quoted_every)
+@pytest.mark.parametrize(("quoted_every", "line_end"), [(0, "\n"), (50, "\n"), (0, "\r\n")])
+def test_blocks_written_by_the_compiled_kernel_give_the_bytes_of_the_line_by_line_path(tmp_path, monkeypatch,
+                                                                                      quoted_every, line_end):
+    path = _model_file(tmp_path, 5000, quoted_every, line_end)
     model = read_model(path)
     q = np.linspace(-0.3, 0.95, len(model.atoms))
     q[7] = np.nan
     monkeypatch.setattr(writers, "_CHUNK_BYTES", 4096)  # many blocks, each ending on a whole line
-    cuts, found = writers._cuts, []
-    monkeypatch.setattr(writers, "_cuts", lambda *args: found.append(cuts(*args)) or found[-1])
+    compiled, found = writers._with_tokens, []
+    monkeypatch.setattr(writers, "_with_tokens", lambda *args: found.append(compiled(*args)) or found[-1])
     write_mmcif_with_q(tmp_path / "fast.cif", model, q)
     assert len(found) > 50 and any(c is None for c in found) == bool(quoted_every)  # quotes: line by line
-    monkeypatch.setattr(writers, "_cuts", lambda *args: None)  # every block line by line
+    monkeypatch.setattr(writers, "_with_tokens", lambda *args: None)  # every block line by line
     write_mmcif_with_q(tmp_path / "lines.cif", model, q)
     fast = (tmp_path / "fast.cif").read_bytes()
     assert fast == (tmp_path / "lines.cif").read_bytes()

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputFileError, OutputError
+from .numtext import Cells, g6_cells, int_cells, join_rows, text_cells
 from .paths import unzipped_name
 
 __all__ = ["check_input_path", "check_output_file", "atomic_path", "all_or_nothing", "write_text", "write_json",
@@ -196,30 +197,38 @@ def _field(sep: str):
     return quote
 
 
-def _column_text(values, quote) -> list:
-    """One column's cells as pandas writes them with ``float_format='%.6g'``: NaN and NA empty, bools True/False."""
+def _column_cells(values, quote) -> Cells:
+    """One column's cells as pandas writes them with ``float_format='%.6g'``: NaN and NA empty, bools True/False.
+
+    Numbers are formatted by :mod:`qscore.io.numtext`; strings and categories once per distinct value."""
     import pandas as pd
 
     kind = values.dtype.kind if hasattr(values, "dtype") else "O"
     if kind == "f":
-        return ["" if v != v else f"{v:.6g}" for v in values.to_numpy(dtype=np.float64).tolist()]
-    if kind in "iub" and not values.hasnans:
-        return list(map(str, values.to_numpy().tolist()))
-    cells = values.tolist()
-    if not values.hasnans and (pd.api.types.is_string_dtype(values.dtype) and values.dtype != object
-                               or all(type(v) is str for v in cells)):
-        joined = "\x00".join(cells)
-        if not any(c in joined for c in quote.specials):  # nothing to quote: the strings as they are
-            return cells
-    out = []
-    for v in cells:
+        return g6_cells(values.to_numpy(dtype=np.float64))
+    if (kind == "i" or kind == "u" and values.dtype.itemsize < 8) and not values.hasnans:
+        return int_cells(values.to_numpy(dtype=np.int64))
+    if kind == "b" and not values.hasnans:
+        return text_cells(["False", "True"]).take(values.to_numpy(dtype=np.intp))
+    if (isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values.dtype)
+            and (values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"))):
+        codes, distinct = pd.factorize(values)  # distinct strings (or categories): no two with the same text
+        codes[codes < 0] = len(distinct)  # missing: the empty cell after them
+        return text_cells([*map(_cell_text(quote), distinct.tolist()), ""]).take(codes)
+    return text_cells(list(map(_cell_text(quote), values.tolist())))
+
+
+def _cell_text(quote):
+    import pandas as pd
+
+    def text(v) -> str:
         if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-            out.append("")
-        elif isinstance(v, float):
-            out.append(f"{v:.6g}")
-        else:
-            out.append(quote(str(v)))
-    return out
+            return ""
+        if isinstance(v, float):
+            return f"{v:.6g}"
+        return quote(str(v))
+
+    return text
 
 
 def csv_text(table, sep: str = ",") -> str:
@@ -263,5 +272,4 @@ def csv_chunks(table, sep: str = ",", rows: int = CSV_CHUNK_ROWS):
         return
     for start in range(0, len(table), rows):
         part = table.iloc[start:start + rows]
-        cols = [_column_text(part[c], quote) for c in part.columns]
-        yield "\n".join(map(sep.join, zip(*cols, strict=True))) + "\n"
+        yield join_rows([_column_cells(part[c], quote) for c in part.columns], sep).decode()

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 from ..errors import OutputError, ParameterError
 from .files import atomic_path
 from .model_text import find_atom_site, read_bytes
 from .models import model_document, model_structure
+from .numtext import Cells, fixed_cells
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, layout=DEFAULT_LAYOUT) -> 
             if loop is None or loop.tags != model.loop.tags:
                 raise OutputError(f"Model file '{model.path}' changed since it was read; score it again.")
             n_rows = model.loop.n_rows if model.loop.n_rows is not None else _count_rows(data, loop)
-            values = _q_by_row(model, q, layout.decimals, n_rows)
+            values = _q_cells(model, q, layout.decimals, n_rows)
             with open(tmp, "wb") as f:
                 if _write_with_q_column(f, data, loop, values, layout.column):
                     return
@@ -124,21 +126,18 @@ def _write_with_gemmi(path, model, q, layout) -> None:
     pos = tags.index("_atom_site.B_iso_or_equiv") + 1 if "_atom_site.B_iso_or_equiv" in tags else -1
     loop.add_columns([full], "?", pos)
     column = block.find_values(full)
-    for r, v in enumerate(_q_by_row(model, q, layout.decimals, len(column))):
+    for r, v in enumerate(_q_cells(model, q, layout.decimals, len(column)).strings()):
         column[r] = v
     doc.write_file(str(path))
 
 
-def _q_by_row(model, q, decimals: int, n_rows: int) -> list:
+def _q_cells(model, q, decimals: int, n_rows: int) -> Cells:
     """The Q token of each of the n_rows _atom_site rows: ``decimals`` decimals, '?' for rows not scored or no Q."""
-    q = np.asarray(q, dtype=np.float64)
-    tokens = list(map(f"{{:.{decimals}f}}".format, q.tolist()))
-    for k in np.flatnonzero(~np.isfinite(q)).tolist():
-        tokens[k] = "?"
-    values = ["?"] * n_rows
-    for r, t in zip(model.atoms.row.tolist(), tokens, strict=True):
-        values[r] = t
-    return values
+    tokens = fixed_cells(q, decimals, "?")
+    missing = len(tokens.data)  # a '?' after the tokens, for the rows not scored
+    start, end = np.full(n_rows, missing, dtype=np.int64), np.full(n_rows, missing + 1, dtype=np.int64)
+    start[model.atoms.row], end[model.atoms.row] = tokens.start, tokens.end
+    return Cells(np.concatenate([tokens.data, np.frombuffer(b"?", dtype=np.uint8)]), start, end)
 
 
 _ROW = re.compile(rb"(?m)^[ \t\r\f\v]*\S")  # the start of a line that is not blank
@@ -151,11 +150,9 @@ def _count_rows(data: bytes, loop) -> int:
 _TOKEN = re.compile(rb'"[^"]*"|\S+')
 #: bytes of the loop's rows handled at a time by :func:`_write_with_q_column` (bounds its memory)
 _CHUNK_BYTES = 8 << 20
-_SPACE = np.zeros(256, dtype=bool)
-_SPACE[[9, 10, 11, 12, 13, 32]] = True
 
 
-def _write_with_q_column(f, data: bytes, loop, values: list, name: str) -> bool:
+def _write_with_q_column(f, data: bytes, loop, values: Cells, name: str) -> bool:
     """Write the mmCIF bytes to ``f`` with a Q tag (``name``) after B_iso_or_equiv and the value in every row,
     a block of rows at a time; False (``f`` then holds a part) when the loop's rows are not one per line
     or it has a Q column already (then gemmi does it)."""
@@ -171,15 +168,17 @@ def _write_with_q_column(f, data: bytes, loop, values: list, name: str) -> bool:
     while pos < end:
         stop = min(end, data.find(b"\n", min(pos + _CHUNK_BYTES, end - 1)) + 1 or end)
         chunk = data[pos:stop]
-        cuts = _cuts(chunk, len(tags), after)
-        pieces = _line_pieces(chunk, len(tags), after) if cuts is None else _split_at(chunk, cuts)
-        if pieces is None or row + len(pieces) - 1 > len(values):
-            return False
-        out = [None] * (2 * len(pieces) - 1)
-        out[0::2] = pieces
-        out[1::2] = [b" " + v.encode() for v in values[row:row + len(pieces) - 1]]
-        f.write(b"".join(out))
-        row += len(pieces) - 1
+        done = _with_tokens(chunk, len(tags), after, values, row)
+        if done is None:
+            pieces = _line_pieces(chunk, len(tags), after)
+            if pieces is None or row + len(pieces) - 1 > len(values):
+                return False
+            out = [None] * (2 * len(pieces) - 1)
+            out[0::2] = pieces
+            out[1::2] = [b" " + v.encode() for v in values.take(slice(row, row + len(pieces) - 1)).strings()]
+            done = b"".join(out), len(pieces) - 1
+        f.write(done[0])
+        row += done[1]
         pos = stop
     if row != len(values):
         return False
@@ -187,28 +186,59 @@ def _write_with_q_column(f, data: bytes, loop, values: list, name: str) -> bool:
     return True
 
 
-def _split_at(chunk: bytes, cuts) -> list:
-    bounds = [0, *cuts.tolist(), len(chunk)]
-    return [chunk[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-
-
-def _cuts(chunk: bytes, n_tags: int, after: int):
-    """Where each row of ``chunk`` (whole lines of the loop) takes its Q token: the offset just past its token
-    ``after`` (0-based), found with array operations; None when a token starts with a quote or a text field, or a
-    line holds neither 0 nor ``n_tags`` tokens (then :func:`_line_pieces` decides)."""
+def _with_tokens(chunk: bytes, n_tags: int, after: int, values: Cells, row: int):
+    """``chunk`` (whole lines of the loop) with " " and the next value put after each row's token ``after``
+    (0-based): (bytes, rows); None when a token starts with a quote or a text field, a line holds neither 0 nor
+    ``n_tags`` tokens, or there are more rows than values (then :func:`_line_pieces` decides)."""
     a = np.frombuffer(chunk, dtype=np.uint8)
-    space = _SPACE[a]
-    starts = np.flatnonzero(~space & np.concatenate(([True], space[:-1])))
-    ends = np.flatnonzero(~space & np.concatenate((space[1:], [True]))) + 1
-    first = a[starts]
-    if np.any((first == 34) | (first == 39) | (first == 59)):  # " ' ; : quoted values may hold spaces
-        return None
-    line = np.cumsum(a == 10, dtype=np.int32)[starts]  # each token's line
-    counts = np.bincount(line)
-    if np.any((counts != 0) & (counts != n_tags)):
-        return None
-    offset = np.cumsum(counts) - counts  # each line's first token
-    return ends[offset[counts == n_tags] + after]
+    widest = int((values.end - values.start).max()) if len(values) else 0
+    out = np.empty(len(a) + (a.size // max(2 * n_tags, 1) + 2) * (widest + 1), dtype=np.uint8)
+    end, rows = _insert_tokens(a, n_tags, after, values.data, values.start, values.end, row, out)
+    return None if end < 0 else (out[:end].tobytes(), rows)
+
+
+@njit(cache=True, nogil=True)
+def _insert_tokens(a, n_tags, after, data, start, end, row, out):
+    """:func:`_with_tokens`: (end of ``out``, rows), or (-1, 0) where it returns None."""
+    p, i, n, rows = 0, 0, a.shape[0], 0
+    while i < n:
+        stop = i
+        while stop < n and a[stop] != 10:
+            stop += 1
+        stop = min(stop + 1, n)  # the line, its newline included
+        count, cut, k = 0, -1, i
+        while k < stop:
+            c = a[k]
+            if c == 32 or 9 <= c <= 13:
+                k += 1
+                continue
+            if c == 34 or c == 39 or c == 59:  # " ' ; quoted values may hold spaces
+                return -1, 0
+            while k < stop and not (a[k] == 32 or 9 <= a[k] <= 13):
+                k += 1
+            if count == after:
+                cut = k
+            count += 1
+        if count != 0 and (count != n_tags or row + rows >= start.shape[0]):
+            return -1, 0
+        if count == 0:
+            cut = stop
+        for b in range(i, cut):
+            out[p] = a[b]
+            p += 1
+        if count:
+            r = row + rows
+            out[p] = 32
+            p += 1
+            for b in range(start[r], end[r]):
+                out[p] = data[b]
+                p += 1
+            rows += 1
+        for b in range(cut, stop):
+            out[p] = a[b]
+            p += 1
+        i = stop
+    return p, rows
 
 
 def _line_pieces(chunk: bytes, n_tags: int, after: int):
