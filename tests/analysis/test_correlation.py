@@ -373,3 +373,38 @@ def test_negative_threads_are_refused(demo, tmp_path, command):
     res = CliRunner().invoke(main, [command[0], str(demo["model"]), str(demo["map"]), *args, "--threads", "-3"])
     assert res.exit_code == 2 and "Error: Invalid value for '--threads'" in res.output and "x>=0" in res.output
     assert "Traceback" not in res.output and not (tmp_path / "out").exists()
+
+
+def _groups_by_hand(coords, cell):
+    """Groups of atoms whose cubes touch, by union-find over every pair of atoms (the slow obvious way)."""
+    keys = np.floor(coords / cell).astype(int)
+    parent = list(range(len(coords)))
+
+    def find(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i in range(len(coords)):
+        for j in range(i):
+            if np.all(np.abs(keys[i] - keys[j]) <= 1):
+                parent[find(i)] = find(j)
+    roots = np.array([find(i) for i in range(len(coords))])
+    return sorted((tuple(coords[roots == r].min(axis=0)), tuple(coords[roots == r].max(axis=0)))
+                  for r in np.unique(roots))
+
+
+def test_molmap_groups_of_atoms_and_their_merged_boxes():
+    from qscore.analysis.correlation import _group_boxes, _merged
+
+    rng = np.random.default_rng(3)
+    centres = rng.uniform(-400, 400, (40, 3))
+    coords = np.vstack([c + rng.normal(scale=2.0, size=(8, 3)) for c in centres] + [rng.uniform(-400, 400, (60, 3))])
+    lo, hi = _group_boxes(coords, 8.0)
+    assert sorted(zip(map(tuple, lo), map(tuple, hi), strict=True)) == _groups_by_hand(coords, 8.0)
+    mlo, mhi = _merged(lo - 30.0, hi + 30.0, 1.0)
+    for i in range(len(mlo)):  # none overlap, and together they hold every box given
+        others = np.arange(len(mlo)) != i
+        assert not np.any(np.all(mlo[i] <= mhi[others] + 1.0, axis=1) & np.all(mlo[others] <= mhi[i] + 1.0, axis=1))
+    inside = np.all((lo[:, None] - 30.0 >= mlo[None]) & (hi[:, None] + 30.0 <= mhi[None]), axis=2)
+    assert inside.any(axis=1).all() and len(mlo) < len(lo)

@@ -186,47 +186,62 @@ def _sub_grids(coords: np.ndarray, grid: MolmapGrid, margin: float) -> list:
     whole = [(np.zeros(3, dtype=np.int64), shape_xyz)]
     if float(np.prod(shape_xyz.astype(np.float64))) <= max(WHOLE_GRID_POINTS, 64 * len(coords)):
         return whole
-    keys = np.floor(coords / (2.0 * margin))
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    parent = list(range(len(uniq)))
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    index = {tuple(k): i for i, k in enumerate(uniq)}
-    offsets = [(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1) if (a, b, c) > (0, 0, 0)]
-    for i, k in enumerate(uniq):
-        for off in offsets:
-            j = index.get((k[0] + off[0], k[1] + off[1], k[2] + off[2]))
-            if j is not None:
-                parent[find(i)] = find(j)
-    group = np.array([find(i) for i in range(len(uniq))])[np.asarray(inverse).reshape(-1)]
-    boxes = []
-    for g in np.unique(group):
-        c = coords[group == g]
-        boxes.append([c.min(axis=0) - margin, c.max(axis=0) + margin])
-    merged = True
-    while merged:  # boxes that overlap become one
-        merged = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                (alo, ahi), (blo, bhi) = boxes[i], boxes[j]
-                if np.all(alo <= bhi + grid.step) and np.all(blo <= ahi + grid.step):
-                    boxes[i] = [np.minimum(alo, blo), np.maximum(ahi, bhi)]
-                    del boxes[j]
-                    merged = True
-                    break
-            if merged:
-                break
+    lo, hi = _group_boxes(coords, 2.0 * margin)
+    boxes = _merged(lo - margin, hi + margin, grid.step)
     out = []
-    for lo, hi in boxes:
+    for lo, hi in zip(*boxes, strict=True):
         k_lo = np.clip(np.floor((lo - grid.origin) / grid.step), 0, shape_xyz).astype(np.int64)
         k_hi = np.clip(np.ceil((hi - grid.origin) / grid.step) + 1, 0, shape_xyz).astype(np.int64)
         out.append((k_lo, k_hi))
     return out
+
+
+def _group_boxes(coords: np.ndarray, cell: float) -> tuple:
+    """The bounding boxes ((g, 3) lo, (g, 3) hi) of the groups of atoms whose cubes of side ``cell`` touch (the
+    cube of each atom and its 26 neighbours), found as connected components of the occupied cubes."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    keys = np.floor(coords / cell).astype(np.int64)
+    keys -= keys.min(axis=0)
+    span = keys.max(axis=0) + 3  # room for the offsets of -1 and +1 on either side
+    keys += 1
+    if float(np.prod(span.astype(np.float64))) > 2.0 ** 62:
+        raise ModelError(f"The atoms lie too far apart for a model map ({float(np.ptp(coords, axis=0).max()):.3g} Å); "
+                         "remove the atoms far from the rest.")
+    code = (keys[:, 0] * span[1] + keys[:, 1]) * span[2] + keys[:, 2]
+    cubes, inverse = np.unique(code, return_inverse=True)
+    pairs = []
+    for off in ((a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1) if (a, b, c) > (0, 0, 0)):
+        other = cubes + (off[0] * span[1] + off[1]) * span[2] + off[2]
+        j = np.minimum(np.searchsorted(cubes, other), len(cubes) - 1)
+        hit = cubes[j] == other
+        pairs.append((np.flatnonzero(hit), j[hit]))
+    i, j = (np.concatenate(p) for p in zip(*pairs, strict=True))
+    graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(len(cubes), len(cubes)))
+    n_groups, labels = connected_components(graph, directed=False)
+    group = labels[np.asarray(inverse).reshape(-1)]
+    order = np.argsort(group, kind="stable")
+    first = np.searchsorted(group[order], np.arange(n_groups))
+    ordered = coords[order]
+    return np.minimum.reduceat(ordered, first, axis=0), np.maximum.reduceat(ordered, first, axis=0)
+
+
+def _merged(lo: np.ndarray, hi: np.ndarray, step: float) -> tuple:
+    """Boxes ((b, 3) lo, hi) with those that overlap (or lie within ``step``) merged until none do."""
+    lo, hi = lo.copy(), hi.copy()
+    i = 0
+    while i < len(lo):
+        touch = np.all(lo[i] <= hi + step, axis=1) & np.all(lo <= hi[i] + step, axis=1)
+        touch[i] = False
+        if touch.any():  # grow box i by all it touches, drop them, and test it again
+            lo[i] = np.minimum(lo[i], lo[touch].min(axis=0))
+            hi[i] = np.maximum(hi[i], hi[touch].max(axis=0))
+            keep = ~touch
+            lo, hi, i = lo[keep], hi[keep], int(np.count_nonzero(keep[:i]))
+        else:
+            i += 1
+    return lo, hi
 
 
 def _slabs(grid: MolmapGrid, block_points: int):

@@ -85,6 +85,19 @@ def _map_unique(arr, func) -> np.ndarray:
     return np.asarray(func(np.asarray(uniq, dtype=str)), dtype=str)[codes]
 
 
+def _floats(column, rows: np.ndarray, default: float) -> np.ndarray:
+    """A numeric column's ``rows`` as floats, converted once per distinct value; ``default`` for a value that is
+    not a number ('?', '.') and for all rows when there is no such column."""
+    if column is None:
+        return np.full(len(rows), default)
+    if isinstance(column, pd.Categorical):
+        codes, uniq = column.codes[rows], np.asarray(column.categories, dtype=object)
+    else:
+        codes, uniq = pd.factorize(np.asarray(column)[rows])
+    values = pd.to_numeric(pd.Series(uniq, dtype=object), errors="coerce").fillna(default).to_numpy(np.float64)
+    return values[codes]
+
+
 def _blank(arr: np.ndarray) -> np.ndarray:
     return _map_unique(arr, lambda u: np.where(np.isin(u, ["?", "."]), "", u))
 
@@ -261,10 +274,8 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
     if missing.any():  # element from the atom name, as PDB readers do
         element[missing] = [gemmi.Element(n.lstrip("0123456789")[:1] or "X").name.upper()
                             for n in name[missing]]
-    b_col = col("B_iso_or_equiv", default="0")
-    b_iso = pd.to_numeric(pd.Series(b_col), errors="coerce").fillna(0.0).to_numpy(np.float64)
-    occupancy = pd.to_numeric(pd.Series(col("occupancy", default="1")), errors="coerce").fillna(1.0).to_numpy(
-        np.float64)
+    b_iso = _floats(get("B_iso_or_equiv"), rows, 0.0)
+    occupancy = _floats(get("occupancy"), rows, 1.0)
     is_h = np.isin(element, ["H", "D"])
 
     # residue: chain, number, insertion code, name — combined integer codes, order of appearance
