@@ -204,16 +204,20 @@ def residue_table(atoms, q, *, windows=WINDOWS, status=None) -> pd.DataFrame:
 
     cols = ["Q_residue"] + [f"Q_{p}" for p in PARTS]
     smoothed = {f"{c}_{window_label(k)}": np.full(len(table), np.nan) for k in windows for c in cols}
-    polymer = table["mol_type"].isin(POLYMER_TYPES).to_numpy()
-    if polymer.any():
-        sub = table[polymer]
-        for _, grp in sub.groupby(["chain", "mol_type"], sort=False):
-            order = grp.sort_values(["res_num", "ins_code"], kind="stable").index.to_numpy()
-            values = table.loc[order, cols].to_numpy(dtype=np.float64)
-            for k in windows:
-                avg = smooth_mapq(values, k)
-                for j, c in enumerate(cols):
-                    smoothed[f"{c}_{window_label(k)}"][order] = avg[:, j]
+    polymer = np.flatnonzero(table["mol_type"].isin(POLYMER_TYPES).to_numpy())
+    # each chain's polymer residues of one type, by number and insertion code (stable: file order on ties)
+    group = pd.factorize(table["chain"].to_numpy()[polymer])[0] * len(POLYMER_TYPES) + pd.factorize(
+        table["mol_type"].to_numpy()[polymer])[0]
+    perm = np.lexsort((atoms.ins_code[first][polymer], atoms.res_num[first][polymer], group))
+    order = polymer[perm]
+    bounds = np.flatnonzero(np.diff(group[perm], prepend=-1, append=-2))  # where each group starts, and the end
+    values = table[cols].to_numpy(dtype=np.float64)
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        rows = order[a:b]
+        for k in windows:
+            avg = smooth_mapq(values[rows], k)
+            for j, c in enumerate(cols):
+                smoothed[f"{c}_{window_label(k)}"][rows] = avg[:, j]
     return pd.concat([table, pd.DataFrame(smoothed, index=table.index)], axis=1)
 
 
