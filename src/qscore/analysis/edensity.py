@@ -5,8 +5,8 @@ its element's 5-Gaussian electron form factor (``c4322``, International Tables C
 B = B_iso + blur, ρ(r) = occ · Σₖ aₖ (4π/(bₖ+B))^{3/2} exp(−4π² r²/(bₖ+B)), summed over the grid
 points within the radius where it falls to :data:`CUTOFF` (gemmi's default level), periodically, into a
 float32 grid as gemmi does — but each atom's terms in float64, with separable exponentials (each Gaussian's
-factor per axis computed once per atom), and on several threads (blocks of planes along the first axis;
-every thread writes only its own planes).
+factor per axis computed once per atom), and on several threads (blocks of planes across the longer of the
+first two axes; every thread writes only its own planes).
 """
 
 from __future__ import annotations
@@ -194,23 +194,34 @@ def splat_density(pos, occ, amp, expo, radius, voxel, shape, *, threads: int = 1
     radius : (n,) float — from :func:`density_radius`
     voxel : (3,) float — grid spacing, Å
     shape : (nx, ny, nz) — the grid
-    threads : int — blocks of x planes computed at once
+    threads : int — blocks of planes computed at once
 
     Returns
     -------
     (nx, ny, nz) float32 — summed as gemmi sums, each atom's terms in float64
     """
     grid = np.zeros(tuple(int(n) for n in shape), dtype=np.float32)
-    args = (np.ascontiguousarray(pos, dtype=np.float64), np.ascontiguousarray(occ, dtype=np.float64),
-            np.ascontiguousarray(amp, dtype=np.float64), np.ascontiguousarray(expo, dtype=np.float64),
-            np.ascontiguousarray(radius, dtype=np.float64), np.asarray(voxel, dtype=np.float64))
-    nx = grid.shape[0]
-    n_blocks = max(1, min(nx, 4 * int(threads)))
-    edges = np.linspace(0, nx, n_blocks + 1).astype(int)
-    blocks = [(int(edges[k]), int(edges[k + 1])) for k in range(n_blocks) if edges[k + 1] > edges[k]]
-    if threads <= 1 or len(blocks) == 1:
-        _splat_block(*args, 0, nx, grid)
+    if threads <= 1:
+        _splat_block(*_kernel_args(pos, occ, amp, expo, radius, voxel, [0, 1, 2]), 0, grid.shape[0], grid)
         return grid
+    # threads own blocks of planes across the longer of the first two axes (a slab of a model map is thin along
+    # its first): fewer atoms reach into two blocks, each of which computes the atom's factors again
+    axis = 0 if grid.shape[0] >= grid.shape[1] else 1
+    order = [axis, 1 - axis, 2]
+    view = grid.transpose(order)  # the last axis stays the contiguous one
+    args = _kernel_args(pos, occ, amp, expo, radius, voxel, order)
+    n = view.shape[0]
+    edges = np.linspace(0, n, max(1, min(n, 4 * int(threads))) + 1).astype(int)
+    blocks = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
     with ThreadPoolExecutor(max_workers=int(threads)) as ex:
-        list(ex.map(lambda b: _splat_block(*args, b[0], b[1], grid), blocks))
+        list(ex.map(lambda b: _splat_block(*args, b[0], b[1], view), blocks))
     return grid
+
+
+def _kernel_args(pos, occ, amp, expo, radius, voxel, order) -> tuple:
+    """The arrays of :func:`_splat_block`, positions and spacing with their axes in ``order``."""
+    def f64(a):
+        return np.ascontiguousarray(a, dtype=np.float64)
+
+    return (f64(np.asarray(pos, dtype=np.float64)[:, order]), f64(occ), f64(amp), f64(expo), f64(radius),
+            f64(np.asarray(voxel, dtype=np.float64)[order]))
