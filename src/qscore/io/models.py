@@ -75,14 +75,18 @@ def _unquote(values: list) -> np.ndarray:
     return arr.astype(str)
 
 
-def _map_unique(arr, func) -> np.ndarray:
-    """Apply ``func`` (array of distinct values → array) to the distinct values of arr (a str array
-    or a pandas Categorical) only; returns a str array."""
+def _distinct(arr, func) -> tuple:
+    """Apply ``func`` (array of distinct values → array) to the distinct values of ``arr`` (a str array or a pandas
+    Categorical) only: (the (n,) str array of the results, their (n,) int64 codes — equal where the results are —,
+    and the (k,) distinct results, by code)."""
     if isinstance(arr, pd.Categorical):
         codes, uniq = arr.codes, arr.categories.astype(str)
     else:
         codes, uniq = pd.factorize(arr)
-    return np.asarray(func(np.asarray(uniq, dtype=str)), dtype=str)[codes]
+    mapped_codes, mapped = pd.factorize(np.asarray(func(np.asarray(uniq, dtype=str)), dtype=str))
+    codes = mapped_codes[codes].astype(np.int64)
+    distinct = np.asarray(mapped, dtype=str)
+    return distinct[codes], codes, distinct
 
 
 def _floats(column, rows: np.ndarray, default: float) -> np.ndarray:
@@ -98,8 +102,9 @@ def _floats(column, rows: np.ndarray, default: float) -> np.ndarray:
     return values[codes]
 
 
-def _blank(arr: np.ndarray) -> np.ndarray:
-    return _map_unique(arr, lambda u: np.where(np.isin(u, ["?", "."]), "", u))
+def _blank(u: np.ndarray) -> np.ndarray:
+    """Distinct values with '?' and '.' (unknown, not applicable) as ''."""
+    return np.where(np.isin(u, ["?", "."]), "", u)
 
 
 def _block_columns(block):
@@ -251,25 +256,24 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
     coords = np.column_stack([_numbers(get("Cartn_" + c), rows, f"Cartn_{c}", path) for c in "xyz"])
     check_coordinates(coords, f"Model file '{path}'", lambda i: f"atom row {int(rows[i]) + 1} of _atom_site")
 
-    def col(*tags, default=""):
+    def col(*tags, default="", func=_blank):  # (values, codes, distinct values) of the first tag present
         for tag in tags:
             c = get(tag)
             if c is not None:
-                return _blank(c[rows])
-        return np.full(len(rows), default, dtype=object).astype(str)
+                return _distinct(c[rows], func)
+        return np.full(len(rows), default).astype(str), np.zeros(len(rows), dtype=np.int64), np.array([default])
 
-    name = col("auth_atom_id", "label_atom_id")
-    res_name = col("auth_comp_id", "label_comp_id")
-    chain = col("auth_asym_id", "label_asym_id")
-    seq = col("auth_seq_id", "label_seq_id")
+    name, _, _ = col("auth_atom_id", "label_atom_id")
+    res_name, res_name_codes, _ = col("auth_comp_id", "label_comp_id")
+    chain, chain_codes, _ = col("auth_asym_id", "label_asym_id")
+    seq, seq_codes, seq_distinct = col("auth_seq_id", "label_seq_id")
     if len(rows) > 1 and not np.any(seq != ""):
         raise ModelError(f"Model file '{path}' gives no residue numbers (_atom_site.auth_seq_id or label_seq_id), "
                          "so its residues cannot be told apart; fix or regenerate the file.")
-    res_num = _map_unique(seq, lambda u: pd.to_numeric(pd.Series(u), errors="coerce").fillna(0)
-                          .astype(np.int64).astype(str)).astype(np.int64)
-    ins_code = col("pdbx_PDB_ins_code")
-    altloc = col("label_alt_id")
-    element = _map_unique(col("type_symbol"), np.char.upper)
+    res_num = pd.to_numeric(pd.Series(seq_distinct), errors="coerce").fillna(0).to_numpy().astype(np.int64)[seq_codes]
+    ins_code, ins_codes, _ = col("pdbx_PDB_ins_code")
+    altloc, _, _ = col("label_alt_id")
+    element, _, _ = col("type_symbol", func=lambda u: np.char.upper(_blank(u)))
     missing = element == ""
     if missing.any():  # element from the atom name, as PDB readers do
         element[missing] = [gemmi.Element(n.lstrip("0123456789")[:1] or "X").name.upper()
@@ -280,9 +284,8 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
 
     # residue: chain, number, insertion code, name — combined integer codes, order of appearance
     key = np.zeros(len(rows), dtype=np.int64)
-    for part in (chain, seq, ins_code, res_name):
-        codes, uniq = pd.factorize(part)
-        key = key * len(uniq) + codes
+    for codes in (chain_codes, seq_codes, ins_codes, res_name_codes):  # renumbered each time: no overflow
+        key = pd.factorize(key * (int(codes.max(initial=0)) + 1) + codes)[0].astype(np.int64)
     residue, _ = pd.factorize(key)
     residue = residue.astype(np.int64)
     n_res = int(residue.max()) + 1
