@@ -5,8 +5,8 @@ its element's 5-Gaussian electron form factor (``c4322``, International Tables C
 B = B_iso + blur, ρ(r) = occ · Σₖ aₖ (4π/(bₖ+B))^{3/2} exp(−4π² r²/(bₖ+B)), summed over the grid
 points within the radius where it falls to :data:`CUTOFF` (gemmi's default level), periodically, into a
 float32 grid as gemmi does — but each atom's terms in float64, with separable exponentials (each Gaussian's
-factor per axis computed once per atom), and on several threads (blocks of planes across the longer of the
-first two axes; every thread writes only its own planes).
+factor per axis computed once per atom, by recurrence along the axis), and on several threads (blocks of
+planes across the longer of the first two axes; every thread writes only its own planes).
 """
 
 from __future__ import annotations
@@ -155,12 +155,23 @@ def _splat_block(pos, occ, amp, expo, radius, voxel, x0, x1, grid):
         ni, nj, nk = hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1
         for g in range(5):
             e = expo[a, g]
-            for t in range(ni):
-                fx[g, t] = amp[a, g] * occ[a] * math.exp(-e * d2[0, t])
-            for t in range(nj):
-                fy[g, t] = math.exp(-e * d2[1, t])
-            for t in range(nk):
-                fz[t, g] = math.exp(-e * d2[2, t])
+            w = amp[a, g] * occ[a]
+            for ax in range(3):
+                # exp(-e·d_t²) along the axis, d_t = d_0 + t·v, by recurrence: three exponentials, not one per offset
+                v = voxel[ax]
+                d0 = lo[ax] * v - pos[a, ax]
+                f = math.exp(-e * d0 * d0)
+                ratio = math.exp(-e * (2.0 * d0 * v + v * v))
+                step = math.exp(-2.0 * e * v * v)
+                for t in range(hi[ax] - lo[ax] + 1):
+                    if ax == 0:
+                        fx[g, t] = w * f
+                    elif ax == 1:
+                        fy[g, t] = f
+                    else:
+                        fz[t, g] = f
+                    f *= ratio
+                    ratio *= step
         r2 = r * r
         for ii in range(ni):
             iw = wrap[0, ii]
