@@ -336,6 +336,23 @@ def render_report(result, analysis, *, figures: list, outputs: dict, folder, arc
 """
 
 
+def _write_chimerax_files(result, analysis, folder, stem: str, links: dict, map_path) -> dict:
+    """The ChimeraX files of a report (and, read against local resolution, the reading files): {kind: path}."""
+    from ..io.chimerax import write_chimerax
+
+    written = write_chimerax(result, folder, stem, model_path=links.get("model_cif"), map_path=map_path,
+                             expected=analysis.expected)
+    if analysis.local is not None:
+        from ..io.chimerax import write_reading_files
+        from .common import READING_COLOURS
+
+        written.update(write_reading_files(analysis.residues, folder, stem, colours=READING_COLOURS,
+                                           model_path=links.get("model_cif") or result.model.path,
+                                           map_path=map_path or result.dmap.path or None,
+                                           source=analysis.local.source))
+    return written
+
+
 def write_report(result, analysis, folder, *, archive=None, curve=None, outputs: dict | None = None,
                  profile_atoms=None, max_chain_plots: int = 12, chimerax: bool = True, map_path=None,
                  viewer: bool = True, report_map: bool = False) -> dict:
@@ -361,7 +378,6 @@ def write_report(result, analysis, folder, *, archive=None, curve=None, outputs:
     dict {kind: path} of the files written: ``report_html``, ``defattr``, ``cxc``, ``figures``
     (the folder) and ``<figure key>_png`` / ``_svg``
     """
-    from ..io.chimerax import write_chimerax
     from ..io.files import write_text
     from ..io.paths import output_stem
     from .plots import report_figures
@@ -376,38 +392,32 @@ def write_report(result, analysis, folder, *, archive=None, curve=None, outputs:
     rel = analysis.relative
     specs = list(report_figures(result, analysis, archive=archive, curve=curve, profile_atoms=profile_atoms,
                                 max_chain_plots=max_chain_plots, window=rel.window if rel else None))
-    drawn = render_figures(specs, fig_dir)
+    links = dict(outputs or {})
+    side = {"viewer": ""}
+
+    def meanwhile():  # the work of the page besides its figures, done while worker processes draw those
+        if chimerax:
+            side["chimerax"] = _write_chimerax_files(result, analysis, folder, stem, links, map_path)
+        if viewer:
+            from .viewer import viewer_section
+
+            side["viewer"] = viewer_section(result, analysis, report_map=report_map)
+
+    drawn = render_figures(specs, fig_dir, meanwhile=meanwhile)
     for f in specs:
         entry = {"key": f.key, "title": f.title, "caption": f.caption, "note": f.note, "meta": f.meta}
         if f.key in drawn:
             entry.update(drawn[f.key])
             written[f"{f.key}_png"], written[f"{f.key}_svg"] = entry["png"], entry["svg"]
         figures.append(entry)
-    links = dict(outputs or {})
-    if chimerax:
-        cx = write_chimerax(result, folder, stem, model_path=links.get("model_cif"), map_path=map_path,
-                            expected=analysis.expected)
-        written.update(cx)
-        links.update(cx)
-        if analysis.local is not None:
-            from ..io.chimerax import write_reading_files
-            from .common import READING_COLOURS
-
-            rf = write_reading_files(analysis.residues, folder, stem, colours=READING_COLOURS,
-                                     model_path=links.get("model_cif") or result.model.path,
-                                     map_path=map_path or result.dmap.path or None, source=analysis.local.source)
-            written.update(rf)
-            links.update(rf)
+    written.update(side.get("chimerax", {}))
+    links.update(side.get("chimerax", {}))
     report = folder / f"{stem}_report.html"
     archive_info = None
     if rel is not None:
         archive_info = dict(rel.archive or {})
         archive_info.update(window=rel.window, min_entries=rel.min_entries)
-    viewer_html = ""
-    if viewer:
-        from .viewer import viewer_section
-
-        viewer_html = viewer_section(result, analysis, report_map=report_map)
+    viewer_html = side["viewer"]
     write_text(report, render_report(result, analysis, figures=figures, outputs=links, folder=folder,
                                      archive_info=archive_info, viewer_html=viewer_html))
     return {"report_html": str(report), **written, "figures": str(fig_dir)}

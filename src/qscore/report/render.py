@@ -3,7 +3,8 @@
 matplotlib draws in Python, one figure at a time per process, and a report's dozen figures take most of
 its time.  Each :class:`~qscore.report.plots.ReportFigure` carries what draws it (a ``functools.partial``
 of a module-level plot function and its tables), so worker processes can draw and save figures while this
-process draws those whose inputs grow with the model (``local``: per-atom arrays, not worth sending).
+process draws those whose inputs grow with the model (``local``: per-atom arrays, not worth sending) and does the
+report's other work (``meanwhile``: the 3D view's data, the ChimeraX files).
 
 The workers are forked (they start at once, with everything imported) and only where forking is safe:
 on Linux, from a process that runs no other thread at that moment (so no lock can be left held in a
@@ -52,7 +53,7 @@ def _draw_and_embed(draw, stem: str) -> tuple:
     return entry, [(w.category, str(w.message)) for w in caught]
 
 
-def render_figures(figures: list, folder, *, workers: int | None = None) -> dict:
+def render_figures(figures: list, folder, *, workers: int | None = None, meanwhile=None) -> dict:
     """Draw, save (PNG and SVG) and embed every figure that can be drawn.
 
     Parameters
@@ -60,6 +61,8 @@ def render_figures(figures: list, folder, *, workers: int | None = None) -> dict
     figures : list of qscore.report.plots.ReportFigure — those without ``draw`` are skipped
     folder : str or Path — the figures' folder (existing); each is saved as ``<key>.png`` and ``.svg``
     workers : int, optional — worker processes (default :func:`figure_workers`; 0 draws everything here)
+    meanwhile : callable, optional — other work of the report, called (without arguments) in this process while
+        the workers draw, or after the figures when there are none
 
     Returns
     -------
@@ -72,13 +75,22 @@ def render_figures(figures: list, folder, *, workers: int | None = None) -> dict
     away = [f for f in drawable if not f.local]
     n = figure_workers(len(away)) if workers is None else min(int(workers), len(away))
     if n < 2:
-        return {f.key: embed_figure(f.figure, folder / f.key) for f in drawable}
+        out = {f.key: embed_figure(f.figure, folder / f.key) for f in drawable}
+        if meanwhile is not None:
+            meanwhile()
+        return out
     out = {}
     with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork")) as pool:
         futures = {f.key: pool.submit(_draw_and_embed, f.draw, str(folder / f.key)) for f in away}
-        for f in drawable:
-            if f.local:  # while the workers draw theirs
-                out[f.key] = embed_figure(f.figure, folder / f.key)
+        try:
+            for f in drawable:
+                if f.local:  # while the workers draw theirs
+                    out[f.key] = embed_figure(f.figure, folder / f.key)
+            if meanwhile is not None:
+                meanwhile()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
         for key, future in futures.items():
             try:
                 out[key], caught = future.result()
