@@ -167,14 +167,19 @@ class Atoms:
     def __len__(self) -> int:
         return len(self.coords)
 
-    def table(self) -> pd.DataFrame:
-        """The atoms as a DataFrame (one row per atom, file order)."""
+    def table(self, rows=None) -> pd.DataFrame:
+        """The atoms as a DataFrame (one row per atom, file order); only the atoms ``rows`` (indices or a mask) when
+        given, indexed from 0."""
+        def pick(values):
+            return values if rows is None else values[rows]
+
+        coords = pick(self.coords)
         return pd.DataFrame({
-            "chain": self.chain, "res_num": self.res_num, "ins_code": self.ins_code,
-            "res_name": self.res_name, "atom_name": self.name, "altloc": self.altloc,
-            "element": self.element, "mol_type": self.mol_type,
-            "x": self.coords[:, 0], "y": self.coords[:, 1], "z": self.coords[:, 2],
-            "b_iso": self.b_iso, "is_hydrogen": self.is_hydrogen,
+            "chain": pick(self.chain), "res_num": pick(self.res_num), "ins_code": pick(self.ins_code),
+            "res_name": pick(self.res_name), "atom_name": pick(self.name), "altloc": pick(self.altloc),
+            "element": pick(self.element), "mol_type": pick(self.mol_type),
+            "x": coords[:, 0], "y": coords[:, 1], "z": coords[:, 2],
+            "b_iso": pick(self.b_iso), "is_hydrogen": pick(self.is_hydrogen),
         })
 
 

@@ -205,15 +205,18 @@ class QScoreResult:
         :func:`qscore.analysis.groups.atom_status`."""
         return atom_status(self.q, self.outside, self.atoms.is_hydrogen)
 
-    def atom_table(self) -> pd.DataFrame:
+    def atom_table(self, rows=None) -> pd.DataFrame:
         """One row per atom: identity, coordinates, Q, whether it lies outside the map, and (analysed against a
-        local-resolution map) its local resolution."""
-        t = self.atoms.table()
-        t["Q"] = self.q
-        t["outside_map"] = self.outside
-        t["status"] = self.status
+        local-resolution map) its local resolution; only the atoms ``rows`` (indices or a mask) when given."""
+        def pick(values):
+            return values if rows is None else np.asarray(values)[rows]
+
+        t = self.atoms.table(rows)
+        t["Q"] = pick(self.q)
+        t["outside_map"] = pick(self.outside)
+        t["status"] = pick(self.status)
         if self.analysis is not None and self.analysis.local is not None:
-            t["local_res"] = self.analysis.local.atom_values
+            t["local_res"] = pick(self.analysis.local.atom_values)
         return t
 
     def mean_q(self, mol_type: str | None = None) -> float:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from ..analysis.ligands import LIGAND_TYPES, ligand_atoms, ligand_table
 from .html_parts import drop_empty, escape, number, table_block, table_spec
 
@@ -22,8 +24,7 @@ LIGAND_COLUMNS = [("chain", "Chain", "str", None, True), ("res_num", "Number", "
 
 
 def _details(result, ligands, viewer: bool) -> str:
-    atoms = result.atom_table()
-    atoms = atoms[atoms["mol_type"].isin(LIGAND_TYPES).to_numpy()]  # each ligand is then found among these only
+    atoms = result.atom_table(np.isin(result.atoms.mol_type, LIGAND_TYPES))  # each ligand is found among these
     out = []
     for r in ligands.head(MAX_LIGAND_DETAILS).itertuples():
         t = ligand_atoms(atoms, r.chain, r.res_num, r.ins_code)

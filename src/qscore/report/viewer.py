@@ -69,29 +69,33 @@ def _block(element_id: str, b64: str) -> str:
     return f'<script type="application/octet-stream" id="{element_id}">{b64}</script>'
 
 
-def _num(v):
-    return None if v is None or not np.isfinite(v) else round(float(v), 3)
+def _rounded(values) -> list:
+    """Each value rounded to 3 decimals, None where it is not finite."""
+    return [round(v, 3) if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).tolist()]
+
+
+def _texts(values) -> list:
+    return ["" if v is None or v != v else str(v) for v in values.tolist()]  # NaN, None: ''
 
 
 def _residue_rows(residues) -> list:
-    cols = ["chain", "res_num", "ins_code", "res_name", "Q_residue", "Q_backbone", "Q_sidechain"]
-    flags = residues["Q_flag"] if "Q_flag" in residues else [""] * len(residues)
-    reading = residues["reading"] if "reading" in residues else [""] * len(residues)
-    rows = []
-    for (c, n, i, name, q, qb, qs), f, r in zip(residues[cols].itertuples(index=False, name=None), flags, reading,
-                                               strict=True):
-        rows.append([str(c), int(n), str(i or ""), str(name), _num(q), _num(qb), _num(qs), str(f or ""), str(r or "")])
-    return rows
+    n = len(residues)
+    columns = [residues["chain"].astype(str).tolist(), residues["res_num"].astype(np.int64).tolist(),
+               _texts(residues["ins_code"]), residues["res_name"].astype(str).tolist(),
+               *(_rounded(residues[c]) for c in ("Q_residue", "Q_backbone", "Q_sidechain")),
+               _texts(residues["Q_flag"]) if "Q_flag" in residues else [""] * n,
+               _texts(residues["reading"]) if "reading" in residues else [""] * n]
+    return [list(row) for row in zip(*columns, strict=True)]
 
 
 def _atom_values(result) -> dict:
     a = result.atoms
-    out = {}
-    for c, n, i, name, alt, q, h in zip(a.chain, a.res_num, a.ins_code, a.name, a.altloc, result.q, a.is_hydrogen,
-                                        strict=True):
-        if not h and np.isfinite(q):
-            out[f"{c}|{int(n)}|{i}|{name}|{alt}"] = round(float(q), 3)
-    return out
+    q = np.asarray(result.q, dtype=np.float64)
+    keep = np.flatnonzero(~np.asarray(a.is_hydrogen, dtype=bool) & np.isfinite(q))
+    keys = zip(*(np.asarray(v)[keep].tolist() for v in (a.chain, a.res_num, a.ins_code, a.name, a.altloc)),
+               strict=True)
+    return {f"{c}|{int(n)}|{i}|{name}|{alt}": round(v, 3) for (c, n, i, name, alt), v in zip(keys, q[keep].tolist(),
+                                                                                            strict=True)}
 
 
 def viewer_palette(expected) -> dict:
