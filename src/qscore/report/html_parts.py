@@ -60,6 +60,16 @@ def _json_value(v):
     return v if isinstance(v, (int, str)) else str(v)
 
 
+def _json_column(values: pd.Series) -> list:
+    """:func:`_json_value` of each cell of a column, by the column's type (Python values, not numpy scalars)."""
+    kind = values.dtype.kind
+    if kind == "f":
+        return [round(v, 6) if math.isfinite(v) else None for v in values.to_numpy(dtype=np.float64).tolist()]
+    if kind in "iub" and not values.hasnans:
+        return values.to_numpy().tolist()
+    return [_json_value(v) for v in values.tolist()]
+
+
 def table_spec(table: pd.DataFrame, columns, *, flag: str | None = None, page_size: int = PAGE_SIZE) -> dict:
     """The JSON the report's table script draws: column descriptions and rows.
 
@@ -79,8 +89,8 @@ def table_spec(table: pd.DataFrame, columns, *, flag: str | None = None, page_si
     cols = [c for c in columns if c[0] in table.columns]
     spec_cols = [{"key": k, "label": lab, "type": typ, **({"digits": d} if d is not None else {}),
                   "search": bool(s)} for k, lab, typ, d, s in cols]
-    data = table[[c[0] for c in cols]]
-    rows = [[_json_value(v) for v in row] for row in data.itertuples(index=False, name=None)]
+    values = [_json_column(table[c[0]]) for c in cols]
+    rows = [list(row) for row in zip(*values, strict=True)] if cols else [[] for _ in range(len(table))]
     keys = [c[0] for c in cols]
     spec = {"columns": spec_cols, "rows": rows, "flag": keys.index(flag) if flag in keys else None,
             "pageSize": page_size}
