@@ -51,5 +51,10 @@ def test_integers_and_strings_and_rows():
     assert text_cells(["no", "yes"]).take(np.array([1, 1, 0])).strings() == ["yes", "yes", "no"]
     rows = join_rows([int_cells(np.arange(5)), text_cells(words), g6_cells([0.1, np.nan, np.inf, 2.5, -0.0])], "\t")
     assert rows.decode() == "0\ta\t0.1\n1\té\t\n2\t\tinf\n3\tx,y\t2.5\n4\t日本\t-0\n"
+    glued = join_rows([text_cells(["/A:1", "/B:2"]), text_cells(["@CA", "@N"]), fixed_cells([0.5, -0.25], 2)],
+                      ["", "\t"])
+    assert glued == b"/A:1@CA\t0.50\n/B:2@N\t-0.25\n"
     with pytest.raises(ValueError, match="decimals"):
         fixed_cells([1.0], 12)
+    with pytest.raises(ValueError, match="sep"):
+        join_rows([text_cells(["a"]), text_cells(["b"])], ["::"])

@@ -46,6 +46,7 @@ import pandas as pd
 from ..errors import OutputError
 from .files import atomic_path, write_text
 from .models import model_structure
+from .numtext import fixed_cells, join_rows, text_cells
 
 ATTRIBUTE = "qscore"
 #: palette colours below, at and above the expected Q: Okabe–Ito vermillion, white, blue
@@ -159,15 +160,15 @@ def chimerax_atoms(result) -> pd.DataFrame:
     atoms without a Q (hydrogens with no heavy atom near) are left out and each atom with
     alternate locations appears once, with the Q of the location ChimeraX shows (module docstring).
     """
-    keep, spec_of = _atom_specs(result)
-    return pd.DataFrame({"index": keep, "spec": spec_of(slice(None)), "Q": np.asarray(result.q, dtype=float)[keep]})
+    keep, residue, name = _atom_specs(result)
+    specs = [r + m for r, m in zip(residue.strings(), name.strings(), strict=True)]
+    return pd.DataFrame({"index": keep, "spec": specs, "Q": np.asarray(result.q, dtype=float)[keep]})
 
 
 def _atom_specs(result) -> tuple:
-    """The atoms the ``.defattr`` names (indices, file order) and ``spec_of(slice)``, the specs of a slice of them.
-
-    Each residue's and atom name's part is spelt once (:func:`residue_spec`, :func:`_atom_part`); a spec is
-    the two joined, so that a block of specs can be made at a time."""
+    """The atoms the ``.defattr`` names (indices, file order) and the two parts of their specs, as
+    :class:`~qscore.io.numtext.Cells` (residue, atom name): each residue's and atom name's part is spelt once
+    (:func:`residue_spec`, :func:`_atom_part`), a spec is the two joined."""
     a = result.atoms
     q = np.asarray(result.q, dtype=float)
     keep = np.flatnonzero(np.isfinite(q))
@@ -182,11 +183,7 @@ def _atom_specs(result) -> tuple:
     name_parts = [_atom_part(m) for m in names.tolist()]
     res_of, name_of = res_of.reshape(-1), name_of.reshape(-1)
 
-    def spec_of(part: slice) -> list:
-        return [res_specs[r] + name_parts[m] for r, m in zip(res_of[part].tolist(), name_of[part].tolist(),
-                                                             strict=True)]
-
-    return keep, spec_of
+    return keep, text_cells(res_specs).take(res_of), text_cells(name_parts).take(name_of)
 
 
 #: atoms written at a time to the ``.defattr`` file
@@ -229,7 +226,7 @@ def write_defattr(path, result, *, decimals: int = 4) -> int:
     """
     from .._version import __version__
 
-    keep, spec_of = _atom_specs(result)
+    keep, residue, name = _atom_specs(result)
     q = np.asarray(result.q, dtype=float)[keep]
     n_alt = int((np.asarray(result.atoms.altloc, dtype=str) != "").sum())
     lines = [f"# Per-atom Q-scores (sigma {result.params.sigma:g} Å) written by qscore {__version__}",
@@ -239,12 +236,13 @@ def write_defattr(path, result, *, decimals: int = 4) -> int:
         lines.append("# Atoms with alternate locations carry the Q of the location ChimeraX shows on opening "
                      "(highest mean occupancy, then lowest mean B, then first ID, per residue).")
     lines += [f"attribute: {ATTRIBUTE}", "match mode: 1-to-1", "recipient: atoms"]
-    line = f"\t{{}}\t{{:.{decimals}f}}\n".format
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-        for start in range(0, len(keep), _DEFATTR_BLOCK):
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(("\n".join(lines) + "\n").encode())
+        for start in range(0, len(keep), _DEFATTR_BLOCK):  # each line: tab, residue and atom, tab, Q
             part = slice(start, start + _DEFATTR_BLOCK)
-            f.write("".join(map(line, spec_of(part), q[part].tolist())))
+            lead = text_cells([""]).take(np.zeros(len(q[part]), dtype=np.intp))
+            f.write(join_rows([lead, residue.take(part), name.take(part), fixed_cells(q[part], decimals)],
+                              ["\t", "", "\t"]))
     return len(keep)
 
 

@@ -188,9 +188,9 @@ def _int_cells(values, out, start):
 
 
 @njit(cache=True, nogil=True)
-def _join_rows(data, start, end, sep, out):
-    """Row r of the text: cell r of each column (column c's in ``data[start[c, r]:end[c, r]]``), separated by
-    ``sep`` and ended by a newline, into ``out``; the end offset is returned."""
+def _join_rows(data, start, end, seps, out):
+    """Row r of the text: cell r of each column (column c's in ``data[start[c, r]:end[c, r]]``), each followed by
+    the byte ``seps[c]`` (none where it is negative; the last is the newline), into ``out``; the end is returned."""
     p = 0
     n_cols, n = start.shape
     for r in range(n):
@@ -198,8 +198,9 @@ def _join_rows(data, start, end, sep, out):
             for b in range(start[c, r], end[c, r]):
                 out[p] = data[b]
                 p += 1
-            out[p] = sep if c < n_cols - 1 else _NEWLINE
-            p += 1
+            if seps[c] >= 0:
+                out[p] = seps[c]
+                p += 1
     return p
 
 
@@ -322,21 +323,25 @@ def int_cells(values) -> Cells:
     return Cells.consecutive(out[:start[-1]], start)
 
 
-def join_rows(columns, sep: str) -> bytes:
+def join_rows(columns, sep) -> bytes:
     """The rows of a table as text: each row's cells of ``columns`` separated by ``sep``, each row ended by a newline.
 
     Parameters
     ----------
     columns : list of Cells — all of the same length
-    sep : str — one ASCII character
+    sep : str or sequence of str — one ASCII character, or what follows each column but the last ('' for nothing)
 
     Returns
     -------
     bytes — UTF-8
     """
+    between = [sep] * (len(columns) - 1) if isinstance(sep, str) else list(sep)
+    if len(between) != len(columns) - 1 or any(len(s) > 1 or not s.isascii() for s in between):
+        raise ValueError(f"sep must be one ASCII character or {len(columns) - 1} of them (or ''), not {sep!r}")
+    seps = np.array([ord(s) if s else -1 for s in between] + [_NEWLINE], dtype=np.int64)
     base = np.cumsum([0] + [len(c.data) for c in columns[:-1]])
     start = np.stack([c.start + b for c, b in zip(columns, base, strict=True)])
     end = np.stack([c.end + b for c, b in zip(columns, base, strict=True)])
     data = np.concatenate([c.data for c in columns])
     out = np.empty(int((end - start).sum()) + start.size, dtype=np.uint8)
-    return out[:_join_rows(data, start, end, ord(sep), out)].tobytes()
+    return out[:_join_rows(data, start, end, seps, out)].tobytes()
