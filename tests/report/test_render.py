@@ -25,7 +25,7 @@ def _line_figure(k: int, warn: bool = False):
 
 
 def _figures():
-    return [ReportFigure(f"f{k}", "t", "c", draw=partial(_line_figure, k, warn=(k == 2)), local=(k == 0))
+    return [ReportFigure(f"f{k}", "t", "c", draw=partial(_line_figure, k, warn=(k == 2)))
             for k in range(4)] + [ReportFigure("none", "t", "c", note="not drawn")]
 
 

@@ -157,9 +157,23 @@ def plot_atom_distributions(q: np.ndarray, mol_type: np.ndarray, *, expected_by_
         ``resolution`` (the model table's ``Q_expected_2020``)
     resolution : float, optional — the map's resolution, Å (for the legend)
     """
-    from matplotlib.lines import Line2D
-    from matplotlib.ticker import MaxNLocator
+    return draw_atom_histograms(atom_histograms(q, mol_type), expected_by_type=expected_by_type,
+                                resolution=resolution)
 
+
+def atom_histograms(q: np.ndarray, mol_type: np.ndarray) -> dict:
+    """What :func:`plot_atom_distributions` draws, counted: ``bins`` (45 edges) and ``types``, a list of (molecule
+    type, counts per bin, mean Q, atoms) for each type present — a few numbers, whatever the model's size.
+
+    Parameters
+    ----------
+    q : (n,) float — Q of the scored (non-H) atoms
+    mol_type : (n,) str — their molecule types
+
+    Raises
+    ------
+    ParameterError — no atom has a Q
+    """
     from ..types import MOLECULE_TYPES
 
     q = np.asarray(q, dtype=float)
@@ -168,20 +182,39 @@ def plot_atom_distributions(q: np.ndarray, mol_type: np.ndarray, *, expected_by_
     types = [t for t in MOLECULE_TYPES if (ok & (mol_type == t)).any()]
     if not types:
         raise ParameterError("No atom has a Q-score to plot.")
+    bins = np.linspace(min(-0.1, float(q[ok].min())), max(1.0, float(q[ok].max())), 45)
+    out = []
+    for t in types:
+        v = q[ok & (mol_type == t)]
+        out.append((t, np.histogram(v, bins=bins)[0], float(v.mean()), len(v)))
+    return {"bins": bins, "types": out}
+
+
+def draw_atom_histograms(histograms: dict, *, expected_by_type: dict | None = None,
+                         resolution: float | None = None):
+    """:func:`plot_atom_distributions` from the counts of :func:`atom_histograms`.
+
+    Parameters
+    ----------
+    histograms : dict — from :func:`atom_histograms`
+    expected_by_type : dict, optional; resolution : float, optional — as for :func:`plot_atom_distributions`
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    bins, types = histograms["bins"], histograms["types"]
     expected_by_type = {k: float(v) for k, v in (expected_by_type or {}).items() if v is not None and v == v}
-    lo = min(-0.1, float(q[ok].min()))
-    hi = max(1.0, float(q[ok].max()))
-    bins = np.linspace(lo, hi, 45)
+    lo, hi = float(bins[0]), float(bins[-1])
     colours = {"protein": BLUE, "nucleic": ORANGE, "water": SKY_BLUE, "ion": PURPLE, "ligand": VERMILLION}
     fig = new_figure(min(max(3.0 * len(types) + 1.0, 6.5), 14.0), 3.6, dpi=100)
     axes = np.atleast_1d(fig.subplots(1, len(types), sharex=True, squeeze=False)[0])
     drew_expected = False
-    for ax, t in zip(axes, types, strict=True):
-        v = q[ok & (mol_type == t)]
-        ax.hist(v, bins=bins, color=colours[t], alpha=0.85, edgecolor="white", linewidth=0.3, zorder=2)
+    for ax, (t, counts, mean, n) in zip(axes, types, strict=True):
+        ax.hist(bins[:-1], bins=bins, weights=counts, color=colours[t], alpha=0.85, edgecolor="white",
+                linewidth=0.3, zorder=2)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.axvline(float(v.mean()), color=BLACK, linestyle="-", linewidth=1.3, zorder=3)
-        title = f"{t}: {plural(len(v), 'atom')}, mean {v.mean():.3f}"
+        ax.axvline(mean, color=BLACK, linestyle="-", linewidth=1.3, zorder=3)
+        title = f"{t}: {plural(n, 'atom')}, mean {mean:.3f}"
         if t in expected_by_type:
             ax.axvline(expected_by_type[t], color=BLACK, linestyle="-.", linewidth=1.1, zorder=3)
             title += f"\nexpected (2020) {expected_by_type[t]:.3f}"
@@ -302,7 +335,6 @@ class ReportFigure:
     draw : callable with no arguments that returns the matplotlib Figure (a ``functools.partial`` of a
         module-level function, so that a worker process can draw it), or None when it cannot be drawn
         (``note`` says why)
-    local : bool — its inputs grow with the model (per-atom arrays): draw it in this process
     figure : the Figure, drawn on first use
     """
 
@@ -312,7 +344,6 @@ class ReportFigure:
     draw: object = None
     note: str | None = None
     meta: dict = field(default_factory=dict)
-    local: bool = False
     _figure: object = field(default=None, init=False, repr=False)
 
     @property
@@ -432,14 +463,17 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
     heavy = result.scored
     by_type = (dict(zip(analysis.model["group"], analysis.model["Q_expected_2020"], strict=True))
                if d is not None and "Q_expected_2020" in analysis.model else {})
-    yield ReportFigure("atom_q", "Atom Q by molecule type",
-                       "Distribution of atom Q for each molecule type (solid line: the mean"
-                       + ("; dash-dot line: the type's expected mean Q at this resolution from the 2020 linear "
-                          "relations, where the type has one). The 95% band of the expected-Q curve holds entries' "
-                          "mean Q, not single atoms', so it is not drawn here." if d is not None
-                          else "). Give --resolution D for the expected mean Q of each type."),
-                       local=True, draw=partial(plot_atom_distributions, result.q[heavy],
-                                                result.atoms.mol_type[heavy], expected_by_type=by_type, resolution=d))
+    caption = "Distribution of atom Q for each molecule type (solid line: the mean" + (
+        "; dash-dot line: the type's expected mean Q at this resolution from the 2020 linear relations, where the "
+        "type has one). The 95% band of the expected-Q curve holds entries' mean Q, not single atoms', so it is not "
+        "drawn here." if d is not None else "). Give --resolution D for the expected mean Q of each type.")
+    if np.isfinite(result.q[heavy]).any():
+        yield ReportFigure("atom_q", "Atom Q by molecule type", caption,
+                           draw=partial(draw_atom_histograms, atom_histograms(result.q[heavy],
+                                                                              result.atoms.mol_type[heavy]),
+                                        expected_by_type=by_type, resolution=d))
+    else:
+        yield ReportFigure("atom_q", "Atom Q by molecule type", caption, note="No atom has a Q-score to plot.")
     title = "Radial profiles"
     idx = ([] if result.profile is None
            else select_profile_atoms(result.atoms, result.q, profile_atoms, status=result.status))

@@ -3,8 +3,7 @@
 matplotlib draws in Python, one figure at a time per process, and a report's dozen figures take most of
 its time.  Each :class:`~qscore.report.plots.ReportFigure` carries what draws it (a ``functools.partial``
 of a module-level plot function and its tables), so worker processes can draw and save figures while this
-process draws those whose inputs grow with the model (``local``: per-atom arrays, not worth sending) and does the
-report's other work (``meanwhile``: the 3D view's data, the ChimeraX files).
+process does the report's other work (``meanwhile``: the 3D view's data, the ChimeraX files).
 
 The workers are forked (they start at once, with everything imported) and only where forking is safe:
 on Linux, from a process that runs no other thread at that moment (so no lock can be left held in a
@@ -85,8 +84,7 @@ def render_figures(figures: list, folder, *, workers: int | None = None, meanwhi
 
     folder = Path(folder)
     drawable = [f for f in figures if f.draw is not None]
-    away = [f for f in drawable if not f.local]
-    n = figure_workers(len(away)) if workers is None else min(int(workers), len(away))
+    n = figure_workers(len(drawable)) if workers is None else min(int(workers), len(drawable))
     if n < 2:
         out = {f.key: embed_figure(f.figure, folder / f.key) for f in drawable}
         if meanwhile is not None:
@@ -95,12 +93,9 @@ def render_figures(figures: list, folder, *, workers: int | None = None, meanwhi
     out = {}
     _prime_matplotlib()
     with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = {f.key: pool.submit(_draw_and_embed, f.draw, str(folder / f.key)) for f in away}
+        futures = {f.key: pool.submit(_draw_and_embed, f.draw, str(folder / f.key)) for f in drawable}
         try:
-            for f in drawable:
-                if f.local:  # while the workers draw theirs
-                    out[f.key] = embed_figure(f.figure, folder / f.key)
-            if meanwhile is not None:
+            if meanwhile is not None:  # while the workers draw
                 meanwhile()
         except BaseException:
             pool.shutdown(cancel_futures=True)
