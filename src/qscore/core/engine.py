@@ -205,16 +205,17 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
     heavy, targets = inputs.heavy, inputs.targets
     n_s = inputs.n_shells + 1
     q_heavy = np.full(len(heavy), np.nan)
-    prof = np.full((len(heavy), n_s), np.nan) if profiles else None
-    kept = np.zeros((len(heavy), n_s), dtype=np.int32) if profiles else None
+    # profiles go straight into the rows of every atom (hydrogens' rows stay NaN / 0): one copy, not two
+    prof = np.full((n, n_s), np.nan) if profiles else None
+    kept = np.zeros((n, n_s), dtype=np.int32) if profiles else None
 
     def run(b0: int) -> int:
         t = targets[b0:b0 + chunk_size]
         q, p, k = kernels.qscore_atoms(t, *inputs.args, profiles)
         q_heavy[t] = q
         if profiles:
-            prof[t] = p
-            kept[t] = k
+            prof[heavy[t]] = p
+            kept[heavy[t]] = k
         return len(t)
 
     starts = range(0, len(targets), chunk_size)
@@ -242,12 +243,7 @@ def compute_qscores(coords: np.ndarray, is_hydrogen: np.ndarray, residue: np.nda
         q_all[hyd[ok]] = q_all[src[ok]]
     out = {"q": q_all, "radii": inputs.radii}
     if profiles:
-        full_p = np.full((n, n_s), np.nan)
-        full_k = np.zeros((n, n_s), dtype=np.int32)
-        full_p[heavy] = prof
-        full_k[heavy] = kept
-        out["profile"] = full_p
-        out["kept"] = full_k
+        out["profile"], out["kept"] = prof, kept
     return out
 
 
