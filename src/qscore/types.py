@@ -163,9 +163,36 @@ class Atoms:
     row: np.ndarray
     b_iso: np.ndarray
     occupancy: np.ndarray | None = None
+    _codes: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.coords)
+
+    def codes(self, name: str) -> tuple:
+        """The string column ``name`` as codes into its distinct values: ((n,) int64 codes, (k,) str distinct
+        values, sorted).  Worked out once per column (the reader hands them over, :meth:`set_codes`); the arrays
+        are taken as fixed once made (replacing a column is noticed, changing one in place is not)."""
+        values = getattr(self, name)
+        known = self._codes.get(name)
+        if known is None or known[0] is not values:
+            codes, distinct = pd.factorize(np.asarray(values, dtype=str))
+            self.set_codes(name, codes, np.asarray(distinct, dtype=str))
+        return self._codes[name][1:]
+
+    def set_codes(self, name: str, codes: np.ndarray, distinct: np.ndarray) -> None:
+        """Record the codes of the string column ``name``: ``distinct[codes]`` equals the column.
+
+        Parameters
+        ----------
+        name : str — a string column ('chain', 'res_name', …)
+        codes : (n,) int — into ``distinct``
+        distinct : (k,) str
+        """
+        distinct = np.asarray(distinct, dtype=str)
+        order = np.argsort(distinct, kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        self._codes[name] = (getattr(self, name), rank[np.asarray(codes, dtype=np.int64)], distinct[order])
 
     def table(self, rows=None) -> pd.DataFrame:
         """The atoms as a DataFrame (one row per atom, file order); only the atoms ``rows`` (indices or a mask) when
@@ -173,11 +200,16 @@ class Atoms:
         def pick(values):
             return values if rows is None else values[rows]
 
+        def text(name):  # a categorical column, made from the column's codes
+            codes, distinct = self.codes(name)
+            column = pd.Categorical.from_codes(pick(codes), distinct)
+            return column if rows is None else column.remove_unused_categories()
+
         coords = pick(self.coords)
         return pd.DataFrame({
-            "chain": pick(self.chain), "res_num": pick(self.res_num), "ins_code": pick(self.ins_code),
-            "res_name": pick(self.res_name), "atom_name": pick(self.name), "altloc": pick(self.altloc),
-            "element": pick(self.element), "mol_type": pick(self.mol_type),
+            "chain": text("chain"), "res_num": pick(self.res_num), "ins_code": text("ins_code"),
+            "res_name": text("res_name"), "atom_name": text("name"), "altloc": text("altloc"),
+            "element": text("element"), "mol_type": text("mol_type"),
             "x": coords[:, 0], "y": coords[:, 1], "z": coords[:, 2],
             "b_iso": pick(self.b_iso), "is_hydrogen": pick(self.is_hydrogen),
         })

@@ -231,3 +231,24 @@ def test_atoms_built_in_memory_are_held_to_the_readers_coordinate_rules(value, w
 
     with pytest.raises(ModelError, match=rf"coords= has coordinates {words}.*at index 1 \(1 such atom\)"):
         atoms_from_arrays([[1.0, 2.0, 3.0], [value, 2.0, 3.0]])
+
+
+STRING_COLUMNS = ("chain", "res_name", "name", "altloc", "element", "mol_type", "ins_code")
+
+
+@pytest.mark.parametrize("fmt", ["cif", "pdb"])
+def test_the_codes_of_the_string_columns_give_the_columns_and_follow_a_replaced_one(tmp_path, cec, fmt):
+    path = cec["model"]
+    model = read_model(path)
+    if fmt == "pdb":  # the same atoms through gemmi's PDB reader (codes worked out when asked)
+        gemmi.read_structure(str(path)).write_pdb(str(tmp_path / "m.pdb"))
+        model = read_model(tmp_path / "m.pdb")
+    atoms = model.atoms
+    for column in STRING_COLUMNS:
+        codes, distinct = atoms.codes(column)
+        assert np.array_equal(distinct[codes], getattr(atoms, column)) and list(distinct) == sorted(set(distinct))
+    table = atoms.table()
+    assert table["chain"].astype(str).tolist() == atoms.chain.tolist()
+    atoms.chain = np.where(atoms.chain == "A", "Z", atoms.chain)  # a replaced column gets new codes
+    codes, distinct = atoms.codes("chain")
+    assert set(distinct) == {"Z"} and (distinct[codes] == "Z").all()

@@ -263,19 +263,21 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
                 return _distinct(c[rows], func)
         return np.full(len(rows), default).astype(str), np.zeros(len(rows), dtype=np.int64), np.array([default])
 
-    name, _, _ = col("auth_atom_id", "label_atom_id")
-    res_name, res_name_codes, _ = col("auth_comp_id", "label_comp_id")
-    chain, chain_codes, _ = col("auth_asym_id", "label_asym_id")
+    known = {}  # the codes of the string columns, handed to the Atoms (Atoms.codes)
+    name, *known["name"] = col("auth_atom_id", "label_atom_id")
+    res_name, *known["res_name"] = col("auth_comp_id", "label_comp_id")
+    chain, *known["chain"] = col("auth_asym_id", "label_asym_id")
     seq, seq_codes, seq_distinct = col("auth_seq_id", "label_seq_id")
     if len(rows) > 1 and not np.any(seq != ""):
         raise ModelError(f"Model file '{path}' gives no residue numbers (_atom_site.auth_seq_id or label_seq_id), "
                          "so its residues cannot be told apart; fix or regenerate the file.")
     res_num = pd.to_numeric(pd.Series(seq_distinct), errors="coerce").fillna(0).to_numpy().astype(np.int64)[seq_codes]
-    ins_code, ins_codes, _ = col("pdbx_PDB_ins_code")
-    altloc, _, _ = col("label_alt_id")
-    element, _, _ = col("type_symbol", func=lambda u: np.char.upper(_blank(u)))
+    ins_code, *known["ins_code"] = col("pdbx_PDB_ins_code")
+    altloc, *known["altloc"] = col("label_alt_id")
+    element, *known["element"] = col("type_symbol", func=lambda u: np.char.upper(_blank(u)))
     missing = element == ""
     if missing.any():  # element from the atom name, as PDB readers do
+        del known["element"]
         element[missing] = [gemmi.Element(n.lstrip("0123456789")[:1] or "X").name.upper()
                             for n in name[missing]]
     b_iso = _floats(get("B_iso_or_equiv"), rows, 0.0)
@@ -284,7 +286,7 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
 
     # residue: chain, number, insertion code, name — combined integer codes, order of appearance
     key = np.zeros(len(rows), dtype=np.int64)
-    for codes in (chain_codes, seq_codes, ins_codes, res_name_codes):  # renumbered each time: no overflow
+    for codes in (known["chain"][0], seq_codes, known["ins_code"][0], known["res_name"][0]):  # renumbered: no overflow
         key = pd.factorize(key * (int(codes.max(initial=0)) + 1) + codes)[0].astype(np.int64)
     residue, _ = pd.factorize(key)
     residue = residue.astype(np.int64)
@@ -304,12 +306,17 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
                for r in distinct.itertuples(index=False)}
     res_type = np.array([decided[k] for k in zip(kinds.name, kinds.n, kinds.sole, strict=True)], dtype=object)
     _type_by_linkage(res_type, residue, res_name, name, coords, chain, is_h, chem_types)
-    mol_type = res_type[residue].astype(str)
+    type_codes, types = pd.factorize(res_type.astype(str))
+    known["mol_type"] = (type_codes[residue], np.asarray(types, dtype=str))
+    mol_type = known["mol_type"][1][known["mol_type"][0]]
 
-    return Atoms(coords=np.ascontiguousarray(coords), element=element, name=name, altloc=altloc,
-                 res_name=res_name, chain=chain, res_num=res_num, ins_code=ins_code,
-                 residue=residue, mol_type=mol_type, is_hydrogen=is_h, row=rows.astype(np.int64),
-                 b_iso=b_iso, occupancy=occupancy)
+    atoms = Atoms(coords=np.ascontiguousarray(coords), element=element, name=name, altloc=altloc,
+                  res_name=res_name, chain=chain, res_num=res_num, ins_code=ins_code,
+                  residue=residue, mol_type=mol_type, is_hydrogen=is_h, row=rows.astype(np.int64),
+                  b_iso=b_iso, occupancy=occupancy)
+    for column, (codes, distinct) in known.items():
+        atoms.set_codes(column, codes, distinct)
+    return atoms
 
 
 def _atoms_from_block(block, path: str) -> Atoms:

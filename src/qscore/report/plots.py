@@ -373,6 +373,22 @@ def _safe_key(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", text) or "_"
 
 
+def _atom_q_figure(result, analysis, d) -> ReportFigure:
+    """The figure of atom Q by molecule type (histogram counts made here: a worker draws them)."""
+    heavy = result.scored
+    by_type = (dict(zip(analysis.model["group"], analysis.model["Q_expected_2020"], strict=True))
+               if d is not None and "Q_expected_2020" in analysis.model else {})
+    caption = "Distribution of atom Q for each molecule type (solid line: the mean" + (
+        "; dash-dot line: the type's expected mean Q at this resolution from the 2020 linear relations, where the "
+        "type has one). The 95% band of the expected-Q curve holds entries' mean Q, not single atoms', so it is not "
+        "drawn here." if d is not None else "). Give --resolution D for the expected mean Q of each type.")
+    if not np.isfinite(result.q[heavy]).any():
+        return ReportFigure("atom_q", "Atom Q by molecule type", caption, note="No atom has a Q-score to plot.")
+    counts = atom_histograms(result.q[heavy], result.atoms.mol_type[heavy])
+    return ReportFigure("atom_q", "Atom Q by molecule type", caption,
+                        draw=partial(draw_atom_histograms, counts, expected_by_type=by_type, resolution=d))
+
+
 def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=None, max_chain_plots: int = 12,
                    window: float | None = None) -> Iterator:
     """Yield the report's figures, each with what draws it (:attr:`ReportFigure.draw`; drawn on first use of
@@ -460,20 +476,7 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
                            draw=partial(plot_archive_position, archive, q=float(analysis.overall["Q"]),
                                                         resolution=d, expected_model=curve,
                                                         relative=analysis.relative, window=window))
-    heavy = result.scored
-    by_type = (dict(zip(analysis.model["group"], analysis.model["Q_expected_2020"], strict=True))
-               if d is not None and "Q_expected_2020" in analysis.model else {})
-    caption = "Distribution of atom Q for each molecule type (solid line: the mean" + (
-        "; dash-dot line: the type's expected mean Q at this resolution from the 2020 linear relations, where the "
-        "type has one). The 95% band of the expected-Q curve holds entries' mean Q, not single atoms', so it is not "
-        "drawn here." if d is not None else "). Give --resolution D for the expected mean Q of each type.")
-    if np.isfinite(result.q[heavy]).any():
-        yield ReportFigure("atom_q", "Atom Q by molecule type", caption,
-                           draw=partial(draw_atom_histograms, atom_histograms(result.q[heavy],
-                                                                              result.atoms.mol_type[heavy]),
-                                        expected_by_type=by_type, resolution=d))
-    else:
-        yield ReportFigure("atom_q", "Atom Q by molecule type", caption, note="No atom has a Q-score to plot.")
+    yield _atom_q_figure(result, analysis, d)
     title = "Radial profiles"
     idx = ([] if result.profile is None
            else select_profile_atoms(result.atoms, result.q, profile_atoms, status=result.status))
