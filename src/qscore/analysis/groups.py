@@ -221,13 +221,16 @@ def residue_table(atoms, q, *, windows=WINDOWS, status=None) -> pd.DataFrame:
     return pd.concat([table, pd.DataFrame(smoothed, index=table.index)], axis=1)
 
 
-def _type_labels(atoms) -> np.ndarray:
-    """Chain-table type of each atom: Protein, Nucleic, Water, or the residue name (ligand, ion)."""
-    mt = np.asarray(atoms.mol_type, dtype=str)
-    labels = np.asarray(atoms.res_name, dtype=object).copy()
-    for t, label in TYPE_LABELS.items():
-        labels[mt == t] = label
-    return labels
+def _type_codes(atoms) -> tuple:
+    """Chain-table type of each atom — Protein, Nucleic, Water, or the residue name (ligand, ion) — as codes into
+    the distinct labels: ((n,) int64, (k,) str)."""
+    name_codes, names = atoms.codes("res_name")
+    mol_codes, mol_types = atoms.codes("mol_type")
+    pair_codes, pairs = pd.factorize(name_codes * len(mol_types) + mol_codes)
+    labels = [TYPE_LABELS.get(str(mol_types[p % len(mol_types)]), str(names[p // len(mol_types)]))
+              for p in pairs.tolist()]
+    label_codes, distinct = pd.factorize(np.asarray(labels, dtype=object))
+    return label_codes[pair_codes].astype(np.int64), np.asarray(distinct, dtype=str)
 
 
 def chain_table(atoms, q, *, status=None) -> pd.DataFrame:
@@ -246,7 +249,12 @@ def chain_table(atoms, q, *, status=None) -> pd.DataFrame:
     """
     q, use = _check(atoms, q)
     st = np.asarray(status, dtype=object) if status is not None else np.full(len(q), "scored", dtype=object)
-    frame = pd.DataFrame({"chain": atoms.chain, "type": _type_labels(atoms), "mol_type": atoms.mol_type,
+    # grouped by the codes of chain, type and molecule type (the strings put back after): the same groups, in
+    # the same order of appearance, without hashing a million strings
+    chain_codes, chains = atoms.codes("chain")
+    type_codes, types = _type_codes(atoms)
+    mol_codes, mol_types = atoms.codes("mol_type")
+    frame = pd.DataFrame({"chain": chain_codes, "type": type_codes, "mol_type": mol_codes,
                           "residue": atoms.residue, "q": q, "outside": st == "outside map",
                           "no_density": st == "no density", "q_in": np.where(st == "scored", q, np.nan)})[use]
     grouped = frame.groupby(["chain", "type", "mol_type"], sort=False)
@@ -255,8 +263,12 @@ def chain_table(atoms, q, *, status=None) -> pd.DataFrame:
                       Q_inside=("q_in", "mean")).reset_index()
     if status is None:
         out = out.drop(columns=["n_outside_map", "n_no_density", "Q_inside"])
-    rank = {c: i for i, c in enumerate(pd.unique(frame["chain"]))}  # each chain's rows together
-    return out.sort_values("chain", key=lambda c: c.map(rank), kind="stable").reset_index(drop=True)
+    rank = np.zeros(len(chains), dtype=np.int64)
+    rank[pd.unique(frame["chain"])] = np.arange(len(pd.unique(frame["chain"])))  # each chain's rows together
+    out = out.iloc[np.argsort(rank[out["chain"].to_numpy()], kind="stable")].reset_index(drop=True)
+    for column, names in (("chain", chains), ("type", types), ("mol_type", mol_types)):
+        out[column] = names[out[column].to_numpy()] if len(out) else pd.Series([], dtype=str)
+    return out
 
 
 def model_table(atoms, q, *, status=None) -> pd.DataFrame:
