@@ -38,8 +38,9 @@ Q_LEVELS = np.linspace(-1, 1, 100)
 
 def included_atoms(atoms) -> np.ndarray:
     """(n,) bool: the atoms the package counts (not named H*, not in HOH, the first location of each atom)."""
-    keep = ~np.char.startswith(atoms.name.astype(str), "H") & (atoms.res_name != "HOH")
-    name_code, names = pd.factorize(np.asarray(atoms.name, dtype=str))
+    name_code, names = atoms.codes("name")
+    res_code, res_names = atoms.codes("res_name")
+    keep = ~np.char.startswith(names, "H")[name_code] & (res_names != "HOH")[res_code]
     key = np.asarray(atoms.residue, dtype=np.int64) * max(len(names), 1) + name_code
     return keep & ~pd.Series(key).duplicated().to_numpy()
 
@@ -118,7 +119,11 @@ def emdb_q(atoms, q) -> EmdbQ:
     qv = va_atom_q(atoms, q)
     keep = included_atoms(atoms)
     counted = qv[keep]
-    chain_code, chain_names = pd.factorize(np.asarray(atoms.chain, dtype=str))
+    codes, distinct = atoms.codes("chain")
+    seen = pd.unique(codes)  # the chains in order of first appearance
+    rank = np.zeros(len(distinct), dtype=np.int64)
+    rank[seen] = np.arange(len(seen))
+    chain_code, chain_names = rank[codes], distinct[seen]
     n_chain = np.bincount(chain_code, weights=keep, minlength=len(chain_names))
     q_chain = np.bincount(chain_code, weights=np.where(keep, qv, 0.0), minlength=len(chain_names))
     chains = {str(c): _round3(t, int(n)) for c, t, n in zip(chain_names, q_chain, n_chain, strict=True) if n}
