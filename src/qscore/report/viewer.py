@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
 import math
 import tempfile
@@ -61,8 +62,17 @@ def _asset_bytes(name: str) -> bytes:
     return resources.files("qscore.report").joinpath("assets", name).read_bytes()
 
 
-def _packed(data: bytes) -> str:
-    return base64.b64encode(gzip.compress(data, compresslevel=6, mtime=0)).decode("ascii")
+def _packed(data: bytes, limit: int | None = None) -> str | None:
+    """``data`` gzipped and in base64; None as soon as it is clear that it would take over ``limit`` characters
+    (a model file far too large for the page is not compressed to the end)."""
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", compresslevel=6, mtime=0) as gz:
+        for start in range(0, len(data), 1 << 20):
+            gz.write(data[start:start + (1 << 20)])
+            if limit is not None and 4 * -(-buf.tell() // 3) > limit:  # the base64 of what is compressed so far
+                return None
+    packed = base64.b64encode(buf.getvalue()).decode("ascii")
+    return packed if limit is None or len(packed) <= limit else None
 
 
 def _block(element_id: str, b64: str) -> str:
@@ -244,11 +254,11 @@ def viewer_section(result, analysis, *, report_map: bool = False, extra: list | 
                      f"{trace}.")
     else:
         model, fmt = _model_text(result)
-        packed_model = _packed(model)
-        if len(packed_model) > MAX_MODEL_BYTES:
+        packed_model = _packed(model, MAX_MODEL_BYTES)
+        if packed_model is None:
             coarse = True
-            notes.append(f"The model file would add {len(packed_model) / 1e6:.2g} MB to the report, more than the "
-                         f"{MAX_MODEL_BYTES / 1e6:.2g} MB allowed: it is {trace}.")
+            notes.append(f"The model file would add more than the {MAX_MODEL_BYTES / 1e6:.2g} MB allowed to the "
+                         f"report: it is {trace}.")
     residues = analysis.residues
     if coarse:
         keep = _trace_keep(a)
