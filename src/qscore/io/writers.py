@@ -16,7 +16,7 @@ from ..errors import OutputError, ParameterError
 from .files import atomic_path
 from .model_text import find_atom_site, read_bytes
 from .models import model_document, model_structure
-from .numtext import Cells, fixed_cells
+from .numtext import Cells, fixed_cells, int_cells, join_rows, text_cells
 
 
 @dataclass(frozen=True)
@@ -333,19 +333,24 @@ def atoms_mmcif_text(atoms, mask) -> str:
             "label_seq_id", "pdbx_PDB_ins_code", "Cartn_x", "Cartn_y", "Cartn_z", "occupancy", "B_iso_or_equiv",
             "auth_seq_id", "auth_asym_id", "auth_atom_id", "pdbx_PDB_model_num")
 
-    def q(v) -> str:
-        v = str(v)
+    def q(v: str) -> str:
         if not v:
             return "?"
         return f"'{v}'" if any(ch in v for ch in " '\"#$;_[]") or v[0] in "_#$" else v
 
-    lines = ["data_model", "loop_"] + [f"_atom_site.{c}" for c in cols]
-    for k, i in enumerate(idx, start=1):
-        group = "ATOM" if atoms.mol_type[i] in ("protein", "nucleic") else "HETATM"
-        x, y, z = atoms.coords[i]
-        num = str(int(atoms.res_num[i]))
-        alt = q(atoms.altloc[i]) if atoms.altloc[i] else "."
-        lines.append(" ".join([group, str(k), q(atoms.element[i]), q(atoms.name[i]), alt, q(atoms.res_name[i]),
-                               q(atoms.chain[i]), num, q(atoms.ins_code[i]), f"{x:.3f}", f"{y:.3f}", f"{z:.3f}", "1.00",
-                               f"{atoms.b_iso[i]:.2f}", num, q(atoms.chain[i]), q(atoms.name[i]), "1"]))
-    return "\n".join(lines) + "\n"
+    def words(column: str, spell=q) -> Cells:  # each distinct value spelt once
+        codes, distinct = atoms.codes(column)
+        return text_cells([spell(str(v)) for v in distinct.tolist()]).take(codes[idx])
+
+    def constant(text: str) -> Cells:
+        return text_cells([text]).take(np.zeros(len(idx), dtype=np.intp))
+
+    polymer = np.isin(np.asarray(atoms.mol_type)[idx], ("protein", "nucleic"))
+    coords = np.asarray(atoms.coords, dtype=np.float64)[idx]
+    number, chain, name = int_cells(np.asarray(atoms.res_num)[idx]), words("chain"), words("name")
+    columns = [text_cells(["HETATM", "ATOM"]).take(polymer.astype(np.intp)), int_cells(np.arange(1, len(idx) + 1)),
+               words("element"), name, words("altloc", lambda v: q(v) if v else "."), words("res_name"), chain,
+               number, words("ins_code"), *(fixed_cells(coords[:, k], 3) for k in range(3)), constant("1.00"),
+               fixed_cells(np.asarray(atoms.b_iso, dtype=np.float64)[idx], 2), number, chain, name, constant("1")]
+    head = "\n".join(["data_model", "loop_"] + [f"_atom_site.{c}" for c in cols]) + "\n"
+    return head + (join_rows(columns, " ").decode() if len(idx) else "")
