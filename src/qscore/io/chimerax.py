@@ -172,18 +172,16 @@ def _atom_specs(result) -> tuple:
     a = result.atoms
     q = np.asarray(result.q, dtype=float)
     keep = np.flatnonzero(np.isfinite(q))
-    altloc = np.asarray(a.altloc, dtype=str)[keep]
-    if np.any(altloc != ""):
+    alt_codes, alt_ids = a.codes("altloc")
+    if np.any((alt_ids != "")[alt_codes[keep]]):
         keep = _choose_altlocs(result.model, keep)
     _, first, res_of = np.unique(a.residue[keep], return_index=True, return_inverse=True)
     top = keep[first]
     res_specs = [residue_spec(c, n, i) for c, n, i in zip(a.chain[top].tolist(), a.res_num[top].tolist(),
                                                           a.ins_code[top].tolist(), strict=True)]
-    names, name_of = np.unique(np.asarray(a.name, dtype=str)[keep], return_inverse=True)
+    name_codes, names = a.codes("name")
     name_parts = [_atom_part(m) for m in names.tolist()]
-    res_of, name_of = res_of.reshape(-1), name_of.reshape(-1)
-
-    return keep, text_cells(res_specs).take(res_of), text_cells(name_parts).take(name_of)
+    return keep, text_cells(res_specs).take(res_of.reshape(-1)), text_cells(name_parts).take(name_codes[keep])
 
 
 #: atoms written at a time to the ``.defattr`` file
@@ -193,11 +191,12 @@ _DEFATTR_BLOCK = 65_536
 def _choose_altlocs(model, index: np.ndarray) -> np.ndarray:
     """Of ``index``, keep one entry per (chain, residue, atom name): the location ChimeraX shows."""
     a = model.atoms
-    t = pd.DataFrame({"index": index, "residue": a.residue[index], "altloc": np.asarray(a.altloc, dtype=str)[index],
-                      "name": np.asarray(a.name, dtype=str)[index], "b": a.b_iso[index],
-                      "chain": np.asarray(a.chain, dtype=str)[index], "num": a.res_num[index],
-                      "ins": np.asarray(a.ins_code, dtype=str)[index]})
-    alt = t["altloc"] != ""
+    # string columns as their codes (into sorted distinct values: the alphabetical order of location IDs holds)
+    codes = {c: a.codes(c) for c in ("altloc", "name", "chain", "ins_code")}
+    t = pd.DataFrame({"index": index, "residue": a.residue[index], "altloc": codes["altloc"][0][index],
+                      "name": codes["name"][0][index], "b": a.b_iso[index], "chain": codes["chain"][0][index],
+                      "num": a.res_num[index], "ins": codes["ins_code"][0][index]})
+    alt = (codes["altloc"][1] != "")[t["altloc"].to_numpy()]
     t["occ"] = 1.0
     t.loc[alt, "occ"] = _occupancies(model, t.loc[alt, "index"].to_numpy())
     # per residue and location: mean occupancy (higher first), mean B (lower first), ID (alphabetical)
