@@ -369,3 +369,15 @@ def test_the_page_residue_table_holds_the_lowest_q_residues_beyond_its_limit(cec
     q = poly["Q_residue"].to_numpy(float)
     assert rows["Q_residue"].max() <= np.sort(q)[49] + 1e-12  # the 50 lowest
     assert f"has {len(poly):,} protein and nucleic residues" in note and 'href="x_residues.csv"' in note
+
+
+def test_the_report_run_rescores_only_the_profile_atoms_and_draws_the_same_profiles(cec_report):
+    from qscore.pipeline.outputs import _report_profiles
+    from qscore.report.plots import profile_selection
+
+    result = cec_report["result"]  # scored with every atom's profile
+    chosen = select_profile_atoms(result.atoms, result.q, ["A:26:CA", "A:30:CB"], status=result.status)
+    want, _ = profile_selection(result, chosen)
+    got, idx = _report_profiles(result, result.model, result.dmap, ["A:26:CA", "A:30:CB"], {"sigma": 0.4})
+    assert idx == chosen and len(got) == 2
+    assert got.equals(want)  # the same Q, profiles and fits

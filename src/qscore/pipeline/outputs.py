@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..analysis.emdb import emdb_q, va_json
 from ..analysis.mapq import mapq_table
 from ..analysis.results import Analysis
@@ -25,7 +27,7 @@ from ..io.maps import read_map
 from ..io.models import read_model
 from ..io.paths import output_folder, output_stem, refuse_overwriting_inputs
 from ..io.writers import DEFAULT_LAYOUT, mapq_pdb_remarks, q_layout, write_mmcif_with_q, write_pdb_with_b
-from ..report.plots import select_profile_atoms
+from ..report.plots import MAX_PROFILE_PANELS, profile_selection, select_profile_atoms
 from ..types import DensityMap, Model
 from .scoring import AnalysisSettings, QScoreResult, score
 
@@ -209,15 +211,28 @@ def _record_outputs(paths: dict) -> None:
     write_json(summary_path, summary)
 
 
+def _report_profiles(result: QScoreResult, mdl: Model, dmap: DensityMap, profile_atoms, score_kwargs: dict) -> tuple:
+    """The report's profile figure (:func:`qscore.report.plots.profile_selection`): the atoms it draws scored
+    again with their profiles, so that the run does not keep the profile of every atom (about 250 bytes an atom)."""
+    chosen = select_profile_atoms(result.atoms, result.q, list(profile_atoms or ()), status=result.status)
+    if not chosen:
+        return profile_selection(result, chosen)
+    subset = np.zeros(len(result.atoms), dtype=bool)
+    subset[chosen[:MAX_PROFILE_PANELS]] = True
+    kwargs = {k: v for k, v in score_kwargs.items() if k != "command"}
+    return profile_selection(score(mdl, dmap, profiles=True, subset=subset, **kwargs), chosen)
+
+
 def _write_report(result: QScoreResult, folder, settings: AnalysisSettings, *, outputs: dict, profile_atoms,
-                  max_chain_plots: int, map_path, viewer: bool = True, report_map: bool = False) -> dict:
+                  max_chain_plots: int, map_path, viewer: bool = True, report_map: bool = False,
+                  profiles: tuple | None = None) -> dict:
     """The report, figures and ChimeraX files; returns the paths worth listing (not each PNG and SVG)."""
     from ..report.html import write_report  # matplotlib and the report assets only when a report is asked for
 
     paths = write_report(result, result.analysis, folder, archive=settings.archive, curve=result.curve(settings),
                          outputs=outputs, profile_atoms=list(profile_atoms or ()), max_chain_plots=max_chain_plots,
                          viewer=viewer, report_map=report_map,
-                         map_path=map_path)
+                         map_path=map_path, profiles=profiles)
     return {k: v for k, v in paths.items() if not k.endswith(("_png", "_svg"))}
 
 
@@ -233,7 +248,8 @@ def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None
     map_path : str, Path or DensityMap — the map
     settings : AnalysisSettings — from :func:`qscore.pipeline.scoring.analysis_settings` (checked already)
     out_dir : str or Path, optional — output folder (default: the model's)
-    report : bool — also the HTML report, figures and ChimeraX files (keeps radial profiles for them)
+    report : bool — also the HTML report, figures and ChimeraX files (the profile figure's atoms scored again with
+        their radial profiles; the result keeps none)
     mapq_files : bool — also MapQ's ``_All.txt`` table
     mapq_layout : str — the annotated model's layout, '2.9.7' (default) or '2021' (see :func:`write_q_models`)
     emdb_json : bool — also ``<map file>_qscore.json``, as the EMDB's validation package writes it
@@ -259,9 +275,10 @@ def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None
     with output_folder(out_dir, model_path) as folder:  # once both inputs were read; removed if the run fails
         update, close = progress_factory(len(mdl.atoms)) if progress_factory else (None, lambda: None)
         try:
-            result = score(mdl, dmap, profiles=report, progress=update, **score_kwargs)
+            result = score(mdl, dmap, progress=update, **score_kwargs)
         finally:
             close()
+        profiles = _report_profiles(result, mdl, dmap, profile_atoms, score_kwargs) if report else None
         result.elapsed = time.perf_counter() - t0  # reading the inputs included, as the run time users see
         result.analyse(settings)
         paths = write_score_outputs(result, folder, mapq_layout=mapq_layout)
@@ -274,7 +291,8 @@ def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None
         if report:
             paths.update(_write_report(result, folder, settings, outputs=dict(paths), profile_atoms=profile_atoms,
                                        max_chain_plots=max_chain_plots, viewer=viewer, report_map=report_map,
-                                       map_path=None if isinstance(map_path, DensityMap) else map_path))
+                                       map_path=None if isinstance(map_path, DensityMap) else map_path,
+                                       profiles=profiles))
         if mapq_files or report or emdb_json:
             _record_outputs(paths)
         return ScoreRun(result=result, paths=paths)

@@ -355,7 +355,7 @@ def _write_chimerax_files(result, analysis, folder, stem: str, links: dict, map_
 
 def write_report(result, analysis, folder, *, archive=None, curve=None, outputs: dict | None = None,
                  profile_atoms=None, max_chain_plots: int = 12, chimerax: bool = True, map_path=None,
-                 viewer: bool = True, report_map: bool = False) -> dict:
+                 viewer: bool = True, report_map: bool = False, profiles: tuple | None = None) -> dict:
     """Write the figures, the ChimeraX files and the HTML report of ``result`` into ``folder``.
 
     Parameters
@@ -372,6 +372,8 @@ def write_report(result, analysis, folder, *, archive=None, curve=None, outputs:
     map_path : the map file the ChimeraX script opens (default: the scored map's file)
     viewer : bool — the 3D view (Mol*, embedded; about 2 MB)
     report_map : bool — the map in the 3D view too (cropped to the model and reduced; see :mod:`qscore.report.viewer`)
+    profiles : tuple, optional — the profile figure's atoms and table (:func:`qscore.report.plots.profile_selection`),
+        for a result that keeps no profiles of its own
 
     Returns
     -------
@@ -391,7 +393,8 @@ def write_report(result, analysis, folder, *, archive=None, curve=None, outputs:
     figures = []
     rel = analysis.relative
     specs = list(report_figures(result, analysis, archive=archive, curve=curve, profile_atoms=profile_atoms,
-                                max_chain_plots=max_chain_plots, window=rel.window if rel else None))
+                                max_chain_plots=max_chain_plots, window=rel.window if rel else None,
+                                profiles=profiles))
     links = dict(outputs or {})
     side = {"viewer": ""}
 

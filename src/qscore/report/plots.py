@@ -50,8 +50,9 @@ from .ligand_plots import plot_ligand_strip
 from .residue_plots import PART_LINES, RESIDUE_POINT_GIDS, plot_residue_q, polymer_group, polymer_groups
 
 __all__ = ["worst_groups", "plot_residue_q", "plot_chain_overview", "plot_archive_position", "plot_atom_distributions",
-           "plot_profiles", "select_profile_atoms", "polymer_groups", "polymer_group", "report_figures", "ReportFigure",
-           "save_figure", "RESIDUE_POINT_GIDS", "MAX_PROFILE_PANELS"]
+           "atom_histograms", "draw_atom_histograms", "plot_profiles", "select_profile_atoms", "profile_selection",
+           "polymer_groups", "polymer_group", "report_figures", "ReportFigure", "save_figure", "RESIDUE_POINT_GIDS",
+           "MAX_PROFILE_PANELS"]
 
 
 def plot_chain_overview(chains: pd.DataFrame, *, expected=None, resolution: float | None = None,
@@ -310,6 +311,19 @@ def plot_profiles(result, indices) -> object:
     return _draw_profiles(_profile_rows(result, indices), result.params.sigma)
 
 
+def profile_selection(scored, indices) -> tuple:
+    """The profile figure's atoms and table: (the profile table of the first :data:`MAX_PROFILE_PANELS` of
+    ``indices``, in order, or None when there are none; ``indices``, every atom chosen).
+
+    Parameters
+    ----------
+    scored : QScoreResult — with ``profiles=True``: the run itself, or a run of the chosen atoms only
+        (``score(..., subset=…, profiles=True)``: their Q the same)
+    indices : list of int — the atoms chosen (:func:`select_profile_atoms` on the run)
+    """
+    return (_profile_rows(scored, indices[:MAX_PROFILE_PANELS]) if indices else None), list(indices)
+
+
 def _profile_rows(result, indices) -> pd.DataFrame:
     """The profile table of the atoms ``indices``, in that order."""
     from ..analysis.profiles import profile_table
@@ -390,7 +404,7 @@ def _atom_q_figure(result, analysis, d) -> ReportFigure:
 
 
 def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=None, max_chain_plots: int = 12,
-                   window: float | None = None) -> Iterator:
+                   window: float | None = None, profiles: tuple | None = None) -> Iterator:
     """Yield the report's figures, each with what draws it (:attr:`ReportFigure.draw`; drawn on first use of
     ``.figure``, or by :func:`qscore.report.render.render_figures`, several at once in worker processes).
 
@@ -404,6 +418,8 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
     max_chain_plots : int — residue plots are drawn for at most this many chains: those with the lowest mean Q
         (in model order) when there are more
     window : float, optional — the percentile window, Å
+    profiles : tuple, optional — :func:`profile_selection` made by the caller (a result kept without the profiles of
+        every atom); by default made from ``result``'s own profiles
 
     Yields
     ------
@@ -478,9 +494,11 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
                                                         relative=analysis.relative, window=window))
     yield _atom_q_figure(result, analysis, d)
     title = "Radial profiles"
-    idx = ([] if result.profile is None
-           else select_profile_atoms(result.atoms, result.q, profile_atoms, status=result.status))
-    if result.profile is None:
+    if profiles is None and result.profile is not None:
+        profiles = profile_selection(result, select_profile_atoms(result.atoms, result.q, profile_atoms,
+                                                                  status=result.status))
+    idx = [] if profiles is None else profiles[1]
+    if profiles is None:
         yield ReportFigure("profiles", title, "", note="Radial profiles were not kept (score with profiles=True).")
     elif not idx:  # the default picks only atoms inside the map with density
         yield ReportFigure("profiles", title, "", note="No atom lies inside the map with density, so no profile "
@@ -494,6 +512,5 @@ def report_figures(result, analysis, *, archive=None, curve=None, profile_atoms=
                       "--profile-atom SELECTION (e.g. A:26:CA)")
                    + (f"; the first {MAX_PROFILE_PANELS} are drawn." if len(idx) > MAX_PROFILE_PANELS else "."))
         idx = idx[:MAX_PROFILE_PANELS]
-        yield ReportFigure("profiles", title, caption,
-                           draw=partial(_draw_profiles, _profile_rows(result, idx), result.params.sigma),
+        yield ReportFigure("profiles", title, caption, draw=partial(_draw_profiles, profiles[0], result.params.sigma),
                            meta={"atoms": [atom_label(result.atoms, i) for i in idx]})
