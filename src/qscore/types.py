@@ -169,7 +169,7 @@ class Atoms:
         return len(self.coords)
 
     def codes(self, name: str) -> tuple:
-        """The string column ``name`` as codes into its distinct values: ((n,) int64 codes, (k,) str distinct
+        """The string column ``name`` as codes into its distinct values: ((n,) int32 codes, (k,) str distinct
         values, sorted).  Worked out once per column (the reader hands them over, :meth:`set_codes`); the arrays
         are taken as fixed once made (replacing a column is noticed, changing one in place is not)."""
         values = getattr(self, name)
@@ -190,7 +190,7 @@ class Atoms:
         """
         distinct = np.asarray(distinct, dtype=str)
         order = np.argsort(distinct, kind="stable")
-        rank = np.empty(len(order), dtype=np.int64)
+        rank = np.empty(len(order), dtype=np.int32 if len(order) < 2**31 else np.int64)  # 4 bytes an atom
         rank[order] = np.arange(len(order))
         self._codes[name] = (getattr(self, name), rank[np.asarray(codes, dtype=np.int64)], distinct[order])
 
