@@ -180,6 +180,19 @@ def test_emodel_of_a_map_computed_from_the_model_at_d_gives_cc_mean_near_1(helix
     assert uniform["cc_mean"] < got["cc_mean"] - 0.005
 
 
+def test_absurd_b_factors_are_clamped_and_counted_not_hung_on(helix):
+    from qscore.analysis.emodel import MAX_B_FACTOR, clamped_b
+
+    b, bad, b_max = clamped_b([1e300, -1.0, np.nan, np.inf, 50.0])
+    assert b.tolist() == [MAX_B_FACTOR, 0.0, 0.0, MAX_B_FACTOR, 50.0] and bad.sum() == 4 and b_max == MAX_B_FACTOR
+    coords, elements = helix
+    b = np.full(len(coords), 30.0)
+    dmap, xyz = reference_emodel_map(coords, elements, b, 3.0)
+    b[3] = 1e300  # gemmi's radius estimate never returns for this
+    got = emodel_correlation(xyz, elements, b, dmap, 3.0)
+    assert got["b_clamped"] == 1 and np.isfinite(got["cc"])
+
+
 def test_emodel_values_lie_on_the_map_grid(helix):
     coords, elements = helix
     b = np.full(len(coords), 30.0)

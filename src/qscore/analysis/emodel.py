@@ -25,7 +25,8 @@ from ..errors import ModelError, ParameterError
 from .cc_core import THRESHOLD, atomic_numbers, box_pair_sums, correlations, default_max_memory, gib, pool
 from .edensity import atom_gaussians, density_radius, form_factor_table, splat_density
 
-__all__ = ["EMODEL_BYTES_PER_POINT", "SLAB_BYTES", "emodel_geometry", "EModel", "emodel_correlation", "clamped_b"]
+__all__ = ["EMODEL_BYTES_PER_POINT", "SLAB_BYTES", "MAX_B_FACTOR", "emodel_geometry", "EModel", "emodel_correlation",
+           "clamped_b"]
 
 #: bytes per grid point of an electron-scattering model map at its peak: the float32 density grid (4) and its
 #: single-precision half-complex transform (4), then that transform and the float32 result (4 + 4); 4 to
@@ -237,8 +238,8 @@ def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weig
                        geometry: dict | None = None) -> dict:
     """CC and CC-mean of ``dmap`` with the electron-scattering model map.
 
-    Negative or missing B-factors (a model with Q-scores in its B column, say) are taken as 0 and
-    counted in ``b_clamped``.
+    Negative or missing B-factors (a model with Q-scores in its B column, say) are taken as 0, those over
+    :data:`MAX_B_FACTOR` as that, and counted in ``b_clamped``.
 
     Parameters
     ----------
@@ -274,8 +275,13 @@ def emodel_correlation(coords, elements, b_iso, dmap, resolution: float, *, weig
     return out
 
 
+#: the largest B-factor (Å²) a model map takes: the most a PDB file can hold; a larger one (a misread or corrupt
+#: value) is taken as this (gemmi's radius estimate gives nonsense beyond about 1e4 Å² and never returns for 1e300)
+MAX_B_FACTOR = 999.99
+
+
 def clamped_b(b_iso) -> tuple:
-    """B-factors for a model map: negative or missing ones as 0.
+    """B-factors for a model map: negative or missing ones as 0, those over :data:`MAX_B_FACTOR` as that.
 
     Parameters
     ----------
@@ -286,8 +292,8 @@ def clamped_b(b_iso) -> tuple:
     ((n,) float64, (n,) bool, float) — the B-factors, which were clamped, and the largest
     """
     b = np.asarray(b_iso, dtype=np.float64)
-    bad = ~(b >= 0)
-    b = np.where(bad, 0.0, b)
+    bad = ~(b >= 0) | (b > MAX_B_FACTOR)
+    b = np.where(b >= 0, np.minimum(b, MAX_B_FACTOR), 0.0)
     return b, bad, float(b.max()) if len(b) else 0.0
 
 
