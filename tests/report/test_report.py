@@ -378,6 +378,6 @@ def test_the_report_run_rescores_only_the_profile_atoms_and_draws_the_same_profi
     result = cec_report["result"]  # scored with every atom's profile
     chosen = select_profile_atoms(result.atoms, result.q, ["A:26:CA", "A:30:CB"], status=result.status)
     want, _ = profile_selection(result, chosen)
-    got, idx = _report_profiles(result, result.model, result.dmap, ["A:26:CA", "A:30:CB"], {"sigma": 0.4})
+    got, idx = _report_profiles(result, ["A:26:CA", "A:30:CB"], {"sigma": 0.4})
     assert idx == chosen and len(got) == 2
     assert got.equals(want)  # the same Q, profiles and fits

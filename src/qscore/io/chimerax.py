@@ -46,7 +46,7 @@ import pandas as pd
 from ..errors import OutputError
 from .files import atomic_path, write_text
 from .models import model_structure
-from .numtext import fixed_cells, join_rows, text_cells
+from .numtext import fixed_cells, join_rows, repeated, text_cells
 
 ATTRIBUTE = "qscore"
 #: palette colours below, at and above the expected Q: Okabe–Ito vermillion, white, blue
@@ -239,9 +239,8 @@ def write_defattr(path, result, *, decimals: int = 4) -> int:
         f.write(("\n".join(lines) + "\n").encode())
         for start in range(0, len(keep), _DEFATTR_BLOCK):  # each line: tab, residue and atom, tab, Q
             part = slice(start, start + _DEFATTR_BLOCK)
-            lead = text_cells([""]).take(np.zeros(len(q[part]), dtype=np.intp))
-            f.write(join_rows([lead, residue.take(part), name.take(part), fixed_cells(q[part], decimals)],
-                              ["\t", "", "\t"]))
+            f.write(join_rows([repeated("", len(q[part])), residue.take(part), name.take(part),
+                               fixed_cells(q[part], decimals)], ["\t", "", "\t"]))
     return len(keep)
 
 

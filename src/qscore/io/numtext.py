@@ -16,7 +16,9 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["NEAR_TIE", "Cells", "text_cells", "g6_cells", "fixed_cells", "int_cells", "join_rows"]
+from ..errors import ParameterError
+
+__all__ = ["NEAR_TIE", "Cells", "text_cells", "repeated", "g6_cells", "fixed_cells", "int_cells", "join_rows"]
 
 #: scaled fractions this close to one half are left to Python's formatting (the scaling's error is below 1e-9)
 NEAR_TIE = 1e-7
@@ -250,6 +252,21 @@ def text_cells(strings) -> Cells:
     return Cells.consecutive(np.frombuffer(data, dtype=np.uint8), bounds)
 
 
+def repeated(text: str, n: int) -> Cells:
+    """``n`` cells, each ``text`` (their bytes held once).
+
+    Parameters
+    ----------
+    text : str
+    n : int
+
+    Returns
+    -------
+    Cells
+    """
+    return text_cells([text]).take(np.zeros(int(n), dtype=np.intp))
+
+
 def _patched(out, bounds, slow, values, python_format) -> Cells:
     """The cells a kernel wrote one after another, those marked ``slow`` (written empty) formatted by Python and
     put after them."""
@@ -296,7 +313,7 @@ def fixed_cells(values, decimals: int, missing: str = "?") -> Cells:
     Cells
     """
     if not 0 <= int(decimals) <= 9:
-        raise ValueError(f"decimals must be 0 to 9, not {decimals}")
+        raise ParameterError(f"decimals={decimals} must be 0 to 9.", parameter="decimals")
     values = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
     token = np.frombuffer(missing.encode("ascii"), dtype=np.uint8)
     width = max(18 + int(decimals), len(token))
@@ -337,7 +354,8 @@ def join_rows(columns, sep) -> bytes:
     """
     between = [sep] * (len(columns) - 1) if isinstance(sep, str) else list(sep)
     if len(between) != len(columns) - 1 or any(len(s) > 1 or not s.isascii() for s in between):
-        raise ValueError(f"sep must be one ASCII character or {len(columns) - 1} of them (or ''), not {sep!r}")
+        raise ParameterError(f"sep={sep!r} must be one ASCII character or {len(columns) - 1} of them (or '').",
+                             parameter="sep")
     seps = np.array([ord(s) if s else -1 for s in between] + [_NEWLINE], dtype=np.int64)
     base = np.cumsum([0] + [len(c.data) for c in columns[:-1]])
     start = np.stack([c.start + b for c, b in zip(columns, base, strict=True)])

@@ -16,7 +16,7 @@ from ..errors import OutputError, ParameterError
 from .files import atomic_path
 from .model_text import find_atom_site, read_bytes
 from .models import model_document, model_structure
-from .numtext import Cells, fixed_cells, int_cells, join_rows, text_cells
+from .numtext import Cells, fixed_cells, int_cells, join_rows, repeated, text_cells
 
 
 @dataclass(frozen=True)
@@ -165,10 +165,11 @@ def _write_with_q_column(f, data: bytes, loop, values: Cells, name: str) -> bool
     f.write(data[:loop.tags_start])
     f.write(b"".join(tag_lines))
     row, pos, end = 0, loop.tags_end, loop.rows_end
+    widest = int((values.end - values.start).max()) if len(values) else 0
     while pos < end:
         stop = min(end, data.find(b"\n", min(pos + _CHUNK_BYTES, end - 1)) + 1 or end)
         chunk = data[pos:stop]
-        done = _with_tokens(chunk, len(tags), after, values, row)
+        done = _with_tokens(chunk, len(tags), after, values, row, widest)
         if done is None:
             pieces = _line_pieces(chunk, len(tags), after)
             if pieces is None or row + len(pieces) - 1 > len(values):
@@ -186,12 +187,12 @@ def _write_with_q_column(f, data: bytes, loop, values: Cells, name: str) -> bool
     return True
 
 
-def _with_tokens(chunk: bytes, n_tags: int, after: int, values: Cells, row: int):
+def _with_tokens(chunk: bytes, n_tags: int, after: int, values: Cells, row: int, widest: int):
     """``chunk`` (whole lines of the loop) with " " and the next value put after each row's token ``after``
-    (0-based): (bytes, rows); None when a token starts with a quote or a text field, a line holds neither 0 nor
-    ``n_tags`` tokens, or there are more rows than values (then :func:`_line_pieces` decides)."""
+    (0-based; ``widest``: the longest value, bytes): (bytes, rows); None when a token starts with a quote or a text
+    field, a line holds neither 0 nor ``n_tags`` tokens, or there are more rows than values (then
+    :func:`_line_pieces` decides)."""
     a = np.frombuffer(chunk, dtype=np.uint8)
-    widest = int((values.end - values.start).max()) if len(values) else 0
     out = np.empty(len(a) + (a.size // max(2 * n_tags, 1) + 2) * (widest + 1), dtype=np.uint8)
     end, rows = _insert_tokens(a, n_tags, after, values.data, values.start, values.end, row, out)
     return None if end < 0 else (out[:end].tobytes(), rows)
@@ -242,7 +243,8 @@ def _insert_tokens(a, n_tags, after, data, start, end, row, out):
 
 
 def _line_pieces(chunk: bytes, n_tags: int, after: int):
-    """:func:`_cuts` line by line, tokenising quoted values, as pieces between the cuts (None: not one row per line)."""
+    """Where :func:`_with_tokens` cuts, line by line and tokenising quoted values: the pieces between the cuts
+    (None: not one row per line)."""
     head = re.compile(rb"\s*(?:\S+\s+){%d}\S+" % after)  # up to the end of the token after which Q goes
     pieces, last, pos = [], 0, 0
     while pos < len(chunk):
@@ -342,15 +344,13 @@ def atoms_mmcif_text(atoms, mask) -> str:
         codes, distinct = atoms.codes(column)
         return text_cells([spell(str(v)) for v in distinct.tolist()]).take(codes[idx])
 
-    def constant(text: str) -> Cells:
-        return text_cells([text]).take(np.zeros(len(idx), dtype=np.intp))
-
     polymer = np.isin(np.asarray(atoms.mol_type)[idx], ("protein", "nucleic"))
     coords = np.asarray(atoms.coords, dtype=np.float64)[idx]
     number, chain, name = int_cells(np.asarray(atoms.res_num)[idx]), words("chain"), words("name")
-    columns = [text_cells(["HETATM", "ATOM"]).take(polymer.astype(np.intp)), int_cells(np.arange(1, len(idx) + 1)),
+    n = len(idx)
+    columns = [text_cells(["HETATM", "ATOM"]).take(polymer.astype(np.intp)), int_cells(np.arange(1, n + 1)),
                words("element"), name, words("altloc", lambda v: q(v) if v else "."), words("res_name"), chain,
-               number, words("ins_code"), *(fixed_cells(coords[:, k], 3) for k in range(3)), constant("1.00"),
-               fixed_cells(np.asarray(atoms.b_iso, dtype=np.float64)[idx], 2), number, chain, name, constant("1")]
+               number, words("ins_code"), *(fixed_cells(coords[:, k], 3) for k in range(3)), repeated("1.00", n),
+               fixed_cells(np.asarray(atoms.b_iso, dtype=np.float64)[idx], 2), number, chain, name, repeated("1", n)]
     head = "\n".join(["data_model", "loop_"] + [f"_atom_site.{c}" for c in cols]) + "\n"
-    return head + (join_rows(columns, " ").decode() if len(idx) else "")
+    return head + (join_rows(columns, " ").decode() if n else "")

@@ -211,16 +211,17 @@ def _record_outputs(paths: dict) -> None:
     write_json(summary_path, summary)
 
 
-def _report_profiles(result: QScoreResult, mdl: Model, dmap: DensityMap, profile_atoms, score_kwargs: dict) -> tuple:
+def _report_profiles(result: QScoreResult, profile_atoms, score_kwargs: dict) -> tuple:
     """The report's profile figure (:func:`qscore.report.plots.profile_selection`): the atoms it draws scored
-    again with their profiles, so that the run does not keep the profile of every atom (about 250 bytes an atom)."""
+    again with their profiles, so that the run does not keep the profile of every atom (about 250 bytes an atom).
+    They are scored in the map the run scored (with ``emdb_compat`` already resampled: not resampled again)."""
     chosen = select_profile_atoms(result.atoms, result.q, list(profile_atoms or ()), status=result.status)
     if not chosen:
         return profile_selection(result, chosen)
     subset = np.zeros(len(result.atoms), dtype=bool)
     subset[chosen[:MAX_PROFILE_PANELS]] = True
-    kwargs = {k: v for k, v in score_kwargs.items() if k != "command"}
-    return profile_selection(score(mdl, dmap, profiles=True, subset=subset, **kwargs), chosen)
+    kwargs = {k: v for k, v in score_kwargs.items() if k not in ("command", "emdb_compat")}
+    return profile_selection(score(result.model, result.dmap, profiles=True, subset=subset, **kwargs), chosen)
 
 
 def _write_report(result: QScoreResult, folder, settings: AnalysisSettings, *, outputs: dict, profile_atoms,
@@ -278,7 +279,7 @@ def score_and_write(model, map_path, settings: AnalysisSettings, *, out_dir=None
             result = score(mdl, dmap, progress=update, **score_kwargs)
         finally:
             close()
-        profiles = _report_profiles(result, mdl, dmap, profile_atoms, score_kwargs) if report else None
+        profiles = _report_profiles(result, profile_atoms, score_kwargs) if report else None
         result.elapsed = time.perf_counter() - t0  # reading the inputs included, as the run time users see
         result.analyse(settings)
         paths = write_score_outputs(result, folder, mapq_layout=mapq_layout)
