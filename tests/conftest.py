@@ -29,6 +29,11 @@ def cec():
             "model100": CEC / "390_7cec_A100.cif", "ref": CEC / "mapq_reference"}
 
 
+def atom_site_head(*tags: str, block: str = "test") -> str:
+    """The start of a minimal mmCIF: a data block and the ``_atom_site`` loop's tags (rows to follow)."""
+    return "\n".join([f"data_{block}", "loop_", *(f"_atom_site.{t}" for t in tags)]) + "\n"
+
+
 def gaussian_map(coords, *, shape=(40, 44, 48), voxel=(0.7, 0.8, 0.9), origin=(-2.0, -3.0, -1.0),
                  width=1.0, noise=0.0, seed=0):
     """A DensityMap (values zyx) that is a sum of Gaussians at ``coords`` plus optional noise."""

@@ -10,7 +10,7 @@ import gemmi
 import numpy as np
 import pytest
 
-from conftest import gaussian_map, write_pdb
+from conftest import atom_site_head, gaussian_map, write_pdb
 from qscore.errors import MapError, QScoreWarning
 from qscore.io.maps import read_map, write_map
 from qscore.io.models import read_model
@@ -152,19 +152,8 @@ def test_fast_mmcif_reader_agrees_with_gemmi(cec):
 
 
 def test_mmcif_with_quotes_and_text_fields_falls_back_to_gemmi(tmp_path):
-    text = """data_t
-loop_
-_atom_site.group_PDB
-_atom_site.id
-_atom_site.type_symbol
-_atom_site.label_atom_id
-_atom_site.label_comp_id
-_atom_site.label_asym_id
-_atom_site.label_seq_id
-_atom_site.Cartn_x
-_atom_site.Cartn_y
-_atom_site.Cartn_z
-_atom_site.B_iso_or_equiv
+    text = atom_site_head("group_PDB", "id", "type_symbol", "label_atom_id", "label_comp_id", "label_asym_id",
+                          "label_seq_id", "Cartn_x", "Cartn_y", "Cartn_z", "B_iso_or_equiv", block="t") + """\
 ATOM 1 C 'C1 X' LIG A 1 1.0 2.0 3.0 10
 ATOM 2 O "O5'" LIG A 1 2.0 2.0 3.0 10
 """

@@ -6,28 +6,14 @@ import gemmi
 import numpy as np
 import pytest
 
+from conftest import atom_site_head
 from qscore.io import writers
 from qscore.io.models import read_model
 from qscore.io.writers import write_mmcif_with_q
 
-HEAD = """data_test
-loop_
-_atom_site.group_PDB
-_atom_site.id
-_atom_site.type_symbol
-_atom_site.label_atom_id
-_atom_site.label_comp_id
-_atom_site.label_asym_id
-_atom_site.label_seq_id
-_atom_site.Cartn_x
-_atom_site.Cartn_y
-_atom_site.Cartn_z
-_atom_site.occupancy
-_atom_site.B_iso_or_equiv
-_atom_site.auth_seq_id
-_atom_site.auth_asym_id
-_atom_site.pdbx_PDB_model_num
-"""
+HEAD = atom_site_head("group_PDB", "id", "type_symbol", "label_atom_id", "label_comp_id", "label_asym_id",
+                      "label_seq_id", "Cartn_x", "Cartn_y", "Cartn_z", "occupancy", "B_iso_or_equiv", "auth_seq_id",
+                      "auth_asym_id", "pdbx_PDB_model_num")
 
 
 def _model_file(tmp_path, n: int, quoted_every: int = 0, line_end: str = "\n"):
