@@ -1,7 +1,7 @@
 """Time qscore side by side with jqscore 0.2 (JAX on CPU) on the same files and threads.
 
 ``python benchmarks/bench_qscore.py [--sizes 20k,100k,1M] [--threads 2] [--repeats 1]
-[--skip-jqscore] [--skip-cli] [--wait-idle 120] [--out benchmarks/out]``
+[--skip-jqscore] [--skip-cli] [--wait-idle 120] [--isa native|avx2] [--out benchmarks/out]``
 
 For each size the inputs of ``make_inputs.py`` (7CEC tiled, simulated 3 Å map, 1 Å voxels) are
 made or reused, then each tool runs in a process of its own, pinned to the same ``--threads`` CPUs:
@@ -30,6 +30,9 @@ Last, the fresh-process timings of the ``qscore score`` command on 7CEC chain A 
 once with an empty numba cache (``NUMBA_CACHE_DIR`` set to a new folder: the first-ever run,
 compiling) and then three times more with that cache warm.
 
+``--isa avx2`` limits the code of every child (numba, numpy, XLA) to AVX2 on an AVX-512 CPU (see
+``machine.py``); the table's CPU line says so.
+
 Results go to ``benchmarks/out/results.md``, ``results.csv`` and ``results.json``.
 jqscore is not a dependency of the project: ``pip install "jqscore==0.2" jax jaxlib``.
 """
@@ -53,7 +56,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import cpu_name, simd_level  # noqa: E402
+from machine import ISAS, cpu_name, isa_environment, simd_text  # noqa: E402
 
 CHAIN_A_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "emd30342_7cec"
 CHAIN_A = (CHAIN_A_DIR / "390_7cec_A.cif", CHAIN_A_DIR / "390_emd_30342_A_z4.mrc")
@@ -576,6 +579,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, help="folder for inputs and results (default: benchmarks/out)")
     parser.add_argument("--wait-idle", type=float, default=120.0,
                         help="before each run, wait up to this many seconds for the machine to be idle")
+    parser.add_argument("--isa", choices=ISAS, default="native",
+                        help="limit the code numba, numpy and XLA generate to AVX2 (see machine.py)")
     parser.add_argument("--child", choices=TOOLS, help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--map", help=argparse.SUPPRESS)
@@ -595,9 +600,12 @@ def main(argv=None) -> int:
 
     from make_inputs import OUT_DIR, SIZES
 
+    os.environ.update(isa_environment(args.isa))  # before any child starts: they inherit it
+
     out_dir = args.out or OUT_DIR
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": f"{cpu_name()}, {simd_level()}", "threads": args.threads,
-            "repeats": args.repeats, "versions": versions(with_jq)}  # the source state as timed
+    # the source state as timed
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": f"{cpu_name()}, {simd_text(args.isa)}",
+            "threads": args.threads, "repeats": args.repeats, "versions": versions(with_jq)}
     sizes = args.sizes.split(",") if args.sizes else list(SIZES)
     # the inputs are made in a process of their own: on Linux a child's peak memory (ru_maxrss) starts from its
     # parent's, so this process must stay small while the children run

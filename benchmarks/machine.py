@@ -1,4 +1,12 @@
-"""The machine a benchmark ran on: CPU model and SIMD level, printed with every table."""
+"""The machine a benchmark ran on: CPU model and SIMD level, printed with every table.
+
+``--isa avx2`` in the benchmark scripts (``isa_environment``) limits the code every compiler in the
+run generates to AVX2 on a CPU that has AVX-512, so that AVX2 figures can be had where no AVX2-only
+machine is: numba (``NUMBA_CPU_NAME``/``NUMBA_CPU_FEATURES``: the host's CPU with its AVX-512
+features off), numpy's dispatched loops (``NPY_DISABLE_CPU_FEATURES``) and XLA, for jqscore
+(``XLA_FLAGS=--xla_cpu_max_isa=AVX2``).  The hardware is the same, so this measures the code an
+AVX2 CPU would run, not that CPU's own speed.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,10 @@ import os
 import platform
 from pathlib import Path
 
-__all__ = ["cpu_name", "simd_level", "machine_line"]
+__all__ = ["cpu_name", "simd_level", "simd_text", "machine_line", "isa_environment", "ISAS"]
+
+#: What ``--isa`` accepts: the CPU's own instructions, or AVX2 at most.
+ISAS = ("native", "avx2")
 
 
 def _cpuinfo() -> str:
@@ -33,6 +44,50 @@ def simd_level() -> str:
     return "unknown"
 
 
-def machine_line() -> str:
-    """'CPU: <model>, <SIMD>, <n> cores visible' for the head of a benchmark table."""
-    return f"CPU: {cpu_name()}, {simd_level()}, {len(os.sched_getaffinity(0))} cores visible"
+def machine_line(isa: str = "native") -> str:
+    """'CPU: <model>, <SIMD>, <n> cores visible' for the head of a benchmark table.
+
+    Parameters
+    ----------
+    isa : {'native', 'avx2'}
+        As ``--isa``: with 'avx2' the line says that code generation was limited to AVX2.
+    """
+    return f"CPU: {cpu_name()}, {simd_text(isa)}, {len(os.sched_getaffinity(0))} cores visible"
+
+
+def simd_text(isa: str = "native") -> str:
+    """The SIMD level as a table states it: the CPU's, or 'AVX2 code on an <level> CPU' under ``--isa avx2``."""
+    return simd_level() if isa == "native" else f"AVX2 code (--isa avx2) on an {simd_level()} CPU"
+
+
+def isa_environment(isa: str) -> dict:
+    """Environment variables that limit generated code to ``isa`` (see the module docstring).
+
+    Parameters
+    ----------
+    isa : {'native', 'avx2'}
+
+    Returns
+    -------
+    dict — empty for 'native'; for 'avx2' the numba, numpy and XLA settings, to be set before those
+    libraries are imported (the benchmark scripts set them in their own environment, which the
+    child processes inherit)
+    """
+    if isa not in ISAS:
+        raise ValueError(f"isa={isa!r}: expected one of {', '.join(ISAS)}")
+    if isa == "native":
+        return {}
+    import llvmlite.binding as llvm
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    features = llvm.get_host_cpu_features()
+    if not features.get("avx2"):
+        raise ValueError("isa='avx2': this CPU has no AVX2")
+    wide = ("avx512", "avx10", "amx", "evex512")
+    flags = ",".join(("-" if name.startswith(wide) or not on else "+") + name for name, on in sorted(features.items()))
+    numpy_off = " ".join(name for name, on in __cpu_features__.items() if on and ("512" in name or name == "X86_V4"))
+    env = {"NUMBA_CPU_NAME": llvm.get_host_cpu_name(), "NUMBA_CPU_FEATURES": flags,
+           "XLA_FLAGS": (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_max_isa=AVX2").strip()}
+    if numpy_off:
+        env["NPY_DISABLE_CPU_FEATURES"] = numpy_off
+    return env

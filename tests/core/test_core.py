@@ -41,6 +41,25 @@ def test_interpolation_matches_slow_trilinear():
     assert got[-3] == pytest.approx(values[4, 5, 6]) and got[-2] == pytest.approx(values[0, 0, 0])
 
 
+@pytest.mark.parametrize("nsel", [1, 2, 3, 4, 5, 8, 11])
+def test_screen_is_the_float32_maximum_over_neighbours(nsel):
+    """The screen's passes of SCREEN_GROUP neighbours, padding rows and two buffer rows give exactly the
+    maximum of d·w - a over the neighbours, each computed in float32 as one expression."""
+    rng = np.random.default_rng(nsel)
+    n_dirs, k0, n = 70, 5, 48
+    d = rng.normal(size=(3, n_dirs + kernels.SCREEN_PAD)).astype(np.float32)
+    rows = -(-nsel // kernels.SCREEN_GROUP) * kernels.SCREEN_GROUP
+    w32 = rng.normal(scale=3.0, size=(rows + 3, 4)).astype(np.float32)  # rows past the padding: never read
+    w32[nsel:rows, 3] = kernels.SCREEN_FLOOR
+    buf = np.full((2, n_dirs + kernels.SCREEN_PAD), np.nan, dtype=np.float32)
+    got = buf[kernels._screen(d[0], d[1], d[2], k0, n, w32, nsel, buf)][:n]
+    dk = d[:, k0:k0 + n]
+    terms = np.stack([dk[0] * w[0] + dk[1] * w[1] + dk[2] * w[2] - w[3] for w in w32[:nsel]])
+    assert np.array_equal(got, terms.max(axis=0))
+    pad = np.float32(1.0) * 2.5 - np.float32(kernels.SCREEN_FLOOR)  # what a padding row gives
+    assert pad == -np.float32(kernels.SCREEN_FLOOR)
+
+
 def test_kernel_agrees_with_slow_reference(small_system):
     coords, dmap = small_system
     got = compute_qscores(coords, np.zeros(len(coords), bool), np.arange(len(coords)), dmap,

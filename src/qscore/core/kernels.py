@@ -233,28 +233,60 @@ def _select_neighbours(a, px, py, pz, cut2, cand_idx, cand_xyz, n_cand, out_idx,
     return m
 
 
+#: Neighbours per pass of the screen (the rows of w32 it reads at a time; its body is written for 4).
+SCREEN_GROUP = 4
+
+#: Minus the screen's starting value, and the cutoff a of its padding rows: d·w - SCREEN_FLOOR rounds
+#: to -SCREEN_FLOOR in float32 for any |d·w| < 1e30.
+SCREEN_FLOOR = 3.0e38
+
+
 @njit(cache=_CACHE, nogil=True, fastmath={"nnan", "nsz"})
-def _screen(dx, dy, dz, k0, n, w32, nsel, worst):
-    """worst[k] = max over neighbours b < nsel of d_(k0+k)·w_b - a_b, in float32, for k < n.
+def _screen(dx, dy, dz, k0, n, w32, nsel, buf):
+    """max over neighbours b < nsel of d_(k0+k)·w_b - a_b, in float32, for k < n; returns the row of
+    ``buf`` that holds it.
 
     dx, dy, dz : float32 direction components (contiguous, at least k0 + n of them); w32 : (≥nsel, 4)
-    float32 rows (wx, wy, wz, a).  The kernel screens several consecutive tries in one call so that
-    the vectorised loop over k is long; callers round n up to a multiple of SCREEN_PAD (whole vectors,
+    float32 rows (wx, wy, wz, a), where the rows from nsel up to the next multiple of
+    SCREEN_GROUP have a = SCREEN_FLOOR (they then give exactly -SCREEN_FLOOR, the starting value);
+    buf : (2, ≥n) float32.  The kernel screens several consecutive tries in one call so that the
+    vectorised loop over k is long; callers round n up to a multiple of SCREEN_PAD (whole vectors,
     no scalar remainder) and the unsigned offset keeps LLVM free of wraparound checks.
+
+    Each pass over k takes SCREEN_GROUP neighbours and reads the running maximum from one row of
+    buf while it writes the other.  Updated in place, LLVM turns the maximum into a masked store,
+    which AVX2 has only as the slow ``vmaskmovps`` (2-3× slower than this on AMD Zen); with two
+    rows every store is a plain one.  Maxima are exact, so the values are those of one neighbour
+    at a time.
     """
     o = np.uint64(k0)
+    first = buf[0]
     for k in range(n):
-        worst[k] = np.float32(-3.0e38)
-    for b in range(nsel):
-        wx = w32[b, 0]
-        wy = w32[b, 1]
-        wz = w32[b, 2]
-        a = w32[b, 3]
+        first[k] = np.float32(-SCREEN_FLOOR)
+    r = 0
+    for b in range(0, nsel, SCREEN_GROUP):
+        src = buf[r]
+        dst = buf[1 - r]
+        ax, ay, az, aa = w32[b, 0], w32[b, 1], w32[b, 2], w32[b, 3]
+        bx, by, bz, ba = w32[b + 1, 0], w32[b + 1, 1], w32[b + 1, 2], w32[b + 1, 3]
+        cx, cy, cz, ca = w32[b + 2, 0], w32[b + 2, 1], w32[b + 2, 2], w32[b + 2, 3]
+        ex, ey, ez, ea = w32[b + 3, 0], w32[b + 3, 1], w32[b + 3, 2], w32[b + 3, 3]
         for k in range(n):
             kk = o + np.uint64(k)
-            v = dx[kk] * wx + dy[kk] * wy + dz[kk] * wz - a
-            if v > worst[k]:
-                worst[k] = v
+            x = dx[kk]
+            y = dy[kk]
+            z = dz[kk]
+            v0 = x * ax + y * ay + z * az - aa
+            v1 = x * bx + y * by + z * bz - ba
+            v2 = x * cx + y * cy + z * cz - ca
+            v3 = x * ex + y * ey + z * ez - ea
+            m01 = v0 if v0 > v1 else v1
+            m23 = v2 if v2 > v3 else v3
+            m = m01 if m01 > m23 else m23
+            cur = src[k]
+            dst[k] = m if m > cur else cur
+        r = 1 - r
+    return r
 
 
 #: The screen works on whole groups of this many directions (padding past the last try is zeros).
@@ -325,7 +357,7 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
     nb_idx = np.empty(cap, dtype=np.int64)
     nb_d2 = np.empty(cap)
     sel = np.empty((cap, 3))
-    w32 = np.empty((cap, 4), dtype=np.float32)
+    w32 = np.zeros((cap + SCREEN_GROUP, 4), dtype=np.float32)  # room for the padding rows
     buf = np.empty(max_pts)
     pts = np.empty((max_try, 3))
     n_dirs = dirs.shape[0]
@@ -336,7 +368,8 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
     dx32 = dirs32[0]
     dy32 = dirs32[1]
     dz32 = dirs32[2]
-    worst = np.empty(n_dirs + SCREEN_PAD, dtype=np.float32)
+    screen_buf = np.empty((2, n_dirs + SCREEN_PAD), dtype=np.float32)
+    worst = screen_buf[0]
     counts = np.zeros(n_shell + 1, dtype=np.int64)
     span = int(math.ceil(cutoff / cell_size - 1e-9))
     cut2 = cutoff * cutoff
@@ -368,7 +401,7 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
             nb_idx = np.empty(cap, dtype=np.int64)
             nb_d2 = np.empty(cap)
             sel = np.empty((cap, 3))
-            w32 = np.empty((cap, 4), dtype=np.float32)
+            w32 = np.zeros((cap + SCREEN_GROUP, 4), dtype=np.float32)  # room for the padding rows
             nnb = _select_neighbours(a, px, py, pz, cut2, cand_idx, cand_xyz, n_cand, nb_idx, nb_d2)
         # neighbour rows, nearest first: the shells use prefixes of them and set only the cutoff a
         for b in range(nnb):
@@ -401,6 +434,8 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
             while nsel < nnb and nb_d2[nsel] < reach2:
                 w32[nsel, 3] = (R * R + nb_d2[nsel] - out2) * inv2r
                 nsel += 1
+            for b in range(nsel, -(-nsel // SCREEN_GROUP) * SCREEN_GROUP):
+                w32[b, 3] = SCREEN_FLOOR  # padding rows: see _screen
             counts[s + 1] = 0
             # Screen consecutive tries in groups: the first group reaches the try that succeeded on the
             # previous shell (the try needed grows with R, and every earlier try must be screened
@@ -414,7 +449,7 @@ def qscore_atoms(targets, coords, values, origin, voxel, radii, dirs, dir_start,
                 k_hi = dir_start[t_hi]
                 if nsel > 0:
                     n_pad = (k_hi - k_lo + SCREEN_PAD - 1) // SCREEN_PAD * SCREEN_PAD
-                    _screen(dx32, dy32, dz32, k_lo, n_pad, w32, nsel, worst)
+                    worst = screen_buf[_screen(dx32, dy32, dz32, k_lo, n_pad, w32, nsel, screen_buf)]
                 for tr in range(t_lo, t_hi):
                     d0 = dir_start[tr]
                     npts = dir_start[tr + 1] - d0
