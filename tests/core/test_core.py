@@ -60,6 +60,39 @@ def test_screen_is_the_float32_maximum_over_neighbours(nsel):
     assert pad == -np.float32(kernels.SCREEN_FLOOR)
 
 
+_AVX2_SCREEN_ASM = """
+import numpy as np, llvmlite.binding as llvm, os, sys
+from numba import njit
+from qscore.core import kernels
+screen = njit(nogil=True, fastmath={"nnan", "nsz"})(kernels._screen.py_func)
+d = np.zeros(64, np.float32)
+screen(d, d, d, 0, 32, np.zeros((4, 4), np.float32), 4, np.zeros((2, 64), np.float32))
+sys.stdout.write("".join(screen.inspect_asm().values()))
+"""
+
+
+def test_screen_has_no_masked_stores_in_avx2_code(tmp_path):
+    """AVX2's only masked store (vmaskmovps) made the screen 2-3x slower on AMD Zen (docs/architecture.md):
+    the screen's AVX2 build, made in a process whose numba targets this CPU without AVX-512, has none."""
+    import os
+    import subprocess
+    import sys
+
+    llvm = pytest.importorskip("llvmlite.binding")
+    features = llvm.get_host_cpu_features()
+    if not features.get("avx2"):
+        pytest.skip("this CPU has no AVX2")
+    wide = ("avx512", "avx10", "amx", "evex512")
+    flags = ",".join(("-" if f.startswith(wide) or not on else "+") + f for f, on in sorted(features.items()))
+    env = dict(os.environ, NUMBA_CPU_NAME=llvm.get_host_cpu_name(), NUMBA_CPU_FEATURES=flags,
+               NUMBA_CACHE_DIR=str(tmp_path))
+    asm = subprocess.run([sys.executable, "-c", _AVX2_SCREEN_ASM], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert "ymm" in asm, "expected AVX2 (ymm) vector code"
+    assert "zmm" not in asm, "expected no AVX-512 code"
+    assert "vmaskmov" not in asm
+
+
 def test_kernel_agrees_with_slow_reference(small_system):
     coords, dmap = small_system
     got = compute_qscores(coords, np.zeros(len(coords), bool), np.arange(len(coords)), dmap,
