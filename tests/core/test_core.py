@@ -9,6 +9,7 @@ from conftest import gaussian_map
 from qscore.core import kernels
 from qscore.core.engine import assign_hydrogens, compute_qscores, emdb_compatible_map
 from qscore.core.spiral import spiral_directions, spiral_table
+from qscore.core.trilinear import interpolate_points
 from qscore.errors import ParameterError
 from qscore.types import QParams
 from slow_reference import qscore_slow, spiral, trilinear
@@ -35,7 +36,7 @@ def test_interpolation_matches_slow_trilinear():
     pts = origin + rng.uniform(-1.5, 8.0, size=(500, 3)) * voxel
     corners = origin + np.array([[6, 5, 4], [0, 0, 0], [6, 0, 4]]) * voxel  # exactly on the last planes
     pts = np.vstack([pts, corners])
-    got = kernels.interpolate_points(values, origin, voxel, pts)
+    got = interpolate_points(values, origin, voxel, pts)
     want = [trilinear(values, origin, voxel, p) for p in pts]
     assert np.allclose(got, want, rtol=0, atol=1e-12)
     assert got[-3] == pytest.approx(values[4, 5, 6]) and got[-2] == pytest.approx(values[0, 0, 0])
@@ -202,7 +203,7 @@ def test_emdb_compatible_map_shifts_by_the_origin_fraction():
     assert np.allclose(out.origin, [0.0, 0.0, 0.0])
     # the resampled grid point i lies at the new origin + i: its value is the old map's value there
     pts = out.origin + np.array([[3, 4, 5], [6, 6, 6], [2, 7, 3]], dtype=float)
-    want = kernels.interpolate_points(dmap.values, dmap.origin, dmap.voxel_size, pts)
+    want = interpolate_points(dmap.values, dmap.origin, dmap.voxel_size, pts)
     got = out.values[pts[:, 2].astype(int), pts[:, 1].astype(int), pts[:, 0].astype(int)]
     assert np.allclose(got, want, atol=1e-6)
     on_grid = gaussian_map(np.array([[5.0, 5.0, 5.0]]), shape=(8, 8, 8), voxel=(1, 1, 1), origin=(2, 3, 4))

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from ..core.kernels import interpolate
+from ..core.trilinear import interpolate
 from ..errors import ModelError, ParameterError
 from ..types import DensityMap
 from .cc_core import (

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..types import DensityMap, QParams
-from . import kernels
+from . import kernels, trilinear
 from .spiral import spiral_table
 
 #: Hydrogens take the Q of the nearest heavy atom of their residue within this distance (Å)
@@ -46,7 +46,7 @@ def emdb_compatible_map(dmap: DensityMap) -> DensityMap:
     new_origin, offset_xyz, s32 = _lattice_offset(dmap)
     if on_emdb_lattice(dmap):
         return dmap
-    values = kernels.shift_linear(dmap.values, np.ascontiguousarray(offset_xyz[::-1]))
+    values = trilinear.shift_linear(dmap.values, np.ascontiguousarray(offset_xyz[::-1]))
     return DensityMap(values=values, origin=new_origin, voxel_size=s32, path=dmap.path,
                       axis_order=dmap.axis_order, notes=list(dmap.notes))
 
