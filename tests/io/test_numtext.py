@@ -1,10 +1,12 @@
-"""The compiled formatters write what Python's own formatting writes, byte for byte."""
+"""The compiled formatters write what Python's own formatting writes, byte for byte (and so do their Python
+paths, which take fewer than COMPILED_MIN values)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from qscore.io import numtext
 from qscore.io.numtext import fixed_cells, g6_cells, int_cells, join_rows, text_cells
 
 
@@ -26,23 +28,27 @@ def _values():
                            np.arange(-4000, 4000) / 16, np.arange(-4000, 4000) / 2000])
 
 
-def test_g6_is_python_format_for_every_kind_of_value():
+@pytest.mark.parametrize("compiled", [True, False])
+def test_g6_is_python_format_for_every_kind_of_value(compiled):
     values = _values()
     want = ["" if v != v else f"{v:.6g}" for v in values.tolist()]
-    assert g6_cells(values).strings() == want
+    assert g6_cells(values, compiled=compiled).strings() == want
 
 
+@pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("decimals", [0, 1, 3, 6, 9])
-def test_fixed_is_python_format_and_non_finite_values_are_the_missing_token(decimals):
+def test_fixed_is_python_format_and_non_finite_values_are_the_missing_token(decimals, compiled):
     values = _values()
     values = values[~(np.abs(values) >= 1e12)]  # NaN kept
     want = [f"{v:.{decimals}f}" if np.isfinite(v) else "?" for v in values.tolist()]
-    assert fixed_cells(values, decimals, "?").strings() == want
+    assert fixed_cells(values, decimals, "?", compiled=compiled).strings() == want
     big = np.array([1e15, -3e17, 2.0**60])  # left to Python's formatting
-    assert fixed_cells(big, decimals).strings() == [f"{v:.{decimals}f}" for v in big.tolist()]
+    assert fixed_cells(big, decimals, compiled=compiled).strings() == [f"{v:.{decimals}f}" for v in big.tolist()]
 
 
-def test_integers_and_strings_and_rows():
+@pytest.mark.parametrize("compiled", [True, False])
+def test_integers_and_strings_and_rows(monkeypatch, compiled):
+    monkeypatch.setattr(numtext, "COMPILED_MIN", 0 if compiled else 10**9)  # every call one way
     ints = np.concatenate([np.random.default_rng(1).integers(-10**18, 10**18, 5000),
                            [0, -1, 9, 10, -10, 99, 100, np.iinfo(np.int64).min, np.iinfo(np.int64).max]])
     assert int_cells(ints).strings() == [str(v) for v in ints.tolist()]
@@ -58,3 +64,10 @@ def test_integers_and_strings_and_rows():
         fixed_cells([1.0], 12)
     with pytest.raises(ValueError, match="sep"):
         join_rows([text_cells(["a"]), text_cells(["b"])], ["::"])
+
+
+def test_the_size_decides_the_path_unless_told():
+    small, large = np.arange(numtext.COMPILED_MIN - 1) / 7, np.arange(numtext.COMPILED_MIN) / 7
+    assert numtext._compiled(len(large), None) and not numtext._compiled(len(small), None)
+    assert numtext._compiled(3, True) and not numtext._compiled(10**9, False)
+    assert g6_cells(large).strings()[-5:] == g6_cells(large, compiled=False).strings()[-5:]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import atom_site_head
-from qscore.io import writers
+from qscore.io import numtext, writers
 from qscore.io.models import read_model
 from qscore.io.writers import write_mmcif_with_q
 
@@ -31,6 +31,21 @@ def _model_file(tmp_path, n: int, quoted_every: int = 0, line_end: str = "\n"):
     return path
 
 
+def test_a_small_model_is_written_line_by_line_without_the_kernel(tmp_path, monkeypatch):
+    """Fewer rows than numtext.COMPILED_MIN: nothing to compile on a first run, the same bytes."""
+    path = _model_file(tmp_path, 300, 0, "\n")
+    model = read_model(path)
+    q = np.linspace(0.0, 0.9, 300)
+    calls = []
+    monkeypatch.setattr(writers, "_with_tokens", lambda *args: calls.append(args))
+    write_mmcif_with_q(tmp_path / "small.cif", model, q)
+    assert not calls
+    monkeypatch.undo()
+    monkeypatch.setattr(numtext, "COMPILED_MIN", 0)
+    write_mmcif_with_q(tmp_path / "kernel.cif", model, q)
+    assert (tmp_path / "small.cif").read_bytes() == (tmp_path / "kernel.cif").read_bytes()
+
+
 @pytest.mark.parametrize(("quoted_every", "line_end"), [(0, "\n"), (50, "\n"), (0, "\r\n")])
 def test_blocks_written_by_the_compiled_kernel_give_the_bytes_of_the_line_by_line_path(tmp_path, monkeypatch,
                                                                                       quoted_every, line_end):
@@ -39,6 +54,7 @@ def test_blocks_written_by_the_compiled_kernel_give_the_bytes_of_the_line_by_lin
     q = np.linspace(-0.3, 0.95, len(model.atoms))
     q[7] = np.nan
     monkeypatch.setattr(writers, "_CHUNK_BYTES", 4096)  # many blocks, each ending on a whole line
+    monkeypatch.setattr(numtext, "COMPILED_MIN", 0)  # the kernel, however few the rows
     compiled, found = writers._with_tokens, []
     monkeypatch.setattr(writers, "_with_tokens", lambda *args: found.append(compiled(*args)) or found[-1])
     write_mmcif_with_q(tmp_path / "fast.cif", model, q)

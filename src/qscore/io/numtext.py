@@ -7,6 +7,10 @@ product; a value whose scaled fraction lies within :data:`NEAR_TIE` of one half 
 change the rounding), or whose size is outside the range the scaling handles, is left to Python's
 formatting.  Either way each string is the one Python writes (tested on millions of values, ties and
 powers of ten among them).
+
+Fewer than :data:`COMPILED_MIN` values (rows for :func:`join_rows`) are formatted by Python itself: it takes a
+few milliseconds for them, about what loading a kernel from numba's cache takes, while compiling the kernels
+the first time takes seconds (a first ``qscore score`` of a small model would compile five of them).
 """
 
 from __future__ import annotations
@@ -18,10 +22,13 @@ from numba import njit
 
 from ..errors import ParameterError
 
-__all__ = ["NEAR_TIE", "Cells", "text_cells", "repeated", "g6_cells", "fixed_cells", "int_cells", "join_rows"]
+__all__ = ["NEAR_TIE", "COMPILED_MIN", "Cells", "text_cells", "repeated", "g6_cells", "fixed_cells", "int_cells",
+           "join_rows"]
 
 #: scaled fractions this close to one half are left to Python's formatting (the scaling's error is below 1e-9)
 NEAR_TIE = 1e-7
+#: from this many values (rows, for :func:`join_rows`) on the compiled kernels format them; below, Python does
+COMPILED_MIN = 20_000
 _NEWLINE = 10
 
 
@@ -281,25 +288,34 @@ def _patched(out, bounds, slow, values, python_format) -> Cells:
     return Cells(np.concatenate([out[:end], extra.data]), start, stop)
 
 
-def g6_cells(values) -> Cells:
+def _compiled(n: int, compiled) -> bool:
+    """Whether ``n`` values go to a kernel: ``compiled`` when given, else from :data:`COMPILED_MIN` on."""
+    return n >= COMPILED_MIN if compiled is None else bool(compiled)
+
+
+def g6_cells(values, *, compiled: bool | None = None) -> Cells:
     """Each value as Python writes ``f'{v:.6g}'`` (pandas' ``float_format='%.6g'``), NaN as an empty cell.
 
     Parameters
     ----------
     values : (n,) float
+    compiled : bool, optional — format with the kernel (True) or Python (False); default: by size
+        (:data:`COMPILED_MIN`)
 
     Returns
     -------
     Cells
     """
     values = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
+    if not _compiled(len(values), compiled):
+        return text_cells(["" if v != v else f"{v:.6g}" for v in values.tolist()])
     out, start = np.empty(16 * len(values), dtype=np.uint8), np.empty(len(values) + 1, dtype=np.int64)
     slow = np.zeros(len(values), dtype=np.bool_)
     _g6_cells(values, out, start, slow)
     return _patched(out, start, slow, values, "{:.6g}".format)
 
 
-def fixed_cells(values, decimals: int, missing: str = "?") -> Cells:
+def fixed_cells(values, decimals: int, missing: str = "?", *, compiled: bool | None = None) -> Cells:
     """Each value as Python writes ``f'{v:.{decimals}f}'``, non-finite ones as ``missing``.
 
     Parameters
@@ -307,6 +323,7 @@ def fixed_cells(values, decimals: int, missing: str = "?") -> Cells:
     values : (n,) float
     decimals : int — 0 to 9
     missing : str — ASCII
+    compiled : bool, optional — as for :func:`g6_cells`
 
     Returns
     -------
@@ -315,6 +332,8 @@ def fixed_cells(values, decimals: int, missing: str = "?") -> Cells:
     if not 0 <= int(decimals) <= 9:
         raise ParameterError(f"decimals={decimals} must be 0 to 9.", parameter="decimals")
     values = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
+    if not _compiled(len(values), compiled):
+        return text_cells([f"{v:.{int(decimals)}f}" if math.isfinite(v) else missing for v in values.tolist()])
     token = np.frombuffer(missing.encode("ascii"), dtype=np.uint8)
     width = max(18 + int(decimals), len(token))
     out, start = np.empty(width * len(values), dtype=np.uint8), np.empty(len(values) + 1, dtype=np.int64)
@@ -323,30 +342,35 @@ def fixed_cells(values, decimals: int, missing: str = "?") -> Cells:
     return _patched(out, start, slow, values, f"{{:.{int(decimals)}f}}".format)
 
 
-def int_cells(values) -> Cells:
+def int_cells(values, *, compiled: bool | None = None) -> Cells:
     """Each integer as ``str`` writes it.
 
     Parameters
     ----------
     values : (n,) int
+    compiled : bool, optional — as for :func:`g6_cells`
 
     Returns
     -------
     Cells
     """
     values = np.ascontiguousarray(values, dtype=np.int64).reshape(-1)
+    if not _compiled(len(values), compiled):
+        return text_cells([str(v) for v in values.tolist()])
     out, start = np.empty(20 * len(values), dtype=np.uint8), np.empty(len(values) + 1, dtype=np.int64)
     _int_cells(values, out, start)
     return Cells.consecutive(out[:start[-1]], start)
 
 
-def join_rows(columns, sep) -> bytes:
+def join_rows(columns, sep, *, compiled: bool | None = None) -> bytes:
     """The rows of a table as text: each row's cells of ``columns`` separated by ``sep``, each row ended by a newline.
 
     Parameters
     ----------
     columns : list of Cells — all of the same length
     sep : str or sequence of str — one ASCII character, or what follows each column but the last ('' for nothing)
+    compiled : bool, optional — join with the kernel (True) or Python (False); default: by the number of rows
+        (:data:`COMPILED_MIN`)
 
     Returns
     -------
@@ -356,6 +380,10 @@ def join_rows(columns, sep) -> bytes:
     if len(between) != len(columns) - 1 or any(len(s) > 1 or not s.isascii() for s in between):
         raise ParameterError(f"sep={sep!r} must be one ASCII character or {len(columns) - 1} of them (or '').",
                              parameter="sep")
+    if not _compiled(len(columns[0]) if columns else 0, compiled):
+        ends = [*between, "\n"]
+        rows = zip(*(c.strings() for c in columns), strict=True)
+        return "".join(cell + end for row in rows for cell, end in zip(row, ends, strict=True)).encode()
     seps = np.array([ord(s) if s else -1 for s in between] + [_NEWLINE], dtype=np.int64)
     base = np.cumsum([0] + [len(c.data) for c in columns[:-1]])
     start = np.stack([c.start + b for c, b in zip(columns, base, strict=True)])

@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import OutputError, ParameterError
+from . import numtext
 from .files import atomic_path
 from .model_text import find_atom_site, read_bytes
 from .models import model_document, model_structure
@@ -166,10 +167,11 @@ def _write_with_q_column(f, data: bytes, loop, values: Cells, name: str) -> bool
     f.write(b"".join(tag_lines))
     row, pos, end = 0, loop.tags_end, loop.rows_end
     widest = int((values.end - values.start).max()) if len(values) else 0
+    compiled = len(values) >= numtext.COMPILED_MIN  # few rows: the line-by-line path, no kernel to compile
     while pos < end:
         stop = min(end, data.find(b"\n", min(pos + _CHUNK_BYTES, end - 1)) + 1 or end)
         chunk = data[pos:stop]
-        done = _with_tokens(chunk, len(tags), after, values, row, widest)
+        done = _with_tokens(chunk, len(tags), after, values, row, widest) if compiled else None
         if done is None:
             pieces = _line_pieces(chunk, len(tags), after)
             if pieces is None or row + len(pieces) - 1 > len(values):
