@@ -251,12 +251,17 @@ def test_limit_then_resume_recomputes_nothing(inputs, cluster, tmp_path):
     assert t5.loc["demo2_5", "sigma"] == 0.4 and t5.loc["demo2_5", "cc_molmap"] > 0
 
 
+#: the CLI in a subprocess that Ctrl-C reaches even when the tests run as a background job (a shell without job
+#: control starts those with SIGINT ignored, which their children inherit)
+DRIVER = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); from qscore.cli import main; main()"
+
+
 def test_ctrl_c_stops_cleanly_and_the_rerun_finishes(inputs, tmp_path):
     rows = demo_rows() + [("hang", "demo2.0/demo_map.mrc", "demo2.0/demo_helix.pdb", 2.0)]
     manifest = write_manifest(inputs / "interrupt.csv", rows)
     out = tmp_path / "out"
     env = {**os.environ, "DASK_DISTRIBUTED__WORKER__PRELOAD": str(FAULTS)}  # the entry 'hang' hangs
-    cmd = [sys.executable, "-c", "from qscore.cli import main; main()", "batch", str(manifest), "--out", str(out),
+    cmd = [sys.executable, "-c", DRIVER, "batch", str(manifest), "--out", str(out),
            "--workers", "2", "-q"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -300,7 +305,7 @@ def test_a_driver_stopped_on_an_external_cluster_leaves_no_files_and_the_schedul
     out = tmp_path / "out"
     with distributed.Client(cluster.scheduler_address) as client:
         before = _allowed_failures(client)
-        cmd = [sys.executable, "-c", "from qscore.cli import main; main()", "batch", str(manifest), "--out",
+        cmd = [sys.executable, "-c", DRIVER, "batch", str(manifest), "--out",
                str(out), "--scheduler", cluster.scheduler_address, "-q"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True)
