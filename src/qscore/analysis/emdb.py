@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["EmdbQ", "emdb_q", "va_atom_q", "included_atoms", "allmodels_average", "va_colour", "va_model_colour",
-           "va_json", "Q_LEVELS", "EMDB_Q_DEFINITION"]
+__all__ = ["EmdbQ", "emdb_q", "appearance_rank", "va_atom_q", "included_atoms", "allmodels_average", "va_colour",
+           "va_model_colour", "va_json", "Q_LEVELS", "EMDB_Q_DEFINITION"]
 
 #: what the summary says Q_emdb is
 EMDB_Q_DEFINITION = ("mean Q over the atoms not in HOH and not named H*, each matched to the Q file by the "
@@ -79,6 +79,21 @@ def va_atom_q(atoms, q, *, decimals: int = 6) -> np.ndarray:
     return written[last[inverse]]
 
 
+def appearance_rank(codes, n: int) -> tuple:
+    """Codes into ``n`` values renumbered by first appearance in ``codes``: ((n,) rank of each value — 0 for one
+    that does not appear —, the values' codes in order of first appearance).
+
+    Parameters
+    ----------
+    codes : (m,) int — e.g. :meth:`qscore.types.Atoms.codes` of the chains
+    n : int — how many values the codes index
+    """
+    seen = pd.unique(np.asarray(codes))
+    rank = np.zeros(int(n), dtype=np.int64)
+    rank[seen] = np.arange(len(seen))
+    return rank, seen
+
+
 def _round3(total: float, n: int) -> float:
     """The package's rounded mean (its sums run left to right, as np.bincount's and np.cumsum's do)."""
     return round(float(total) / n, 3) if n else 0.0
@@ -120,9 +135,7 @@ def emdb_q(atoms, q) -> EmdbQ:
     keep = included_atoms(atoms)
     counted = qv[keep]
     codes, distinct = atoms.codes("chain")
-    seen = pd.unique(codes)  # the chains in order of first appearance
-    rank = np.zeros(len(distinct), dtype=np.int64)
-    rank[seen] = np.arange(len(seen))
+    rank, seen = appearance_rank(codes, len(distinct))  # the chains in order of first appearance
     chain_code, chain_names = rank[codes], distinct[seen]
     n_chain = np.bincount(chain_code, weights=keep, minlength=len(chain_names))
     q_chain = np.bincount(chain_code, weights=np.where(keep, qv, 0.0), minlength=len(chain_names))

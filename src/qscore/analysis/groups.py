@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..types import ArchiveData, ExpectedModel
-from .emdb import EMDB_Q_DEFINITION, EmdbQ, emdb_q
+from .emdb import EMDB_Q_DEFINITION, EmdbQ, appearance_rank, emdb_q
 from .expected import flag_q, linear_expected_q, linear_q_resolution, q_resolution
 from .local_resolution import DEFAULT_SIDE_CHAIN_RESOLUTION, local_analysis
 from .relative import DEFAULT_MIN_ENTRIES, DEFAULT_WINDOW, describe_relative, relative_q
@@ -263,8 +263,7 @@ def chain_table(atoms, q, *, status=None) -> pd.DataFrame:
                       Q_inside=("q_in", "mean")).reset_index()
     if status is None:
         out = out.drop(columns=["n_outside_map", "n_no_density", "Q_inside"])
-    rank = np.zeros(len(chains), dtype=np.int64)
-    rank[pd.unique(frame["chain"])] = np.arange(len(pd.unique(frame["chain"])))  # each chain's rows together
+    rank, _ = appearance_rank(frame["chain"].to_numpy(), len(chains))  # each chain's rows together
     out = out.iloc[np.argsort(rank[out["chain"].to_numpy()], kind="stable")].reset_index(drop=True)
     for column, names in (("chain", chains), ("type", types), ("mol_type", mol_types)):
         out[column] = names[out[column].to_numpy()] if len(out) else pd.Series([], dtype=str)

@@ -246,5 +246,7 @@ def correlation_lines(corr) -> list:
         lines.append(f"  {name}: CC {c.cc:.4f}, CC-mean {c.cc_mean:.4f} over {c.n_points} points "
                      f"≥ {corr.threshold:g}")
         if c.b_clamped:
-            lines.append(f"    ({c.b_clamped} negative, missing or over-999.99 Å² B-factors clamped)")
+            from ..analysis.emodel import MAX_B_FACTOR  # loaded already: the CC was computed with it
+
+            lines.append(f"    ({c.b_clamped} negative, missing or over-{MAX_B_FACTOR:g} Å² B-factors clamped)")
     return [f"Map–model correlation at {corr.resolution:g} Å:"] + lines
