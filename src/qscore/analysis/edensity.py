@@ -5,7 +5,8 @@ its element's 5-Gaussian electron form factor (``c4322``, International Tables C
 B = B_iso + blur, ρ(r) = occ · Σₖ aₖ (4π/(bₖ+B))^{3/2} exp(−4π² r²/(bₖ+B)), summed over the grid
 points within the radius where it falls to :data:`CUTOFF` (gemmi's default level), periodically, into a
 float32 grid as gemmi does — but each atom's terms in float64, with separable exponentials (each Gaussian's
-factor per axis computed once per atom, by recurrence along the axis), and on several threads (blocks of
+factor per axis computed once per atom, by recurrence along the axis), each row of a sphere along z summed
+in one branch-free vectorised pass, and on several threads (blocks of
 planes across the longer of the first two axes; every thread writes only its own planes).
 """
 
@@ -118,15 +119,17 @@ def _radii(amp, expo, cutoff):
 
 
 @njit(cache=True, nogil=True)
-def _splat_block(pos, occ, amp, expo, radius, voxel, x0, x1, grid):
-    """Add the densities of all atoms to grid planes x0 … x1-1 (periodic in every axis) of ``grid`` (nx, ny, nz)."""
+def _splat_block(pos, occ, amp, expo, radius, voxel, own, p0, p1, grid):
+    """Add the densities of all atoms to the planes p0 … p1-1 across axis ``own`` (0 or 1) of ``grid`` (nx, ny, nz),
+    periodic in every axis."""
     nx, ny, nz = grid.shape
     span = 0
     for a in range(pos.shape[0]):
         span = max(span, int(2.0 * radius[a] / min(voxel[0], min(voxel[1], voxel[2]))) + 3)
+    span = (span + 3) // 4 * 4  # room for a z-row padded to a multiple of 4 (below)
     fx = np.empty((5, span))
     fy = np.empty((5, span))
-    fz = np.empty((span, 5))
+    fz = np.empty((5, span))
     d2 = np.empty((3, span))
     wrap = np.empty((3, span), dtype=np.int64)  # the grid index of each offset, taken modulo the cell once
     lo = np.empty(3, dtype=np.int64)
@@ -139,8 +142,8 @@ def _splat_block(pos, occ, amp, expo, radius, voxel, x0, x1, grid):
         for ax in range(3):
             lo[ax] = int(math.ceil((pos[a, ax] - r) / voxel[ax]))
             hi[ax] = int(math.floor((pos[a, ax] + r) / voxel[ax]))
-        if lo[0] >= 0 and hi[0] < nx and (hi[0] < x0 or lo[0] >= x1):
-            continue  # no wrap along x, and no plane of this block
+        if lo[own] >= 0 and hi[own] < dims[own] and (hi[own] < p0 or lo[own] >= p1):
+            continue  # no wrap across the planes, and none of them in this block
         mine = False
         for ax in range(3):
             for t in range(hi[ax] - lo[ax] + 1):
@@ -148,7 +151,7 @@ def _splat_block(pos, occ, amp, expo, radius, voxel, x0, x1, grid):
                 d = g * voxel[ax] - pos[a, ax]
                 d2[ax, t] = d * d
                 wrap[ax, t] = g % dims[ax]
-                if ax == 0 and x0 <= wrap[0, t] < x1:
+                if ax == own and p0 <= wrap[ax, t] < p1:
                     mine = True
         if not mine:
             continue
@@ -169,29 +172,45 @@ def _splat_block(pos, occ, amp, expo, radius, voxel, x0, x1, grid):
                     elif ax == 1:
                         fy[g, t] = f
                     else:
-                        fz[t, g] = f
+                        fz[g, t] = f
                     f *= ratio
                     ratio *= step
         r2 = r * r
+        # a z-row padded to a multiple of 4 points that lies inside the grid is summed without branches: the points
+        # outside the sphere (and the padding, d² = ∞) get + 0.0, which leaves a float32 value as it is, so the
+        # loop is one vectorised pass over contiguous points (1.6-1.7× faster than testing each point)
+        nkp = (nk + 3) // 4 * 4
+        fast = lo[2] >= 0 and lo[2] + nkp <= nz
+        if fast:
+            for t in range(nk, nkp):
+                d2[2, t] = np.inf
+                for g in range(5):
+                    fz[g, t] = 0.0
         for ii in range(ni):
             iw = wrap[0, ii]
-            if iw < x0 or iw >= x1:
+            if own == 0 and (iw < p0 or iw >= p1):
                 continue
             for jj in range(nj):
-                dxy = d2[0, ii] + d2[1, jj]
-                if dxy > r2:
-                    continue
                 jw = wrap[1, jj]
+                dxy = d2[0, ii] + d2[1, jj]
+                if dxy > r2 or (own == 1 and (jw < p0 or jw >= p1)):
+                    continue
                 f0 = fx[0, ii] * fy[0, jj]
                 f1 = fx[1, ii] * fy[1, jj]
                 f2 = fx[2, ii] * fy[2, jj]
                 f3 = fx[3, ii] * fy[3, jj]
                 f4 = fx[4, ii] * fy[4, jj]
-                for kk in range(nk):
-                    if dxy + d2[2, kk] > r2:
-                        continue
-                    grid[iw, jw, wrap[2, kk]] += (f0 * fz[kk, 0] + f1 * fz[kk, 1] + f2 * fz[kk, 2] + f3 * fz[kk, 3]
-                                                  + f4 * fz[kk, 4])
+                if fast:
+                    row = grid[iw, jw, lo[2]:lo[2] + nkp]
+                    for kk in range(nkp):
+                        v = (f0 * fz[0, kk] + f1 * fz[1, kk] + f2 * fz[2, kk] + f3 * fz[3, kk] + f4 * fz[4, kk])
+                        row[kk] += v if dxy + d2[2, kk] <= r2 else 0.0
+                else:
+                    for kk in range(nk):
+                        if dxy + d2[2, kk] > r2:
+                            continue
+                        grid[iw, jw, wrap[2, kk]] += (f0 * fz[0, kk] + f1 * fz[1, kk] + f2 * fz[2, kk] + f3 * fz[3, kk]
+                                                      + f4 * fz[4, kk])
 
 
 def splat_density(pos, occ, amp, expo, radius, voxel, shape, *, threads: int = 1) -> np.ndarray:
@@ -212,27 +231,17 @@ def splat_density(pos, occ, amp, expo, radius, voxel, shape, *, threads: int = 1
     (nx, ny, nz) float32 — summed as gemmi sums, each atom's terms in float64
     """
     grid = np.zeros(tuple(int(n) for n in shape), dtype=np.float32)
+    args = tuple(np.ascontiguousarray(a, dtype=np.float64) for a in (pos, occ, amp, expo, radius, voxel))
     if threads <= 1:
-        _splat_block(*_kernel_args(pos, occ, amp, expo, radius, voxel, [0, 1, 2]), 0, grid.shape[0], grid)
+        _splat_block(*args, 0, 0, grid.shape[0], grid)
         return grid
     # threads own blocks of planes across the longer of the first two axes (a slab of a model map is thin along
-    # its first): fewer atoms reach into two blocks, each of which computes the atom's factors again
-    axis = 0 if grid.shape[0] >= grid.shape[1] else 1
-    order = [axis, 1 - axis, 2]
-    view = grid.transpose(order)  # the last axis stays the contiguous one
-    args = _kernel_args(pos, occ, amp, expo, radius, voxel, order)
-    n = view.shape[0]
+    # its first): fewer atoms reach into two blocks, each of which computes the atom's factors again; the grid
+    # stays C-contiguous (a transposed view would compile to a loop that does not vectorise)
+    own = 0 if grid.shape[0] >= grid.shape[1] else 1
+    n = grid.shape[own]
     edges = np.linspace(0, n, max(1, min(n, 4 * int(threads))) + 1).astype(int)
     blocks = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
     with ThreadPoolExecutor(max_workers=int(threads)) as ex:
-        list(ex.map(lambda b: _splat_block(*args, b[0], b[1], view), blocks))
+        list(ex.map(lambda b: _splat_block(*args, own, b[0], b[1], grid), blocks))
     return grid
-
-
-def _kernel_args(pos, occ, amp, expo, radius, voxel, order) -> tuple:
-    """The arrays of :func:`_splat_block`, positions and spacing with their axes in ``order``."""
-    def f64(a):
-        return np.ascontiguousarray(a, dtype=np.float64)
-
-    return (f64(np.asarray(pos, dtype=np.float64)[:, order]), f64(occ), f64(amp), f64(expo), f64(radius),
-            f64(np.asarray(voxel, dtype=np.float64)[order]))
