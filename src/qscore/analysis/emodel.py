@@ -29,9 +29,9 @@ __all__ = ["EMODEL_BYTES_PER_POINT", "SLAB_BYTES", "MAX_B_FACTOR", "emodel_geome
            "clamped_b"]
 
 #: bytes per grid point of an electron-scattering model map at its peak: the float32 density grid (4) and its
-#: single-precision half-complex transform (4), then that transform and the float32 result (4 + 4); 4 to
-#: spare (a float64 copy of the sub-box for :meth:`EModel.values`, at most 8 but only of the sub-box)
-EMODEL_BYTES_PER_POINT = 12
+#: single-precision half-complex transform (4), then that transform and the float32 result (4 + 4)
+#: (:meth:`EModel.values` adds a float64 copy of the sub-box, which the CC does not make)
+EMODEL_BYTES_PER_POINT = 8
 
 
 def emodel_geometry(coords, elements, dmap, resolution: float, *, b_max: float = 0.0, limits=None) -> dict:
@@ -193,8 +193,13 @@ class EModel:
         spectrum = fft.rfftn(grid, workers=-1)
         del grid
         _cut_spectrum(spectrum, *self._s2, self._blur / 4.0, 1.0 / self.resolution ** 2)
-        full = fft.irfftn(spectrum, s=self._shape, workers=-1, overwrite_x=True)
+        # irfftn in two passes: in place across z and y, then to real along x (irfftn itself copies the spectrum
+        # first, 12 bytes a point at its peak, not 8), scaled by 1/N at the end as pocketfft scales it (the same
+        # float32 product, so the same values)
+        spectrum = fft.ifftn(spectrum, axes=(0, 1), workers=-1, overwrite_x=True, norm="forward")
+        full = fft.irfft(spectrum, n=self._shape[2], axis=2, workers=-1, overwrite_x=True, norm="forward")
         del spectrum
+        full *= np.float32(1 / np.longdouble(math.prod(self._shape)))
         oz, oy, ox = self._offset
         bz, by, bx = self.box
         return full[oz:oz + (bz.stop - bz.start), oy:oy + (by.stop - by.start), ox:ox + (bx.stop - bx.start)]
