@@ -99,6 +99,20 @@ def _round3(total: float, n: int) -> float:
     return round(float(total) / n, 3) if n else 0.0
 
 
+def _round3_all(total: np.ndarray, n: np.ndarray) -> list:
+    """:func:`_round3` of each (total, n), vectorised: ``np.round`` (rint of x·1000, then /1000) gives Python's
+    ``round(x, 3)`` except where x·1000 lies next to a half, which Python's exact decimal rounding decides
+    (those few are rounded by Python)."""
+    total, n = np.asarray(total, dtype=np.float64), np.asarray(n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, total / np.where(n > 0, n, 1), 0.0)
+    out = np.round(mean, 3)
+    scaled = mean * 1000.0
+    for i in np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6):
+        out[i] = round(float(mean[i]), 3)
+    return out.tolist()
+
+
 @dataclass
 class EmdbQ:
     """Q_emdb of one model: its value, atoms counted, per chain and per residue (in file order).
@@ -156,10 +170,10 @@ def emdb_q(atoms, q) -> EmdbQ:
     chain = np.asarray(atoms.chain, dtype=str)[at]
     num = np.asarray(atoms.res_num)[at].astype(np.int64)
     name = np.asarray(atoms.res_name, dtype=str)[at]
-    residues = pd.DataFrame({"chain": chain, "res_num": num, "ins_code": ins, "res_name": name,
-                             "label": [f"{c}:{n}{i} {r}" for c, n, i, r in zip(chain, num.tolist(), ins, name,
-                                                                               strict=True)],
-                             "Q_emdb": [_round3(t, int(n)) for t, n in zip(q_in[order], n_in[order], strict=True)]})
+    labels = [f"{c}:{n}{i} {r}" for c, n, i, r in zip(chain.tolist(), num.tolist(), ins.tolist(), name.tolist(),
+                                                       strict=True)]  # Python strings: 3x faster than numpy's
+    residues = pd.DataFrame({"chain": chain, "res_num": num, "ins_code": ins, "res_name": name, "label": labels,
+                             "Q_emdb": _round3_all(q_in[order], n_in[order])})
     value = _round3(float(np.cumsum(counted)[-1]), len(counted)) if len(counted) else float("nan")
     return EmdbQ(value=value, n_atoms=int(keep.sum()), chains=chains, residues=residues, atom_q=counted)
 

@@ -286,8 +286,12 @@ def model_table(atoms, q, *, status=None) -> pd.DataFrame:
     types absent from the model are left out; 'all' is always first.
     """
     q, use = _check(atoms, q)
-    residue = np.asarray(atoms.residue)
+    residue = np.asarray(atoms.residue, dtype=np.int64)
+    n_res = int(residue.max()) + 1 if len(residue) else 0
     mt = np.asarray(atoms.mol_type, dtype=str)
+    if status is not None:
+        st = np.asarray(status, dtype=object)
+        scored, outside, no_density = st == "scored", st == "outside map", st == "no density"
     rows = [{"group": "all", "mol_type": "", "res_name": "", "mask": use}]
     for t in ("protein", "nucleic", "water", "ion"):
         rows.append({"group": t, "mol_type": t, "res_name": "", "mask": use & (mt == t)})
@@ -300,13 +304,12 @@ def model_table(atoms, q, *, status=None) -> pd.DataFrame:
         m = r.pop("mask")
         if r["group"] != "all" and not m.any():
             continue
-        row = {**r, "n_residues": int(len(np.unique(residue[m]))), "n_atoms": int(m.sum()),
-               "Q": float(q[m].mean()) if m.any() else float("nan")}
+        row = {**r, "n_residues": int(np.count_nonzero(np.bincount(residue[m], minlength=n_res))),
+               "n_atoms": int(m.sum()), "Q": float(q[m].mean()) if m.any() else float("nan")}
         if status is not None:
-            scored = m & (np.asarray(status, dtype=object) == "scored")
-            row.update(n_outside_map=int((m & (np.asarray(status, dtype=object) == "outside map")).sum()),
-                       n_no_density=int((m & (np.asarray(status, dtype=object) == "no density")).sum()),
-                       Q_inside=float(q[scored].mean()) if scored.any() else float("nan"))
+            inside = m & scored
+            row.update(n_outside_map=int((m & outside).sum()), n_no_density=int((m & no_density).sum()),
+                       Q_inside=float(q[inside].mean()) if inside.any() else float("nan"))
         out.append(row)
     return pd.DataFrame(out)
 
