@@ -170,13 +170,14 @@ def _jsonable(obj):
     return obj
 
 
-def write_table(path, table) -> None:
+def write_table(path, table, *, threads: int = 1) -> None:
     """Write a DataFrame atomically as CSV (``.csv``), TSV (``.tsv``) or Parquet (``.parquet``).
 
     Parameters
     ----------
     path : str or Path — its suffix chooses the format
     table : DataFrame
+    threads : int — CSV blocks formatted at once (:func:`csv_chunks`)
     """
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -184,7 +185,7 @@ def write_table(path, table) -> None:
             table.to_parquet(tmp, index=False)
         else:
             with open(tmp, "w", encoding="utf-8", newline="") as f:
-                f.writelines(csv_chunks(table, "\t" if path.suffix == ".tsv" else ","))
+                f.writelines(csv_chunks(table, "\t" if path.suffix == ".tsv" else ",", threads=threads))
 
 
 def _field(sep: str):
@@ -252,7 +253,7 @@ def csv_text(table, sep: str = ",") -> str:
 CSV_CHUNK_ROWS = 65_536
 
 
-def csv_chunks(table, sep: str = ",", rows: int = CSV_CHUNK_ROWS):
+def csv_chunks(table, sep: str = ",", rows: int = CSV_CHUNK_ROWS, *, threads: int = 1):
     """:func:`csv_text` in pieces: the header line, then blocks of at most ``rows`` rows.
 
     Parameters
@@ -260,6 +261,8 @@ def csv_chunks(table, sep: str = ",", rows: int = CSV_CHUNK_ROWS):
     table : DataFrame
     sep : str — the field separator
     rows : int — rows per piece
+    threads : int — pieces formatted at once, on threads (the compiled formatters release the GIL); at most
+        that many are held before they are yielded, in order
 
     Yields
     ------
@@ -270,6 +273,17 @@ def csv_chunks(table, sep: str = ",", rows: int = CSV_CHUNK_ROWS):
     if not len(table.columns):
         yield "\n" * len(table)
         return
-    for start in range(0, len(table), rows):
+
+    def piece(start: int) -> str:
         part = table.iloc[start:start + rows]
-        yield join_rows([_column_cells(part[c], quote) for c in part.columns], sep).decode()
+        return join_rows([_column_cells(part[c], quote) for c in part.columns], sep).decode()
+
+    starts = range(0, len(table), rows)
+    if threads <= 1 or len(starts) <= 1:
+        yield from map(piece, starts)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=int(threads)) as pool:
+        for i in range(0, len(starts), int(threads)):
+            yield from pool.map(piece, starts[i:i + int(threads)])

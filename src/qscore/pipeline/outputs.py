@@ -94,10 +94,10 @@ def write_score_outputs(result: QScoreResult, folder, *, mapq_layout=DEFAULT_LAY
     with all_or_nothing() as written:  # a failure removes the files already written: no partial set
         write_q_models(result, paths.get("model_cif"), paths.get("model_pdb"), mapq_layout)
         written += [paths[k] for k in ("model_cif", "model_pdb") if k in paths]
-        write_table(paths["atoms_csv"], result.atom_table())
+        write_table(paths["atoms_csv"], result.atom_table(), threads=result.threads)
         written.append(paths["atoms_csv"])
         for kind, table in tables.items():
-            write_table(paths[f"{kind}_csv"], table)
+            write_table(paths[f"{kind}_csv"], table, threads=result.threads)
             written.append(paths[f"{kind}_csv"])
         write_json(paths["summary_json"], summary)
         written.append(paths["summary_json"])
