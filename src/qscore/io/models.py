@@ -299,12 +299,14 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
     n_heavy = np.bincount(residue[heavy], minlength=n_res)
     sole = np.full(n_res, "", dtype=element.dtype)
     sole[residue[heavy]] = element[heavy]
-    kinds = pd.DataFrame({"name": res_name[first], "n": np.minimum(n_heavy, 2), "sole": sole})
-    kinds.loc[kinds.n != 1, "sole"] = ""
-    distinct = kinds.drop_duplicates()
-    decided = {(r.name, r.n, r.sole): _residue_type(r.name, [r.sole] if r.n == 1 else [""] * r.n, chem_types)
-               for r in distinct.itertuples(index=False)}
-    res_type = np.array([decided[k] for k in zip(kinds.name, kinds.n, kinds.sole, strict=True)], dtype=object)
+    n_kind = np.minimum(n_heavy, 2)
+    sole_codes, soles = pd.factorize(np.where(n_kind == 1, sole, ""))
+    kind = (known["res_name"][0][first] * 3 + n_kind) * max(len(soles), 1) + sole_codes
+    _, at, of_kind = np.unique(kind, return_index=True, return_inverse=True)  # one residue of each kind
+    decided = [_residue_type(r, [e] if n == 1 else [""] * n, chem_types) for r, n, e in
+               zip(res_name[first[at]].tolist(), n_kind[at].tolist(), np.asarray(soles)[sole_codes[at]].tolist(),
+                   strict=True)]
+    res_type = np.array(decided, dtype=object)[of_kind.reshape(-1)]
     _type_by_linkage(res_type, residue, res_name, name, coords, chain, is_h, chem_types)
     type_codes, types = pd.factorize(res_type.astype(str))
     known["mol_type"] = (type_codes[residue], np.asarray(types, dtype=str))
