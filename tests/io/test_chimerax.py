@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -113,6 +114,21 @@ def test_atom_spec_follows_chimerax_grammar(chain, num, ins, name, spec):
     assert atom_spec(chain, num, ins, name) == spec
 
 
+def test_the_residue_specs_of_a_model_are_those_of_residue_spec():
+    """The .defattr spells each chain once and writes plain residues directly: the same specs, every kind."""
+    from qscore.io.chimerax import _residue_specs, residue_spec
+    from qscore.io.models import atoms_from_arrays
+
+    chains = ["A", "B", "A", "AB", "", "é", "A", "x y", "*", " "]
+    nums = [26, -3, 52, 7, 1, 5, 10, 3, 4, 8]
+    inss = ["", "", "B", "", "", "", "1", "", "?", "z"]
+    atoms = dataclasses.replace(atoms_from_arrays(np.zeros((len(chains), 3)), np.array(["C"] * len(chains)),
+                                                  chain=np.array(chains), res_num=np.array(nums)),
+                                ins_code=np.array(inss))
+    rows = np.arange(len(chains))
+    assert _residue_specs(atoms, rows) == [residue_spec(c, n, i) for c, n, i in zip(chains, nums, inss, strict=True)]
+
+
 def _pdb_line(serial, name, alt, res, num, xyz, occ, b, element):
     label = f" {name:<3s}" if len(name) < 4 else name
     return (f"ATOM  {serial:5d} {label}{alt:1s}{res:3s} A{num:4d}    {xyz[0]:8.3f}{xyz[1]:8.3f}{xyz[2]:8.3f}"
@@ -135,6 +151,7 @@ def test_alternate_locations_get_one_line_with_the_location_chimerax_shows(tmp_p
         ("CA", "", "GLY", 3, (17.0, 14.0, 14.0), 1.0, 20, "C"),
         ("O", "A", "GLY", 3, (18.2, 14.6, 14.0), 0.5, 20, "O"),
         ("O", "B", "GLY", 3, (18.0, 13.0, 15.0), 0.5, 20, "O"),
+        ("CA", "", "LYS", 4, (20.0, 16.0, 16.0), 1.0, 20, "C"),  # no alternate location: not ranked
     ]
     lines = [_pdb_line(i + 1, *r) for i, r in enumerate(rows)] + ["END"]
     model = tmp_path / "alt.pdb"
@@ -145,7 +162,11 @@ def test_alternate_locations_get_one_line_with_the_location_chimerax_shows(tmp_p
     a = r.atoms
     picked = {(a.res_num[i], a.name[i]): a.altloc[i] for i in chosen["index"]}
     assert picked[(1, "CB")] == "B" and picked[(2, "OG")] == "B" and picked[(3, "O")] == "A"
-    assert len(chosen) == 8 and chosen["spec"].is_unique
+    assert len(chosen) == 9 and chosen["spec"].is_unique
+    from qscore.io.chimerax import _choose_altlocs, _ranked_altlocs
+
+    every = np.arange(len(a))  # residues 1-3 are ranked, 4 kept as it is: the choice of ranking all four
+    assert np.array_equal(_choose_altlocs(r.model, every), _ranked_altlocs(r.model, every))
     paths = write_chimerax(r, tmp_path, "alt", expected=None)
     controls, data = parse_defattr(Path(paths["defattr"]))
     got = dict(data)

@@ -177,11 +177,32 @@ def _atom_specs(result) -> tuple:
         keep = _choose_altlocs(result.model, keep)
     _, first, res_of = np.unique(a.residue[keep], return_index=True, return_inverse=True)
     top = keep[first]
-    res_specs = [residue_spec(c, n, i) for c, n, i in zip(a.chain[top].tolist(), a.res_num[top].tolist(),
-                                                          a.ins_code[top].tolist(), strict=True)]
     name_codes, names = a.codes("name")
     name_parts = [_atom_part(m) for m in names.tolist()]
-    return keep, text_cells(res_specs).take(res_of.reshape(-1)), text_cells(name_parts).take(name_codes[keep])
+    return keep, text_cells(_residue_specs(a, top)).take(res_of.reshape(-1)), text_cells(name_parts).take(
+        name_codes[keep])
+
+
+def _residue_specs(atoms, rows: np.ndarray) -> list:
+    """:func:`residue_spec` of the residues of the atoms ``rows``: each chain ID spelt once, and the residues of
+    chains that spell and insertion codes that need no attribute test written as ``/A:26B`` directly."""
+    chain_codes, chains = atoms.codes("chain")
+    ins_codes, inss = atoms.codes("ins_code")
+
+    def chain_part(c: str):  # None: the chain needs an attribute test
+        spelt = _spell(c) if c.strip() else ""
+        return None if spelt is None else (f"/{spelt}" if spelt else "")
+
+    parts = [chain_part(c) for c in chains.tolist()]
+    plain = [i.strip() if not i.strip() or (len(i.strip()) == 1 and i.strip().isascii() and i.strip().isalpha())
+             else None for i in inss.tolist()]
+    out = []
+    for c, n, i, row in zip(chain_codes[rows].tolist(), np.asarray(atoms.res_num)[rows].tolist(),
+                            ins_codes[rows].tolist(), rows.tolist(), strict=True):
+        part, ins = parts[c], plain[i]
+        out.append(f"{part}:{int(n)}{ins}" if part is not None and ins is not None
+                   else residue_spec(atoms.chain[row], n, atoms.ins_code[row]))
+    return out
 
 
 #: atoms written at a time to the ``.defattr`` file
@@ -189,7 +210,26 @@ _DEFATTR_BLOCK = 65_536
 
 
 def _choose_altlocs(model, index: np.ndarray) -> np.ndarray:
-    """Of ``index``, keep one entry per (chain, residue, atom name): the location ChimeraX shows."""
+    """Of ``index``, keep one entry per (chain, residue, atom name): the location ChimeraX shows.
+
+    Only the residues that hold an atom whose (chain, number, insertion code, name) another atom shares are
+    ranked (:func:`_ranked_altlocs`); every other atom is kept, as the ranking would keep it."""
+    a = model.atoms
+    codes = {c: a.codes(c)[0][index].astype(np.int64) for c in ("name", "chain", "ins_code")}
+    num = pd.factorize(np.asarray(a.res_num)[index])[0].astype(np.int64)
+    key = np.zeros(len(index), dtype=np.int64)
+    for c in (codes["chain"], num, codes["ins_code"], codes["name"]):  # renumbered at each step: no overflow
+        key = pd.factorize(key * (int(c.max(initial=0)) + 1) + c)[0].astype(np.int64)
+    shared = pd.Series(key).duplicated(keep=False).to_numpy()
+    residue = np.asarray(a.residue)[index]
+    involved = np.isin(residue, residue[shared])
+    if not involved.any():
+        return index
+    return np.sort(np.concatenate([index[~involved], _ranked_altlocs(model, index[involved])]))
+
+
+def _ranked_altlocs(model, index: np.ndarray) -> np.ndarray:
+    """:func:`_choose_altlocs` of the atoms ``index`` (whole residues): each location ranked per residue."""
     a = model.atoms
     # string columns as their codes (into sorted distinct values: the alphabetical order of location IDs holds)
     codes = {c: a.codes(c) for c in ("altloc", "name", "chain", "ins_code")}
