@@ -3,7 +3,7 @@
 :func:`ligand_table` lists them (each copy) from the analysis's residue table, with their kind —
 'saccharide' for the carbohydrate components of :data:`SACCHARIDES` (the monosaccharides the PDB's
 glycan entries use most), 'ion' and 'ligand' — and the number of their atoms outside the map;
-:func:`ligand_atoms` gives one ligand's atoms and their Q.
+:func:`ligand_atoms` gives one ligand's atoms and their Q (:func:`ligands_atoms` those of many).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["SACCHARIDES", "ligand_table", "ligand_atoms", "LIGAND_TYPES"]
+__all__ = ["SACCHARIDES", "ligand_table", "ligand_atoms", "ligands_atoms", "LIGAND_TYPES"]
 
 LIGAND_TYPES = ("ligand", "ion")
 #: chemical-component ids of common monosaccharides (N-/O-glycans, glycolipids, cell-wall sugars)
@@ -50,6 +50,25 @@ def ligand_atoms(atom_table: pd.DataFrame, chain: str, res_num: int, ins_code: s
     -------
     DataFrame — atom_name, altloc, element, Q, status
     """
-    t = atom_table
-    sel = (t["chain"] == chain) & (t["res_num"] == res_num) & (t["ins_code"] == ins_code) & ~t["is_hydrogen"]
-    return t.loc[sel, ["atom_name", "altloc", "element", "Q", "status"]]
+    return ligands_atoms(atom_table, [(chain, res_num, ins_code)])[0]
+
+
+def ligands_atoms(atom_table: pd.DataFrame, keys) -> list:
+    """:func:`ligand_atoms` of each residue of ``keys``, the table grouped once (not searched once per residue).
+
+    Parameters
+    ----------
+    atom_table : DataFrame — ``QScoreResult.atom_table()``
+    keys : iterable of (chain, res_num, ins_code)
+
+    Returns
+    -------
+    list of DataFrame — atom_name, altloc, element, Q, status (empty where the residue has no non-H atom)
+    """
+    t = atom_table[~atom_table["is_hydrogen"].to_numpy(dtype=bool)][["chain", "res_num", "ins_code", "atom_name",
+                                                                       "altloc", "element", "Q", "status"]]
+    rows = t.groupby([t["chain"].astype(str), t["res_num"].astype(np.int64), t["ins_code"].astype(str)],
+                     sort=False).indices
+    none = np.zeros(0, dtype=np.intp)
+    columns = ["atom_name", "altloc", "element", "Q", "status"]
+    return [t.iloc[rows.get((str(c), int(n), str(i)), none)][columns] for c, n, i in keys]

@@ -228,10 +228,11 @@ class Analysis:
     def worst_residues(self) -> pd.DataFrame:
         """The :attr:`n_worst` polymer residues with the lowest Q_residue (ties in table order)."""
         r = self.residues
-        poly = r[r["mol_type"].isin(("protein", "nucleic")) & r["Q_residue"].notna()]
-        if "status" in poly:  # a residue outside the map or in no density is not a badly fitted one
-            poly = poly[poly["status"] == "scored"]
-        return poly.sort_values("Q_residue", kind="stable").head(self.n_worst)
+        ok = (r["mol_type"].isin(("protein", "nucleic")) & r["Q_residue"].notna()).to_numpy(dtype=bool)
+        if "status" in r:  # a residue outside the map or in no density is not a badly fitted one
+            ok = ok & (r["status"] == "scored").to_numpy(dtype=bool)
+        rows = np.flatnonzero(ok)  # the rows found and ranked first, then only the few taken from the table
+        return r.iloc[rows[np.argsort(r["Q_residue"].to_numpy(dtype=np.float64)[rows], kind="stable")[:self.n_worst]]]
 
     def ligands(self) -> pd.DataFrame:
         """Every ligand residue (each copy of each ligand), lowest Q first — those outside the map or in no

@@ -67,6 +67,8 @@ def _json_column(values: pd.Series) -> list:
         return [round(v, 6) if math.isfinite(v) else None for v in values.to_numpy(dtype=np.float64).tolist()]
     if kind in "iub" and not values.hasnans:
         return values.to_numpy().tolist()
+    if isinstance(values.dtype, pd.StringDtype) and not values.hasnans:  # Python strings already
+        return values.tolist()
     return [_json_value(v) for v in values.tolist()]
 
 

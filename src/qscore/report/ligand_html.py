@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from ..analysis.ligands import LIGAND_TYPES, ligand_atoms, ligand_table
+from ..analysis.ligands import LIGAND_TYPES, ligand_table, ligands_atoms
 from .html_parts import drop_empty, escape, number, table_block, table_spec
 
 __all__ = ["ligand_section", "LIGAND_COLUMNS", "MAX_LIGAND_DETAILS"]
@@ -26,8 +26,9 @@ LIGAND_COLUMNS = [("chain", "Chain", "str", None, True), ("res_num", "Number", "
 def _details(result, ligands, viewer: bool) -> str:
     atoms = result.atom_table(np.isin(result.atoms.mol_type, LIGAND_TYPES))  # each ligand is found among these
     out = []
-    for r in ligands.head(MAX_LIGAND_DETAILS).itertuples():
-        t = ligand_atoms(atoms, r.chain, r.res_num, r.ins_code)
+    shown = ligands.head(MAX_LIGAND_DETAILS)
+    tables = ligands_atoms(atoms, zip(shown["chain"], shown["res_num"], shown["ins_code"], strict=True))
+    for r, t in zip(shown.itertuples(), tables, strict=True):
         rows = "".join(f"<tr><td>{escape(a.atom_name)}{escape(a.altloc and ' ' + a.altloc)}</td><td>"
                        f"{escape(a.element)}</td><td class=\"num\">{number(a.Q)}</td><td>{escape(a.status)}</td></tr>"
                        for a in t.itertuples())
