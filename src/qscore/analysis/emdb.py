@@ -73,7 +73,7 @@ def va_atom_q(atoms, q, *, decimals: int = 6) -> np.ndarray:
     cube -= cube.min(axis=0)
     span = cube.max(axis=0) + 1
     key = (cube[:, 0] * span[1] + cube[:, 1]) * span[2] + cube[:, 2]
-    _, inverse = np.unique(key, return_inverse=True)
+    inverse = pd.factorize(key)[0]  # the cubes numbered by hashing, not by sorting a million keys
     last = np.full(inverse.max() + 1, -1, dtype=np.int64)
     np.maximum.at(last, inverse, np.arange(len(key)))  # the last row in each cube gives its Q
     return written[last[inverse]]
