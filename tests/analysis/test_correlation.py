@@ -193,6 +193,20 @@ def test_absurd_b_factors_are_clamped_and_counted_not_hung_on(helix):
     assert got["b_clamped"] == 1 and np.isfinite(got["cc"])
 
 
+@pytest.mark.parametrize("shape", [(12, 10, 9), (15, 8, 16)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_inverse_fft_in_place_gives_irfftns_values_exactly(shape, dtype):
+    from scipy import fft
+
+    from qscore.analysis.emodel import irfftn_in_place
+
+    grid = np.random.default_rng(sum(shape)).normal(size=shape).astype(dtype)
+    spectrum = fft.rfftn(grid)
+    want = fft.irfftn(spectrum, s=shape)
+    got = irfftn_in_place(spectrum.copy(), shape)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
 def test_emodel_values_lie_on_the_map_grid(helix):
     coords, elements = helix
     b = np.full(len(coords), 30.0)

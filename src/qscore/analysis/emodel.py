@@ -26,7 +26,7 @@ from .cc_core import THRESHOLD, atomic_numbers, box_pair_sums, correlations, def
 from .edensity import atom_gaussians, density_radius, form_factor_table, splat_density
 
 __all__ = ["EMODEL_BYTES_PER_POINT", "SLAB_BYTES", "MAX_B_FACTOR", "emodel_geometry", "EModel", "emodel_correlation",
-           "clamped_b"]
+           "clamped_b", "irfftn_in_place"]
 
 #: bytes per grid point of an electron-scattering model map at its peak: the float32 density grid (4) and its
 #: single-precision half-complex transform (4), then that transform and the float32 result (4 + 4)
@@ -193,13 +193,8 @@ class EModel:
         spectrum = fft.rfftn(grid, workers=-1)
         del grid
         _cut_spectrum(spectrum, *self._s2, self._blur / 4.0, 1.0 / self.resolution ** 2)
-        # irfftn in two passes: in place across z and y, then to real along x (irfftn itself copies the spectrum
-        # first, 12 bytes a point at its peak, not 8), scaled by 1/N at the end as pocketfft scales it (the same
-        # float32 product, so the same values)
-        spectrum = fft.ifftn(spectrum, axes=(0, 1), workers=-1, overwrite_x=True, norm="forward")
-        full = fft.irfft(spectrum, n=self._shape[2], axis=2, workers=-1, overwrite_x=True, norm="forward")
+        full = irfftn_in_place(spectrum, self._shape)
         del spectrum
-        full *= np.float32(1 / np.longdouble(math.prod(self._shape)))
         oz, oy, ox = self._offset
         bz, by, bx = self.box
         return full[oz:oz + (bz.stop - bz.start), oy:oy + (by.stop - by.start), ox:ox + (bx.stop - bx.start)]
@@ -216,6 +211,25 @@ class EModel:
     def pair_sums(self, b_iso, threshold: float = THRESHOLD) -> np.ndarray:
         """The pooled sums (:func:`qscore.analysis.cc_core.box_pair_sums`) of the model map against the map."""
         return box_pair_sums(self._model_box(b_iso), self.map_values, float(threshold))
+
+
+def irfftn_in_place(spectrum: np.ndarray, shape: tuple) -> np.ndarray:
+    """``scipy.fft.irfftn(spectrum, s=shape)`` of a 3-D half-complex spectrum, the same values, with 8 bytes a
+    point at the peak instead of 12: in place across the first two axes, then to real along the last (irfftn
+    copies the spectrum first), scaled by 1/N at the end as pocketfft scales it (the same float32 product).
+    ``spectrum`` is overwritten.
+
+    Parameters
+    ----------
+    spectrum : (nz, ny, nx // 2 + 1) complex
+    shape : (nz, ny, nx) — of the real result
+    """
+    from scipy import fft
+
+    spectrum = fft.ifftn(spectrum, axes=(0, 1), workers=-1, overwrite_x=True, norm="forward")
+    out = fft.irfft(spectrum, n=shape[2], axis=2, workers=-1, overwrite_x=True, norm="forward")
+    out *= out.dtype.type(1 / np.longdouble(math.prod(shape)))
+    return out
 
 
 @njit(cache=True, nogil=True)
