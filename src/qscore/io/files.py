@@ -20,7 +20,7 @@ from .numtext import Cells, g6_cells, int_cells, join_rows, text_cells
 from .paths import unzipped_name
 
 __all__ = ["check_input_path", "check_output_file", "atomic_path", "all_or_nothing", "write_text", "write_json",
-           "write_table", "csv_text", "csv_chunks", "CSV_CHUNK_ROWS"]
+           "write_table", "csv_text", "csv_chunks", "CSV_CHUNK_ROWS", "release_freed_memory"]
 
 
 def check_input_path(path, suffixes, kind: str) -> Path:
@@ -170,6 +170,19 @@ def _jsonable(obj):
     return obj
 
 
+def release_freed_memory() -> None:
+    """Hand memory freed by Python back to the OS (``malloc_trim``: glibc keeps freed memory, in every thread's
+    arena), so that what comes next — the map after the model, the report's forked workers after the tables —
+    does not stack on top of it.  A no-op where unavailable."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def write_table(path, table, *, threads: int = 1) -> None:
     """Write a DataFrame atomically as CSV (``.csv``), TSV (``.tsv``) or Parquet (``.parquet``).
 
@@ -186,6 +199,8 @@ def write_table(path, table, *, threads: int = 1) -> None:
         else:
             with open(tmp, "w", encoding="utf-8", newline="") as f:
                 f.writelines(csv_chunks(table, "\t" if path.suffix == ".tsv" else ",", threads=threads))
+            if threads > 1:
+                release_freed_memory()
 
 
 def _field(sep: str):
@@ -261,8 +276,8 @@ def csv_chunks(table, sep: str = ",", rows: int = CSV_CHUNK_ROWS, *, threads: in
     table : DataFrame
     sep : str — the field separator
     rows : int — rows per piece
-    threads : int — pieces formatted at once, on threads (the compiled formatters release the GIL); at most
-        that many are held before they are yielded, in order
+    threads : int — pieces formatted at once, on threads (the compiled formatters release the GIL), each of
+        ``rows // threads`` rows, so that what is held at once stays that of one piece of ``rows``; yielded in order
 
     Yields
     ------
@@ -274,16 +289,18 @@ def csv_chunks(table, sep: str = ",", rows: int = CSV_CHUNK_ROWS, *, threads: in
         yield "\n" * len(table)
         return
 
-    def piece(start: int) -> str:
-        part = table.iloc[start:start + rows]
+    def piece(bounds: tuple) -> str:
+        part = table.iloc[bounds[0]:bounds[1]]
         return join_rows([_column_cells(part[c], quote) for c in part.columns], sep).decode()
 
-    starts = range(0, len(table), rows)
-    if threads <= 1 or len(starts) <= 1:
-        yield from map(piece, starts)
+    threads = max(int(threads), 1)
+    size = max(1, rows // threads)
+    pieces = [(start, start + size) for start in range(0, len(table), size)]
+    if threads == 1 or len(pieces) == 1:
+        yield from map(piece, pieces)
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=int(threads)) as pool:
-        for i in range(0, len(starts), int(threads)):
-            yield from pool.map(piece, starts[i:i + int(threads)])
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for i in range(0, len(pieces), threads):
+            yield from pool.map(piece, pieces[i:i + threads])

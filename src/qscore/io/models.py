@@ -19,7 +19,7 @@ import pandas as pd
 from ..errors import InputFileError, ModelError, QScoreWarning
 from ..text import plural
 from ..types import Atoms, Model
-from .files import check_input_path
+from .files import check_input_path, release_freed_memory
 from .model_text import check_row_lengths, fast_columns, find_atom_site, read_bytes
 from .paths import unzipped_name
 
@@ -340,18 +340,6 @@ def model_format(path) -> str:
     return "pdb" if unzipped_name(path).lower().endswith((".pdb", ".ent")) else "mmcif"
 
 
-def _release_freed_memory() -> None:
-    """Hand memory freed by the parser back to the OS (glibc keeps it otherwise: ~0.1 GB per million
-    atoms), so that the map read next does not stack on top of it.  A no-op where unavailable."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 _PDB_COORDS = ((30, 38), (38, 46), (46, 54))  # x, y, z: columns 31-38, 39-46, 47-54
 
 
@@ -434,7 +422,7 @@ def _read_mmcif(p: Path) -> Model:
         model = Model(path=str(p), format="mmcif", atoms=_atoms_from_columns(get, n_rows, chem, str(p)),
                       loop=replace(loop, n_rows=n_rows))
         del get
-        _release_freed_memory()
+        release_freed_memory()  # the parser's (glibc keeps it otherwise: ~0.1 GB per million atoms)
         return model
     if loop is not None:
         check_row_lengths(data, loop, p)
