@@ -3,7 +3,7 @@
 :func:`ligand_table` lists them (each copy) from the analysis's residue table, with their kind —
 'saccharide' for the carbohydrate components of :data:`SACCHARIDES` (the monosaccharides the PDB's
 glycan entries use most), 'ion' and 'ligand' — and the number of their atoms outside the map;
-:func:`ligand_atoms` gives one ligand's atoms and their Q (:func:`ligands_atoms` those of many).
+:func:`ligand_atoms` gives one ligand's atoms and their Q (:func:`atoms_of_ligands` those of many).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["SACCHARIDES", "ligand_table", "ligand_atoms", "ligands_atoms", "LIGAND_TYPES"]
+__all__ = ["SACCHARIDES", "ligand_table", "ligand_atoms", "atoms_of_ligands", "LIGAND_TYPES"]
 
 LIGAND_TYPES = ("ligand", "ion")
 #: chemical-component ids of common monosaccharides (N-/O-glycans, glycolipids, cell-wall sugars)
@@ -50,10 +50,10 @@ def ligand_atoms(atom_table: pd.DataFrame, chain: str, res_num: int, ins_code: s
     -------
     DataFrame — atom_name, altloc, element, Q, status
     """
-    return ligands_atoms(atom_table, [(chain, res_num, ins_code)])[0]
+    return atoms_of_ligands(atom_table, [(chain, res_num, ins_code)])[0]
 
 
-def ligands_atoms(atom_table: pd.DataFrame, keys) -> list:
+def atoms_of_ligands(atom_table: pd.DataFrame, keys) -> list:
     """:func:`ligand_atoms` of each residue of ``keys``, the table grouped once (not searched once per residue).
 
     Parameters

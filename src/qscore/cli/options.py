@@ -19,8 +19,8 @@ EMDB_COMPAT = click.option("--emdb-compat", is_flag=True,
                            help="Reproduce multi-process MapQ (the EMDB's numbers) for maps whose origin is off the "
                                 "voxel lattice.")
 THREADS = click.option("--threads", "-j", type=click.IntRange(min=0), default=0,
-                       help="Threads for scoring and the model maps, and worker processes for the report's "
-                            "figures (0: all cores).")
+                       help="Threads for scoring, the model maps and writing the CSV tables, and worker processes "
+                            "for the report's figures (0: all cores).")
 PERMISSIVE = click.option("--permissive", is_flag=True,
                           help="Accept integer-mode maps (read as real values) and voxel sizes outside "
                                "0.05–20 Å, with a warning.")

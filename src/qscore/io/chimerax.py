@@ -193,9 +193,12 @@ def _residue_specs(atoms, rows: np.ndarray) -> list:
         spelt = _spell(c) if c.strip() else ""
         return None if spelt is None else (f"/{spelt}" if spelt else "")
 
+    def ins_part(i: str):  # None: the insertion code needs an attribute test (as residue_spec decides)
+        i = i.strip()
+        return i if not i or (len(i) == 1 and i.isascii() and i.isalpha()) else None
+
     parts = [chain_part(c) for c in chains.tolist()]
-    plain = [i.strip() if not i.strip() or (len(i.strip()) == 1 and i.strip().isascii() and i.strip().isalpha())
-             else None for i in inss.tolist()]
+    plain = [ins_part(i) for i in inss.tolist()]
     out = []
     for c, n, i, row in zip(chain_codes[rows].tolist(), np.asarray(atoms.res_num)[rows].tolist(),
                             ins_codes[rows].tolist(), rows.tolist(), strict=True):

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from ..analysis.ligands import LIGAND_TYPES, ligand_table, ligands_atoms
+from ..analysis.ligands import LIGAND_TYPES, atoms_of_ligands, ligand_table
 from .html_parts import drop_empty, escape, number, table_block, table_spec
 
 __all__ = ["ligand_section", "LIGAND_COLUMNS", "MAX_LIGAND_DETAILS"]
@@ -27,7 +27,7 @@ def _details(result, ligands, viewer: bool) -> str:
     atoms = result.atom_table(np.isin(result.atoms.mol_type, LIGAND_TYPES))  # each ligand is found among these
     out = []
     shown = ligands.head(MAX_LIGAND_DETAILS)
-    tables = ligands_atoms(atoms, zip(shown["chain"], shown["res_num"], shown["ins_code"], strict=True))
+    tables = atoms_of_ligands(atoms, zip(shown["chain"], shown["res_num"], shown["ins_code"], strict=True))
     for r, t in zip(shown.itertuples(), tables, strict=True):
         rows = "".join(f"<tr><td>{escape(a.atom_name)}{escape(a.altloc and ' ' + a.altloc)}</td><td>"
                        f"{escape(a.element)}</td><td class=\"num\">{number(a.Q)}</td><td>{escape(a.status)}</td></tr>"
