@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["EmdbQ", "emdb_q", "appearance_rank", "va_atom_q", "included_atoms", "allmodels_average", "va_colour",
-           "va_model_colour", "va_json", "Q_LEVELS", "EMDB_Q_DEFINITION"]
+__all__ = ["EmdbQ", "emdb_q", "appearance_rank", "decimal_round", "va_atom_q", "included_atoms", "allmodels_average",
+           "va_colour", "va_model_colour", "va_json", "Q_LEVELS", "EMDB_Q_DEFINITION"]
 
 #: what the summary says Q_emdb is
 EMDB_Q_DEFINITION = ("mean Q over the atoms not in HOH and not named H*, each matched to the Q file by the "
@@ -61,10 +61,7 @@ def va_atom_q(atoms, q, *, decimals: int = 6) -> np.ndarray:
     (n,) float
     """
     q = np.nan_to_num(np.asarray(q, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)  # '?' reads as 0
-    written = np.round(q, decimals)
-    scaled = q * 10.0 ** decimals
-    near_half = np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6)  # where printf may round otherwise
-    written[near_half] = np.char.mod(f"%.{decimals}f", q[near_half]).astype(np.float64)
+    written = decimal_round(q, decimals)
     if not len(q):
         return written
     # the package's coordinates are float32 (Biopython); one integer per cube, from the cubes' own range
@@ -99,18 +96,28 @@ def _round3(total: float, n: int) -> float:
     return round(float(total) / n, 3) if n else 0.0
 
 
+def decimal_round(values, decimals: int) -> np.ndarray:
+    """``values`` rounded to ``decimals`` digits as Python's ``round`` and printf's ``%.Nf`` round them (the exact
+    binary value, ties to even): ``np.round`` (rint of x·10^N, then /10^N) does the same except where x·10^N lies
+    next to a half, and those few are formatted by printf.
+
+    Parameters
+    ----------
+    values : (n,) float — finite
+    decimals : int
+    """
+    values = np.asarray(values, dtype=np.float64)
+    out = np.round(values, decimals)
+    scaled = values * 10.0 ** decimals
+    near_half = np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6)
+    out[near_half] = np.char.mod(f"%.{decimals}f", values[near_half]).astype(np.float64)
+    return out
+
+
 def _round3_all(total: np.ndarray, n: np.ndarray) -> list:
-    """:func:`_round3` of each (total, n), vectorised: ``np.round`` (rint of x·1000, then /1000) gives Python's
-    ``round(x, 3)`` except where x·1000 lies next to a half, which Python's exact decimal rounding decides
-    (those few are rounded by Python)."""
+    """:func:`_round3` of each (total, n), at once."""
     total, n = np.asarray(total, dtype=np.float64), np.asarray(n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, total / np.where(n > 0, n, 1), 0.0)
-    out = np.round(mean, 3)
-    scaled = mean * 1000.0
-    for i in np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6):
-        out[i] = round(float(mean[i]), 3)
-    return out.tolist()
+    return decimal_round(np.where(n > 0, total / np.where(n > 0, n, 1), 0.0), 3).tolist()
 
 
 @dataclass

@@ -247,8 +247,7 @@ def chain_table(atoms, q, *, status=None) -> pd.DataFrame:
     ``status`` also n_outside_map, n_no_density and Q_inside (the mean over the scored atoms only).
     """
     q, use = _check(atoms, q)
-    st = (np.asarray(status, dtype=object) if status is not None
-          else np.array(["scored"], dtype=object)[np.zeros(len(q), dtype=np.intp)])
+    st = np.asarray(status, dtype=object) if status is not None else np.full(len(q), "scored", dtype=object)
     # grouped by the codes of chain, type and molecule type (the strings put back after): the same groups, in
     # the same order of appearance, without hashing a million strings
     chain_codes, chains = atoms.codes("chain")
@@ -286,8 +285,7 @@ def model_table(atoms, q, *, status=None) -> pd.DataFrame:
     types absent from the model are left out; 'all' is always first.
     """
     q, use = _check(atoms, q)
-    residue = np.asarray(atoms.residue, dtype=np.int64)
-    n_res = int(residue.max()) + 1 if len(residue) else 0
+    residue = np.asarray(atoms.residue)
     mt = np.asarray(atoms.mol_type, dtype=str)
     if status is not None:
         st = np.asarray(status, dtype=object)
@@ -304,8 +302,8 @@ def model_table(atoms, q, *, status=None) -> pd.DataFrame:
         m = r.pop("mask")
         if r["group"] != "all" and not m.any():
             continue
-        row = {**r, "n_residues": int(np.count_nonzero(np.bincount(residue[m], minlength=n_res))),
-               "n_atoms": int(m.sum()), "Q": float(q[m].mean()) if m.any() else float("nan")}
+        row = {**r, "n_residues": len(pd.unique(residue[m])), "n_atoms": int(m.sum()),
+               "Q": float(q[m].mean()) if m.any() else float("nan")}
         if status is not None:
             inside = m & scored
             row.update(n_outside_map=int((m & outside).sum()), n_no_density=int((m & no_density).sum()),

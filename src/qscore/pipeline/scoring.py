@@ -280,8 +280,7 @@ class QScoreResult:
                 "hydrogens_without_heavy_atom": int(np.isnan(self.q[a.is_hydrogen]).sum()),
                 "outside_map": int(self.outside[heavy].sum()),
                 "no_density": int((self.status[heavy] == "no density").sum()),
-                "residues": int(np.count_nonzero(np.bincount(np.asarray(a.residue, dtype=np.int64)))) if len(a) else 0,
-                "chains": int(len(pd.unique(a.codes("chain")[0])))}
+                "residues": len(pd.unique(a.residue)), "chains": len(pd.unique(a.codes("chain")[0]))}
 
     def summary(self) -> dict:
         """A JSON-ready summary: inputs, versions, parameters, map statistics, counts, mean Q; and, once
