@@ -89,6 +89,13 @@ def residue_spec(chain: str, res_num: int, ins_code: str) -> str:
     -------
     str
     """
+    head, tail = _around_number(chain, ins_code)
+    return f"{head}{int(res_num)}{tail}"
+
+
+def _around_number(chain, ins_code) -> tuple:
+    """What a residue's specification puts before and after its number, which depend on its chain and insertion
+    code only: ('/A:', 'B') for ``/A:26B``; attribute tests where the grammar cannot spell them."""
     chain, ins_code = str(chain), str(ins_code).strip()
     res_attrs = []
     chain_part = ""
@@ -99,10 +106,8 @@ def residue_spec(chain: str, res_num: int, ins_code: str) -> str:
         else:
             chain_part = f"/{spelt}"
     if ins_code and not (len(ins_code) == 1 and ins_code.isascii() and ins_code.isalpha()):
-        res_attrs.insert(0, f"number={int(res_num)}")
-        res_attrs.insert(1, f"insertion_code={_quoted(ins_code)}")
-        return chain_part + "::" + ",".join(res_attrs)
-    return chain_part + f":{int(res_num)}{ins_code}" + ("::" + ",".join(res_attrs) if res_attrs else "")
+        return chain_part + "::number=", "," + ",".join([f"insertion_code={_quoted(ins_code)}", *res_attrs])
+    return chain_part + ":", ins_code + ("::" + ",".join(res_attrs) if res_attrs else "")
 
 
 def atom_spec(chain: str, res_num: int, ins_code: str, name: str) -> str:
@@ -184,28 +189,15 @@ def _atom_specs(result) -> tuple:
 
 
 def _residue_specs(atoms, rows: np.ndarray) -> list:
-    """:func:`residue_spec` of the residues of the atoms ``rows``: each chain ID spelt once, and the residues of
-    chains that spell and insertion codes that need no attribute test written as ``/A:26B`` directly."""
-    chain_codes, chains = atoms.codes("chain")
+    """:func:`residue_spec` of the residues of the atoms ``rows``, what goes around the number worked out once per
+    (chain, insertion code)."""
+    chain_codes, _ = atoms.codes("chain")
     ins_codes, inss = atoms.codes("ins_code")
-
-    def chain_part(c: str):  # None: the chain needs an attribute test
-        spelt = _spell(c) if c.strip() else ""
-        return None if spelt is None else (f"/{spelt}" if spelt else "")
-
-    def ins_part(i: str):  # None: the insertion code needs an attribute test (as residue_spec decides)
-        i = i.strip()
-        return i if not i or (len(i) == 1 and i.isascii() and i.isalpha()) else None
-
-    parts = [chain_part(c) for c in chains.tolist()]
-    plain = [ins_part(i) for i in inss.tolist()]
-    out = []
-    for c, n, i, row in zip(chain_codes[rows].tolist(), np.asarray(atoms.res_num)[rows].tolist(),
-                            ins_codes[rows].tolist(), rows.tolist(), strict=True):
-        part, ins = parts[c], plain[i]
-        out.append(f"{part}:{int(n)}{ins}" if part is not None and ins is not None
-                   else residue_spec(atoms.chain[row], n, atoms.ins_code[row]))
-    return out
+    pair_codes, _ = pd.factorize(chain_codes[rows].astype(np.int64) * len(inss) + ins_codes[rows])
+    first = np.asarray(rows)[np.unique(pair_codes, return_index=True)[1]]  # an atom of each pair, in pair order
+    around = [_around_number(atoms.chain[i], atoms.ins_code[i]) for i in first.tolist()]
+    return [f"{around[k][0]}{n}{around[k][1]}" for k, n in
+            zip(pair_codes.tolist(), np.asarray(atoms.res_num)[rows].astype(np.int64).tolist(), strict=True)]
 
 
 #: atoms written at a time to the ``.defattr`` file
