@@ -34,7 +34,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
-from machine import ISAS, isa_environment  # noqa: E402
+from machine import ISAS, bench_inputs, isa_environment  # noqa: E402
 
 STAGES = ("import", "read model", "read map", "first score", "kernel warm", "analyse", "CC", "write", "report")
 
@@ -102,11 +102,7 @@ def _command(args: list, threads: int) -> tuple:
 
 
 def measure(label: str, threads: int, out_dir: Path) -> dict:
-    # the inputs are made in a process of their own: a child's peak memory (ru_maxrss) starts from its
-    # parent's on Linux, so this process must stay small
-    subprocess.run([sys.executable, str(BENCH_DIR / "make_inputs.py"), "--sizes", label, "--out", str(out_dir)],
-                   check=True, stdout=sys.stderr)
-    info = json.loads((out_dir / "inputs.json").read_text())[label]
+    info = bench_inputs(label, out_dir)  # in a process of its own: this one must stay small
     run = subprocess.run([sys.executable, __file__, "--child", str(info["model"]), str(info["map"]), str(threads)],
                          capture_output=True, text=True, check=True)
     stages = json.loads(run.stdout.strip().splitlines()[-1])

@@ -12,8 +12,6 @@ line, is written as ``figures.md`` in ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,12 +27,11 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "out")
     args = parser.parse_args(argv)
-    subprocess.run([sys.executable, str(BENCH_DIR / "make_inputs.py"), "--sizes", args.size, "--out", str(args.out)],
-                   check=True, stdout=sys.stderr)
-    info = json.loads((args.out / "inputs.json").read_text())[args.size]
+    from machine import bench_inputs, machine_line
+
+    info = bench_inputs(args.size, args.out)
 
     import qscore
-    from machine import machine_line
     from qscore.core.engine import get_threads
     from qscore.pipeline import analysis_settings
     from qscore.report import render

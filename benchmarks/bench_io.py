@@ -76,13 +76,11 @@ def main(argv=None) -> int:
     if args.child:
         print(json.dumps(child(args.child[0], args.child[1], int(args.child[2]))))
         return 0
-    from machine import machine_line
+    from machine import bench_inputs, machine_line
 
     rows = []
     for label in args.sizes.split(","):
-        subprocess.run([sys.executable, str(BENCH_DIR / "make_inputs.py"), "--sizes", label, "--out", str(args.out)],
-                       check=True, stdout=sys.stderr)
-        info = json.loads((args.out / "inputs.json").read_text())[label]
+        info = bench_inputs(label, args.out)
         times = {}
         for op in OPS:
             run = subprocess.run([sys.executable, __file__, "--child", op, str(info["model"]), str(args.repeats)],

@@ -105,12 +105,10 @@ def main(argv=None) -> int:
     if args.child:
         print(json.dumps(child(args.child[0], args.child[1], int(args.child[2]))))
         return 0
-    from machine import machine_line
+    from machine import bench_inputs, machine_line
 
     args.out.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, str(BENCH_DIR / "make_inputs.py"), "--sizes", args.size, "--out", str(args.out)],
-                   check=True, stdout=sys.stderr)
-    info = json.loads((args.out / "inputs.json").read_text())[args.size]
+    info = bench_inputs(args.size, args.out)
     versions = [v.split("=", 1) for v in args.versions.split(",")]
     results = {}
     for label, src in versions:

@@ -14,7 +14,7 @@ import os
 import platform
 from pathlib import Path
 
-__all__ = ["cpu_name", "simd_level", "simd_text", "machine_line", "isa_environment", "ISAS"]
+__all__ = ["cpu_name", "simd_level", "simd_text", "machine_line", "isa_environment", "ISAS", "bench_inputs"]
 
 #: What ``--isa`` accepts: the CPU's own instructions, or AVX2 at most.
 ISAS = ("native", "avx2")
@@ -91,3 +91,23 @@ def isa_environment(isa: str) -> dict:
     if numpy_off:
         env["NPY_DISABLE_CPU_FEATURES"] = numpy_off
     return env
+
+
+def bench_inputs(label: str, out) -> dict:
+    """Make (or reuse) the inputs of one size with ``make_inputs.py``, in a process of its own (a child's peak
+    memory, ``ru_maxrss``, starts from its parent's on Linux, so the benchmark's own process must stay small),
+    and return the size's entry of ``inputs.json`` (``model``, ``map``, ``atoms``, ``map_mb``, …).
+
+    Parameters
+    ----------
+    label : str — a size of ``make_inputs.py`` ('100k', '400k', '1M', '3M')
+    out : str or Path — the folder of the inputs
+    """
+    import json
+    import subprocess
+    import sys
+
+    out = Path(out)
+    subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "make_inputs.py"), "--sizes", label,
+                    "--out", str(out)], check=True, stdout=sys.stderr)
+    return json.loads((out / "inputs.json").read_text())[label]
