@@ -9,7 +9,8 @@ fresh child process of its own (best of ``--repeats`` runs inside it, the file i
   starts from) and ``gemmi.read_structure`` (the same through gemmi's own entry point);
 * **read, qscore**: ``qscore.read_model`` (the atom arrays qscore scores, and what it needs to write the file back);
 * **write, gemmi**: ``Document.write_file`` of the document gemmi read (the file as it is, no column added);
-* **write, qscore**: ``qscore.io.writers.write_mmcif_with_q`` (the same file with the Q column added).
+* **write, qscore**: ``qscore.io.writers.write_mmcif_with_q`` (the same file with the Q column added), on one
+  thread and on two (``threads=2``, what ``qscore score --threads 2`` uses).
 
 The table gives each time and qscore's ratio to gemmi's (below 1: qscore is faster), headed by the CPU line,
 and is written as ``io.md`` in ``--out``.
@@ -29,7 +30,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 OPS = ("gemmi cif.read + make_structure", "gemmi read_structure", "qscore read_model", "gemmi write_file",
-       "qscore write_mmcif_with_q")
+       "qscore write_mmcif_with_q", "qscore write_mmcif_with_q, 2 threads")
 
 
 def _best(func, repeats: int) -> float:
@@ -63,7 +64,8 @@ def child(op: str, model: str, repeats: int) -> float:
 
         mdl = qscore.read_model(model)
         q = np.linspace(-0.5, 1.0, len(mdl.atoms))
-        return _best(lambda: write_mmcif_with_q(out, mdl, q), repeats)
+        threads = 2 if op.endswith("2 threads") else 1
+        return _best(lambda: write_mmcif_with_q(out, mdl, q, threads=threads), repeats)
 
 
 def main(argv=None) -> int:
@@ -88,14 +90,15 @@ def main(argv=None) -> int:
             times[op] = json.loads(run.stdout.strip().splitlines()[-1])
         mb = Path(info["model"]).stat().st_size / 1e6
         rows.append((label, info["atoms"], mb, times))
-    head = ["size", "atoms", "mmCIF MB", *[f"{op} s" for op in OPS], "read: qscore / gemmi", "write: qscore / gemmi"]
+    head = ["size", "atoms", "mmCIF MB", *[f"{op} s" for op in OPS], "read: qscore / gemmi", "write: qscore / gemmi",
+            "write, 2 threads: qscore / gemmi"]
     lines = [machine_line(), f"best of {args.repeats} in a fresh process per operation", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, atoms, mb, t in rows:
         read_ratio = t["qscore read_model"] / t["gemmi cif.read + make_structure"]
-        write_ratio = t["qscore write_mmcif_with_q"] / t["gemmi write_file"]
+        write_ratios = [t[op] / t["gemmi write_file"] for op in OPS[-2:]]
         lines.append("| " + " | ".join([label, f"{atoms:,}", f"{mb:.0f}", *[f"{t[op]:.2f}" for op in OPS],
-                                        f"{read_ratio:.2f}", f"{write_ratio:.2f}"]) + " |")
+                                        f"{read_ratio:.2f}", *[f"{r:.2f}" for r in write_ratios]]) + " |")
     text = "\n".join(lines) + "\n"
     (args.out / "io.md").write_text(text)
     print(text)

@@ -37,7 +37,7 @@ def test_a_small_model_is_written_line_by_line_without_the_kernel(tmp_path, monk
     model = read_model(path)
     q = np.linspace(0.0, 0.9, 300)
     calls = []
-    monkeypatch.setattr(writers, "_with_tokens", lambda *args: calls.append(args))
+    monkeypatch.setattr(writers, "_row_cuts", lambda *args: calls.append(args))
     write_mmcif_with_q(tmp_path / "small.cif", model, q)
     assert not calls
     monkeypatch.undo()
@@ -55,14 +55,15 @@ def test_blocks_written_by_the_compiled_kernel_give_the_bytes_of_the_line_by_lin
     q[7] = np.nan
     monkeypatch.setattr(writers, "_CHUNK_BYTES", 4096)  # many blocks, each ending on a whole line
     monkeypatch.setattr(numtext, "COMPILED_MIN", 0)  # the kernel, however few the rows
-    compiled, found = writers._with_tokens, []
-    monkeypatch.setattr(writers, "_with_tokens", lambda *args: found.append(compiled(*args)) or found[-1])
+    compiled, found = writers._row_cuts, []
+    monkeypatch.setattr(writers, "_row_cuts", lambda *args: found.append(compiled(*args)) or found[-1])
     write_mmcif_with_q(tmp_path / "fast.cif", model, q)
     assert len(found) > 50 and any(c is None for c in found) == bool(quoted_every)  # quotes: line by line
-    monkeypatch.setattr(writers, "_with_tokens", lambda *args: None)  # every block line by line
+    write_mmcif_with_q(tmp_path / "threads.cif", model, q, threads=3)  # three blocks at a time, in order
+    monkeypatch.setattr(writers, "_row_cuts", lambda *args: None)  # every block line by line
     write_mmcif_with_q(tmp_path / "lines.cif", model, q)
     fast = (tmp_path / "fast.cif").read_bytes()
-    assert fast == (tmp_path / "lines.cif").read_bytes()
+    assert fast == (tmp_path / "lines.cif").read_bytes() == (tmp_path / "threads.cif").read_bytes()
     block = gemmi.cif.read(str(tmp_path / "fast.cif"))[0]
     got = list(block.find_values("_atom_site.Q-score"))
     assert len(got) == 5000 and got[7] == "?" and abs(float(got[100]) - q[100]) < 1e-6

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
+from . import row_scan
 
 __all__ = ["AtomSiteLoop", "find_atom_site", "check_row_lengths", "fast_columns", "read_bytes"]
 
@@ -45,8 +46,8 @@ def find_atom_site(data: bytes) -> AtomSiteLoop | None:
     # mmCIF files put between categories) ends them too unless more rows follow it
     end, comments = m.end(), False
     while True:
-        found = _ROWS_END.search(data, end - 1)  # the first of them: one scan, not one per word
-        end = found.start() + 1 if found else len(data)
+        found = _rows_end(data, end - 1)  # the first of them: one scan, not one per word
+        end = found + 1 if found >= 0 else len(data)
         after = _COMMENTS.match(data, end).end()
         if after >= len(data) or data.startswith((b"loop_", b"_", b"data_", b"save_"), after):
             break
@@ -57,6 +58,17 @@ def find_atom_site(data: bytes) -> AtomSiteLoop | None:
 
 #: a line that ends a loop's rows: a comment, a new loop, item, block or save frame
 _ROWS_END = re.compile(rb"\n(?:#|loop_|_|data_|save_)")
+#: from this many bytes on, :func:`_rows_end` searches with compiled code (0.02 s for 1M atoms' rows, 0.04–0.05 s
+#: with the regex); below it the regex is quick and nothing needs loading
+COMPILED_BYTES = 1 << 20
+
+
+def _rows_end(data: bytes, pos: int) -> int:
+    """Where the newline before the first line from ``pos`` on that ends a loop's rows is (-1: none)."""
+    if len(data) - pos >= COMPILED_BYTES:
+        return row_scan.next_item_line(np.frombuffer(data, dtype=np.uint8), pos)
+    found = _ROWS_END.search(data, pos)
+    return found.start() if found else -1
 #: comment and blank lines
 _COMMENTS = re.compile(rb"(?:[ \t]*(?:#[^\n]*)?\r?\n)*")
 

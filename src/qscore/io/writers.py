@@ -6,14 +6,14 @@ Every write is atomic (:func:`qscore.io.files.atomic_path`): a failure never lea
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numba import njit
 
 from ..errors import OutputError, ParameterError
-from . import numtext
+from . import numtext, row_scan
 from .files import atomic_path
 from .model_text import find_atom_site, read_bytes
 from .models import model_document, model_structure
@@ -80,7 +80,7 @@ def mapq_pdb_remarks(*, sigma: float, model_name: str, map_name: str) -> str:
     return "".join(f"REMARK   0 {line}\n" for line in lines)
 
 
-def write_mmcif_with_q(path, model, q: np.ndarray, *, layout=DEFAULT_LAYOUT) -> None:
+def write_mmcif_with_q(path, model, q: np.ndarray, *, layout=DEFAULT_LAYOUT, threads: int = 1) -> None:
     """Write the model's mmCIF with a Q column right after B_iso_or_equiv (``_atom_site.Q-score`` with
     6 decimals in MapQ 2.9.7's layout, ``_atom_site.Q_score`` with 3 in the 2021 one); a Q column of
     either layout already in the file is replaced.
@@ -95,6 +95,7 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, layout=DEFAULT_LAYOUT) -> 
     model : Model
     q : (n,) float — one value per atom of ``model.atoms``
     layout : str or QLayout — '2.9.7' (default) or '2021'
+    threads : int — blocks of rows scanned and written at once, on threads (the fast reader's files)
     """
     layout = q_layout(layout)
     with atomic_path(path) as tmp:
@@ -106,7 +107,7 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, layout=DEFAULT_LAYOUT) -> 
             n_rows = model.loop.n_rows if model.loop.n_rows is not None else _count_rows(data, loop)
             values = _q_cells(model, q, layout.decimals, n_rows)
             with open(tmp, "wb") as f:
-                if _write_with_q_column(f, data, loop, values, layout.column):
+                if _write_with_q_column(f, data, loop, values, layout.column, threads):
                     return
         _write_with_gemmi(tmp, model, q, layout)
 
@@ -153,10 +154,10 @@ _TOKEN = re.compile(rb'"[^"]*"|\S+')
 _CHUNK_BYTES = 8 << 20
 
 
-def _write_with_q_column(f, data: bytes, loop, values: Cells, name: str) -> bool:
+def _write_with_q_column(f, data: bytes, loop, values: Cells, name: str, threads: int = 1) -> bool:
     """Write the mmCIF bytes to ``f`` with a Q tag (``name``) after B_iso_or_equiv and the value in every row,
-    a block of rows at a time; False (``f`` then holds a part) when the loop's rows are not one per line
-    or it has a Q column already (then gemmi does it)."""
+    a block of rows at a time (``threads`` blocks at once); False (``f`` then holds a part) when the loop's rows
+    are not one per line or it has a Q column already (then gemmi does it)."""
     tags = loop.tags
     if any(c in tags for c in Q_COLUMNS):
         return False
@@ -165,87 +166,84 @@ def _write_with_q_column(f, data: bytes, loop, values: Cells, name: str) -> bool
     tag_lines.insert(after + 1, f"_atom_site.{name}\n".encode())
     f.write(data[:loop.tags_start])
     f.write(b"".join(tag_lines))
-    row, pos, end = 0, loop.tags_end, loop.rows_end
-    widest = int((values.end - values.start).max()) if len(values) else 0
-    compiled = len(values) >= numtext.COMPILED_MIN  # few rows: the line-by-line path, no kernel to compile
-    while pos < end:
-        stop = min(end, data.find(b"\n", min(pos + _CHUNK_BYTES, end - 1)) + 1 or end)
-        chunk = data[pos:stop]
-        done = _with_tokens(chunk, len(tags), after, values, row, widest) if compiled else None
-        if done is None:
-            pieces = _line_pieces(chunk, len(tags), after)
-            if pieces is None or row + len(pieces) - 1 > len(values):
-                return False
-            out = [None] * (2 * len(pieces) - 1)
-            out[0::2] = pieces
-            out[1::2] = [b" " + v.encode() for v in values.take(slice(row, row + len(pieces) - 1)).strings()]
-            done = b"".join(out), len(pieces) - 1
-        f.write(done[0])
-        row += done[1]
+    blocks, pos = [], loop.tags_end
+    while pos < loop.rows_end:
+        stop = min(loop.rows_end, data.find(b"\n", min(pos + _CHUNK_BYTES, loop.rows_end - 1)) + 1 or loop.rows_end)
+        blocks.append((pos, stop))
         pos = stop
+    compiled = len(values) >= numtext.COMPILED_MIN  # few rows: the line-by-line path, no kernel to compile
+    threads = max(1, min(int(threads), len(blocks))) if compiled else 1
+    pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
+    run = pool.map if pool is not None else map
+    widest = int((values.end - values.start).max()) if len(values) else 0
+
+    def finish(job):  # (bytes, rows) of a block: inserted by the kernel, or already by lines
+        scan, row = job
+        return _insert(scan, values, row, widest) if row is not None else scan
+
+    row = 0
+    try:
+        for i in range(0, len(blocks), threads):
+            window = blocks[i:i + threads]
+            scans = run(lambda b: _row_cuts(data, *b, len(tags), after), window) if compiled else [None] * len(window)
+            jobs = []
+            for (pos, stop), scan in zip(window, scans, strict=True):
+                if scan is None:  # quoted values, or lines that are not rows: line by line
+                    text = _with_values_by_lines(data[pos:stop], len(tags), after, values, row)
+                    if text is None:
+                        return False
+                    jobs.append((text, None))
+                    row += text[1]
+                else:
+                    jobs.append((scan, row))
+                    row += len(scan[1])
+                if row > len(values):
+                    return False
+            for text, _ in run(finish, jobs):
+                f.write(text)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     if row != len(values):
         return False
     f.write(data[loop.rows_end:])
     return True
 
 
-def _with_tokens(chunk: bytes, n_tags: int, after: int, values: Cells, row: int, widest: int):
-    """``chunk`` (whole lines of the loop) with " " and the next value put after each row's token ``after``
-    (0-based; ``widest``: the longest value, bytes): (bytes, rows); None when a token starts with a quote or a text
-    field, a line holds neither 0 nor ``n_tags`` tokens, or there are more rows than values (then
-    :func:`_line_pieces` decides)."""
-    a = np.frombuffer(chunk, dtype=np.uint8)
-    out = np.empty(len(a) + (a.size // max(2 * n_tags, 1) + 2) * (widest + 1), dtype=np.uint8)
-    end, rows = _insert_tokens(a, n_tags, after, values.data, values.start, values.end, row, out)
-    return None if end < 0 else (out[:end].tobytes(), rows)
+def _row_cuts(data: bytes, pos: int, stop: int, n_tags: int, after: int):
+    """The block ``data[pos:stop]`` (whole lines of the loop), padded, and where each of its rows gets its
+    value (:func:`qscore.io.row_scan.row_cuts`); None when the compiled scan leaves it to
+    :func:`_with_values_by_lines` (a token starts with a quote, or a line holds neither 0 nor ``n_tags``
+    tokens)."""
+    a = row_scan.padded_rows(data, pos, stop)
+    cuts = np.empty((stop - pos + 1) // (2 * max(n_tags, 1)) + 1, dtype=np.int64)  # a row takes ≥ 2 n_tags bytes
+    rows = row_scan.row_cuts(a, stop - pos, n_tags, after, cuts)
+    return None if rows < 0 else (a, cuts[:rows], stop - pos)
 
 
-@njit(cache=True, nogil=True)
-def _insert_tokens(a, n_tags, after, data, start, end, row, out):
-    """:func:`_with_tokens`: (end of ``out``, rows), or (-1, 0) where it returns None."""
-    p, i, n, rows = 0, 0, a.shape[0], 0
-    while i < n:
-        stop = i
-        while stop < n and a[stop] != 10:
-            stop += 1
-        stop = min(stop + 1, n)  # the line, its newline included
-        count, cut, k = 0, -1, i
-        while k < stop:
-            c = a[k]
-            if c == 32 or 9 <= c <= 13:
-                k += 1
-                continue
-            if c == 34 or c == 39 or c == 59:  # " ' ; quoted values may hold spaces
-                return -1, 0
-            while k < stop and not (a[k] == 32 or 9 <= a[k] <= 13):
-                k += 1
-            if count == after:
-                cut = k
-            count += 1
-        if count != 0 and (count != n_tags or row + rows >= start.shape[0]):
-            return -1, 0
-        if count == 0:
-            cut = stop
-        for b in range(i, cut):
-            out[p] = a[b]
-            p += 1
-        if count:
-            r = row + rows
-            out[p] = 32
-            p += 1
-            for b in range(start[r], end[r]):
-                out[p] = data[b]
-                p += 1
-            rows += 1
-        for b in range(cut, stop):
-            out[p] = a[b]
-            p += 1
-        i = stop
-    return p, rows
+def _insert(scan, values: Cells, row: int, widest: int):
+    """(the block with " " and value ``row + r`` put at its cut r, its rows) for a :func:`_row_cuts` scan
+    (``widest``: the longest value, bytes)."""
+    a, cuts, n = scan
+    out = np.empty(n + len(cuts) * (widest + 1), dtype=np.uint8)
+    end = row_scan.insert_values(a, n, cuts, values.data, values.start, values.end, row, out)
+    return memoryview(out[:end]), len(cuts)
+
+
+def _with_values_by_lines(chunk: bytes, n_tags: int, after: int, values: Cells, row: int):
+    """:func:`_row_cuts` and :func:`_insert` line by line in Python, tokenising quoted values: (bytes, rows), or
+    None when the lines are not one row each or there are more rows than values."""
+    pieces = _line_pieces(chunk, n_tags, after)
+    if pieces is None or row + len(pieces) - 1 > len(values):
+        return None
+    out = [None] * (2 * len(pieces) - 1)
+    out[0::2] = pieces
+    out[1::2] = [b" " + v.encode() for v in values.take(slice(row, row + len(pieces) - 1)).strings()]
+    return b"".join(out), len(pieces) - 1
 
 
 def _line_pieces(chunk: bytes, n_tags: int, after: int):
-    """Where :func:`_with_tokens` cuts, line by line and tokenising quoted values: the pieces between the cuts
+    """Where :func:`_row_cuts` cuts, line by line and tokenising quoted values: the pieces between the cuts
     (None: not one row per line)."""
     head = re.compile(rb"\s*(?:\S+\s+){%d}\S+" % after)  # up to the end of the token after which Q goes
     pieces, last, pos = [], 0, 0

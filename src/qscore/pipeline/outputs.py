@@ -116,7 +116,7 @@ def write_q_models(result: QScoreResult, cif_path, pdb_path, mapq_layout=DEFAULT
     """
     layout = q_layout(mapq_layout)
     if cif_path is not None:
-        write_mmcif_with_q(cif_path, result.model, result.q, layout=layout)
+        write_mmcif_with_q(cif_path, result.model, result.q, layout=layout, threads=result.threads)
     if pdb_path is not None:
         remarks = "" if not layout.pdb_remarks else mapq_pdb_remarks(
             sigma=result.params.sigma, model_name=Path(result.model.path).name,
