@@ -144,8 +144,16 @@ def check_row_lengths(data: bytes, loop: AtomSiteLoop, path) -> None:
         f"{run[1] if run[2] > n else run[2]} values for {n} columns; fix or regenerate the file.")
 
 
+_COORDINATES = ("Cartn_x", "Cartn_y", "Cartn_z")
+#: the other columns the reader takes, as strings (numbers among them are converted once per distinct value)
+_STRINGS = ("pdbx_PDB_model_num", "auth_atom_id", "label_atom_id", "auth_comp_id", "label_comp_id", "auth_asym_id",
+            "label_asym_id", "auth_seq_id", "label_seq_id", "pdbx_PDB_ins_code", "label_alt_id", "type_symbol",
+            "B_iso_or_equiv", "occupancy")
+
+
 def fast_columns(data: bytes, loop: AtomSiteLoop):
-    """Fast, lean reader of the rows of the _atom_site loop with pandas' C tokenizer.
+    """Fast, lean reader of the rows of the _atom_site loop: compiled (:func:`qscore.io.row_scan.row_columns`)
+    where every row is a line of plain tokens, else with pandas' C tokenizer.
 
     Returns ``(get, n_rows)`` — get(tag) gives a float array (coordinates) or a pandas Categorical —
     or None when the loop is not in the simple form this reader handles (text fields,
@@ -159,13 +167,13 @@ def fast_columns(data: bytes, loop: AtomSiteLoop):
     """
     import io
 
+    compiled = _compiled_columns(data, loop)  # it declines all that follows (a token starting with # ; ' ")
+    if compiled is not None:
+        return compiled
     rows = data[loop.tags_end:loop.rows_end]
     if loop.comments or rows.startswith(b";") or b"\n;" in rows or (b"'" in rows and re.search(rb"\s'", rows)):
         return None
-    wanted = ["Cartn_x", "Cartn_y", "Cartn_z", "pdbx_PDB_model_num", "auth_atom_id", "label_atom_id",
-              "auth_comp_id", "label_comp_id", "auth_asym_id", "label_asym_id", "auth_seq_id",
-              "label_seq_id", "pdbx_PDB_ins_code", "label_alt_id", "type_symbol", "B_iso_or_equiv", "occupancy"]
-    use = [t for t in wanted if t in loop.tags]
+    use = [t for t in _COORDINATES + _STRINGS if t in loop.tags]
     last = loop.tags[-1]  # '' there tells a row with too few values (the tokenizer fills it in)
     if last not in use:
         use.append(last)
@@ -198,6 +206,41 @@ def fast_columns(data: bytes, loop: AtomSiteLoop):
         return table[tag].array if tag in table else None  # a pandas Categorical
 
     return get, len(table)
+
+
+def _compiled_columns(data: bytes, loop: AtomSiteLoop):
+    """:func:`fast_columns` by the compiled scan: the strings' categories are their text, sorted; None where the
+    scan leaves the loop to pandas (quotes, long or non-ASCII tokens, numbers that are not plain decimals, a line
+    that is not one row)."""
+    tags = loop.tags
+    strings = [t for t in _STRINGS if t in tags]
+    if len(set(tags)) != len(tags) or not all(c in tags for c in _COORDINATES):
+        return None
+    kind, slot = np.zeros(len(tags), dtype=np.int64), np.zeros(len(tags), dtype=np.int64)
+    for i, t in enumerate(_COORDINATES):
+        kind[tags.index(t)], slot[tags.index(t)] = 2, i
+    for i, t in enumerate(strings):
+        kind[tags.index(t)], slot[tags.index(t)] = 1, i
+    text = np.frombuffer(data, dtype=np.uint8)[loop.tags_end:loop.rows_end]
+    lines = row_scan.newlines(text) + 1
+    keys, numbers = np.empty((len(strings), lines), dtype=np.uint64), np.empty((3, lines))
+    rows = row_scan.row_columns(text, len(text), kind, slot, keys, numbers)
+    if rows < 0:
+        return None
+    columns = {t: numbers[i, :rows] for i, t in enumerate(_COORDINATES)}
+    columns.update((t, _packed_categorical(keys[i, :rows])) for i, t in enumerate(strings))
+    return columns.get, rows
+
+
+def _packed_categorical(keys: np.ndarray) -> pd.Categorical:
+    """The Categorical of strings packed into integers (:func:`qscore.io.row_scan.row_columns`), its categories
+    sorted."""
+    codes, distinct = pd.factorize(keys)
+    order = np.argsort(distinct)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    text = [int(k).to_bytes(8, "big").rstrip(b"\0").decode("ascii") for k in distinct[order]]
+    return pd.Categorical.from_codes(rank[codes], categories=pd.Index(text, dtype=str))
 
 
 def read_bytes(p) -> bytes:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["padded_rows", "row_cuts", "insert_values", "next_item_line"]
+__all__ = ["padded_rows", "row_cuts", "insert_values", "next_item_line", "newlines", "row_columns"]
 
 _U = np.uint64
 _LOW7 = _U(0x7F7F7F7F7F7F7F7F)
@@ -251,3 +251,116 @@ def _item_follows(a, i):
         return False
     w = (a[i], a[i + 1], a[i + 2], a[i + 3])
     return w == (108, 111, 111, 112) or w == (100, 97, 116, 97) or w == (115, 97, 118, 101)  # loop data save
+
+
+@njit(cache=True, nogil=True)
+def newlines(a):
+    """How many bytes of ``a`` (uint8) are newlines, eight at a time.
+
+    Parameters
+    ----------
+    a : (n,) uint8
+    """
+    n_words = a.shape[0] // 8
+    words = a[:8 * n_words].view(np.uint64)
+    count = 0
+    for wi in range(n_words):
+        count += _flagged(_equal(words[wi], 10))
+    for i in range(8 * n_words, a.shape[0]):
+        count += a[i] == 10
+    return count
+
+
+#: powers of ten that are exact in float64 (10^22 is the last)
+_POW10 = np.array([10.0 ** k for k in range(23)])
+
+
+@njit(cache=True, nogil=True)
+def row_columns(a, n, kind, slot, keys, numbers):
+    """The tokens of some columns of a loop's lines ``a[:n]``, one row a line: short strings packed into integers,
+    decimal numbers parsed.
+
+    Parameters
+    ----------
+    a : (≥n,) uint8 — the lines
+    n : int — their length
+    kind : (n_tags,) int64 — per column: 0 skipped, 1 a string (``keys[slot[t]]``), 2 a number (``numbers[slot[t]]``)
+    slot : (n_tags,) int64 — the row of ``keys`` or ``numbers`` it goes to
+    keys : (k, m) uint64 — filled with each string's bytes, big-endian and zero-padded: their order as integers is
+        the strings' order
+    numbers : (f, m) float64 — filled with each number, parsed as pandas and strtod parse it (correctly rounded)
+
+    Returns
+    -------
+    int — the rows, or -1 where the general reader must decide: a token with a byte that is not printable ASCII,
+    a double quote, or a first byte ' ; #; a string of more than 8 bytes; a number that is not a plain decimal of
+    at most 15 digits and 22 decimals; a line with a token holding other than ``n_tags`` of them; more than m rows;
+    a CR not before a LF
+    """
+    n_tags = kind.shape[0]
+    cap = max(keys.shape[1], numbers.shape[1])
+    row, tok, k = 0, 0, 0
+    while k < n:
+        c = a[k]
+        if c == 10 or c == 32 or c == 9 or c == 13:
+            if c == 13 and not (k + 1 < n and a[k + 1] == 10):
+                return -1
+            if c == 10 and tok:
+                if tok != n_tags:
+                    return -1
+                row += 1
+                tok = 0
+            k += 1
+            continue
+        s = k
+        while k < n and a[k] != 32 and a[k] != 9 and a[k] != 10 and a[k] != 13:
+            if a[k] < 33 or a[k] > 126 or a[k] == 34:
+                return -1
+            k += 1
+        if a[s] == 39 or a[s] == 59 or a[s] == 35 or tok >= n_tags or row >= cap:
+            return -1
+        if kind[tok] == 1:
+            if k - s > 8:
+                return -1
+            key = _U(0)
+            for b in range(s, s + 8):
+                key = (key << _U(8)) | (_U(a[b]) if b < k else _U(0))
+            keys[slot[tok], row] = key
+        elif kind[tok] == 2:
+            v = _decimal(a, s, k)
+            if v != v:
+                return -1
+            numbers[slot[tok], row] = v
+        tok += 1
+    if tok:  # a last line without a newline
+        if tok != n_tags:
+            return -1
+        row += 1
+    return row
+
+
+@njit(cache=True, nogil=True)
+def _decimal(a, s, e):
+    """The number ``a[s:e]`` spells ([+-] digits [. digits]), or NaN when it is not one of at most 15 significant
+    digits and 22 decimals.  Then the digits are an exact integer and 10^decimals an exact power, so one division
+    gives the correctly rounded value (Clinger's fast path), what pandas' and gemmi's parsers give."""
+    neg = a[s] == 45
+    i = s + 1 if a[s] == 45 or a[s] == 43 else s
+    mant, digits, decimals, dot, seen = 0, 0, 0, False, False
+    while i < e:
+        c = a[i]
+        if 48 <= c <= 57:
+            seen = True
+            if mant or c != 48:
+                digits += 1
+            mant = mant * 10 + (c - 48)
+            decimals += dot
+        elif c == 46 and not dot:
+            dot = True
+        else:
+            return np.nan
+        i += 1
+    if not seen or digits > 15 or decimals > 22:
+        return np.nan
+    v = mant / _POW10[decimals]
+    return -v if neg else v
