@@ -435,3 +435,13 @@ def test_molmap_groups_of_atoms_and_their_merged_boxes():
         assert not np.any(np.all(mlo[i] <= mhi[others] + 1.0, axis=1) & np.all(mlo[others] <= mhi[i] + 1.0, axis=1))
     inside = np.all((lo[:, None] - 30.0 >= mlo[None]) & (hi[:, None] + 30.0 <= mhi[None]), axis=2)
     assert inside.any(axis=1).all() and len(mlo) < len(lo)
+
+
+@pytest.mark.parametrize("alphabet", [["C", "N", "FE", "ZN", "", "Cl"], ["C", "Å", "ÅB", "x"], ["ABC", "A", "AB"], []])
+def test_distinct_strings_are_those_of_np_unique(alphabet):
+    from qscore.analysis.cc_core import distinct_strings
+
+    values = np.random.default_rng(1).choice(np.array(alphabet or [""]), 5000) if alphabet else np.array([], str)
+    expected, inverse = np.unique(values.astype(str), return_inverse=True)
+    got, codes = distinct_strings(values)
+    assert got.tolist() == expected.tolist() and codes.tolist() == inverse.reshape(-1).tolist()

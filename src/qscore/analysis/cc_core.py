@@ -16,7 +16,7 @@ from numba import njit
 from ..errors import ParameterError
 from ..types import check_resolution
 
-__all__ = ["THRESHOLD", "default_max_memory", "gib", "check_model_resolution", "atomic_numbers",
+__all__ = ["THRESHOLD", "default_max_memory", "gib", "check_model_resolution", "distinct_strings", "atomic_numbers",
            "occupancy_weights", "correlations", "pool", "pair_sums", "box_pair_sums"]
 
 #: model-map points at or above this value enter the correlation (docs/science.md §8)
@@ -61,12 +61,43 @@ def check_model_resolution(resolution: float, dmap) -> None:
                              parameter="resolution")
 
 
+def distinct_strings(values) -> tuple:
+    """``np.unique(values.astype(str), return_inverse=True)`` for a flat array, by hashing: strings of up to two
+    characters (element symbols) are packed into one integer each, so that a million of them are not sorted
+    (0.01 s instead of 0.15).
+
+    Parameters
+    ----------
+    values : (n,) str
+
+    Returns
+    -------
+    ((k,) str, (n,) int64) — the distinct strings, sorted, and each value's index into them
+    """
+    a = np.ascontiguousarray(np.asarray(values).astype(str).reshape(-1))
+    width = a.dtype.itemsize // 4
+    if width > 2 or not len(a):
+        distinct, inverse = np.unique(a, return_inverse=True)
+        return distinct, inverse.reshape(-1)
+    chars = a.view(np.uint32).reshape(-1, width).astype(np.uint64)
+    keys = chars[:, 0] << np.uint64(32)  # code points in order: the packed integers sort as the strings do
+    if width == 2:
+        keys |= chars[:, 1]
+    codes, distinct_keys = pd.factorize(keys)
+    order = np.argsort(distinct_keys)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    first = np.empty(len(order), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(a))[::-1]
+    return a[first[order]], rank[codes]
+
+
 def atomic_numbers(elements) -> np.ndarray:
     """Atomic number of each element symbol ('C', 'FE', …); 0 for unknown symbols ('X', '')."""
     import gemmi
 
     elements = np.asarray(elements).astype(str)
-    uniques, inverse = np.unique(elements, return_inverse=True)
+    uniques, inverse = distinct_strings(elements)
     z = np.array([gemmi.Element(e).atomic_number if e else 0 for e in uniques], dtype=np.int64)
     return z[inverse].reshape(elements.shape)
 

@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
+from .cc_core import distinct_strings
+
 __all__ = ["CUTOFF", "form_factor_coefficients", "form_factor_table", "atom_gaussians", "density_radius",
            "splat_density"]
 
@@ -36,8 +38,8 @@ def form_factor_coefficients(elements) -> tuple:
     -------
     (ndarray, ndarray)
     """
-    symbols, which = np.unique(np.asarray(elements).astype(str), return_inverse=True)
-    coefs = form_factor_table(symbols)[which.reshape(-1)]
+    symbols, which = distinct_strings(elements)
+    coefs = form_factor_table(symbols)[which]
     return coefs[:, :5], coefs[:, 5:]
 
 

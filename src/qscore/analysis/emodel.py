@@ -22,7 +22,16 @@ from numba import njit
 
 from ..core.engine import get_threads
 from ..errors import ModelError, ParameterError
-from .cc_core import THRESHOLD, atomic_numbers, box_pair_sums, correlations, default_max_memory, gib, pool
+from .cc_core import (
+    THRESHOLD,
+    atomic_numbers,
+    box_pair_sums,
+    correlations,
+    default_max_memory,
+    distinct_strings,
+    gib,
+    pool,
+)
 from .edensity import atom_gaussians, density_radius, form_factor_table, splat_density
 
 __all__ = ["EMODEL_BYTES_PER_POINT", "SLAB_BYTES", "MAX_B_FACTOR", "emodel_geometry", "EModel", "emodel_correlation",
@@ -61,8 +70,7 @@ def emodel_geometry(coords, elements, dmap, resolution: float, *, b_max: float =
     import gemmi
 
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 3)
-    symbols, codes = np.unique(np.asarray(elements).astype(str), return_inverse=True)
-    codes = codes.reshape(-1)
+    symbols, codes = distinct_strings(elements)
     usable = (atomic_numbers(symbols) > 0)[codes]
     if not usable.any():
         raise ModelError("No atom with a known element: a model map needs element symbols (type_symbol).")
@@ -75,7 +83,7 @@ def emodel_geometry(coords, elements, dmap, resolution: float, *, b_max: float =
     probe = gemmi.Atom()
     probe.b_iso = float(b_max) if np.isfinite(b_max) else 0.0
     radius = 0.0
-    for sym in symbols[np.unique(codes[usable])]:
+    for sym in symbols[np.bincount(codes[usable], minlength=len(symbols)) > 0]:
         probe.element = gemmi.Element(str(sym))
         radius = max(radius, dc.estimate_radius(probe))
     reach = radius + float(resolution)

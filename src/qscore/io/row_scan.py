@@ -129,7 +129,7 @@ def row_cuts(a, n, n_tags, after, cuts):
         return -1
     rows, count, nxt = 0, 0, -1  # rows done; the current line's tokens so far and where its token after + 1 starts
     for wi in range(n_words):
-        c = np.int64(starts_in[np.uint64(wi)])
+        c = np.int64(starts_in[wi])
         if c < 16:  # no line ends in this word
             if nxt < 0 and count <= after + 1 < count + c:
                 nxt = 8 * wi + _flag_index(_starts(words[wi], words[wi - 1] if wi else _SPACES), after + 1 - count)
