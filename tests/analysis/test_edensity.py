@@ -54,3 +54,11 @@ def test_the_radius_is_where_the_density_falls_to_the_cutoff():
     r = density_radius(amp, expo, 1e-5)
     rho = (amp * np.exp(-expo * r[:, None] ** 2)).sum(axis=1)
     assert np.allclose(rho, 1e-5, rtol=1e-6) and r[1] > r[0] > 2.0
+
+
+def test_radii_on_threads_are_those_of_one_thread():
+    rng = np.random.default_rng(4)
+    a, b = rng.uniform(0.1, 2.0, (1001, 5)), rng.uniform(0.5, 40.0, (1001, 5))
+    amp, expo = atom_gaussians(a, b, rng.uniform(0.0, 200.0, 1001), 70.0)
+    one = density_radius(amp, expo)
+    assert np.array_equal(density_radius(amp, expo, threads=3), one) and one.min() > 0

@@ -76,7 +76,7 @@ def atom_gaussians(a, b, b_iso, blur: float) -> tuple:
     return a * (4 * math.pi / total) ** 1.5, 4 * math.pi ** 2 / total
 
 
-def density_radius(amp, expo, cutoff: float = CUTOFF) -> np.ndarray:
+def density_radius(amp, expo, cutoff: float = CUTOFF, *, threads: int = 1) -> np.ndarray:
     """Per atom, the distance (Å) where its density falls to ``cutoff`` (0 where it never reaches it).
 
     Newton's method on log ρ as a function of u = r²: a sum of Gaussians makes it convex and decreasing,
@@ -87,13 +87,19 @@ def density_radius(amp, expo, cutoff: float = CUTOFF) -> np.ndarray:
     ----------
     amp, expo : (n, 5)
     cutoff : float — e/Å³
+    threads : int — blocks of atoms computed at once
 
     Returns
     -------
     (n,) float
     """
-    return _radii(np.ascontiguousarray(amp, dtype=np.float64), np.ascontiguousarray(expo, dtype=np.float64),
-                  float(cutoff))
+    amp, expo = np.ascontiguousarray(amp, dtype=np.float64), np.ascontiguousarray(expo, dtype=np.float64)
+    edges = np.linspace(0, len(amp), max(1, min(len(amp), int(threads))) + 1).astype(int)
+    if len(edges) <= 2:
+        return _radii(amp, expo, float(cutoff))
+    with ThreadPoolExecutor(max_workers=int(threads)) as ex:
+        return np.concatenate(list(ex.map(lambda a, b: _radii(amp[a:b], expo[a:b], float(cutoff)), edges[:-1],
+                                          edges[1:])))
 
 
 @njit(cache=True, nogil=True)
