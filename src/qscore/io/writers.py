@@ -100,12 +100,15 @@ def write_mmcif_with_q(path, model, q: np.ndarray, *, layout=DEFAULT_LAYOUT, thr
     layout = q_layout(layout)
     with atomic_path(path) as tmp:
         if model.loop is not None:  # read by the fast reader: stream the file with the column added
-            data = read_bytes(model.path)
-            loop = find_atom_site(data)
-            if loop is None or loop.tags != model.loop.tags:
-                raise OutputError(f"Model file '{model.path}' changed since it was read; score it again.")
-            n_rows = model.loop.n_rows if model.loop.n_rows is not None else _count_rows(data, loop)
-            values = _q_cells(model, q, layout.decimals, n_rows)
+            n_rows = model.loop.n_rows
+            with ThreadPoolExecutor(max_workers=1) as pool:  # the values formatted while the file is read
+                cells = pool.submit(_q_cells, model, q, layout.decimals, n_rows) if threads > 1 and n_rows else None
+                data = read_bytes(model.path)
+                loop = find_atom_site(data)
+                if loop is None or loop.tags != model.loop.tags:
+                    raise OutputError(f"Model file '{model.path}' changed since it was read; score it again.")
+                values = cells.result() if cells is not None else _q_cells(
+                    model, q, layout.decimals, n_rows if n_rows is not None else _count_rows(data, loop))
             with open(tmp, "wb") as f:
                 if _write_with_q_column(f, data, loop, values, layout.column, threads):
                     return
