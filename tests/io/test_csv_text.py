@@ -49,3 +49,16 @@ def test_a_table_written_in_blocks_of_rows_is_the_same_text(tmp_path):
     assert (tmp_path / "t.csv").read_text(encoding="utf-8") == csv_text(t)
     write_table(tmp_path / "t2.csv", t, threads=2)
     assert (tmp_path / "t2.csv").read_text(encoding="utf-8") == csv_text(t)
+
+
+def test_a_large_tables_short_last_piece_is_formatted_by_the_kernels_too(monkeypatch):
+    """The choice of compiled or Python formatting is made for the table, not for each piece of it."""
+    from qscore.io import files, numtext
+
+    monkeypatch.setattr(numtext, "COMPILED_MIN", 100)
+    seen = []
+    join = numtext.join_rows
+    monkeypatch.setattr(files, "join_rows", lambda *a, **k: seen.append(k.get("compiled")) or join(*a, **k))
+    t = pd.DataFrame({"f": np.linspace(0, 1, 250), "n": np.arange(250)})
+    text = "".join(files.csv_chunks(t, rows=120))  # pieces of 120, 120 and 10 rows
+    assert seen == [True, True, True] and text == t.to_csv(index=False, float_format="%.6g")

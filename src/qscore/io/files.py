@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputFileError, OutputError
+from . import numtext
 from .numtext import Cells, g6_cells, int_cells, join_rows, text_cells
 from .paths import unzipped_name
 
@@ -213,17 +214,18 @@ def _field(sep: str):
     return quote
 
 
-def _column_cells(values, quote) -> Cells:
+def _column_cells(values, quote, compiled: bool | None = None) -> Cells:
     """One column's cells as pandas writes them with ``float_format='%.6g'``: NaN and NA empty, bools True/False.
 
-    Numbers are formatted by :mod:`qscore.io.numtext`; strings and categories once per distinct value."""
+    Numbers are formatted by :mod:`qscore.io.numtext` (``compiled``: as there); strings and categories once per
+    distinct value."""
     import pandas as pd
 
     kind = values.dtype.kind if hasattr(values, "dtype") else "O"
     if kind == "f":
-        return g6_cells(values.to_numpy(dtype=np.float64))
+        return g6_cells(values.to_numpy(dtype=np.float64), compiled=compiled)
     if (kind == "i" or kind == "u" and values.dtype.itemsize < 8) and not values.hasnans:
-        return int_cells(values.to_numpy(dtype=np.int64))
+        return int_cells(values.to_numpy(dtype=np.int64), compiled=compiled)
     if kind == "b" and not values.hasnans:
         return text_cells(["False", "True"]).take(values.to_numpy(dtype=np.intp))
     if (isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values.dtype)
@@ -289,9 +291,12 @@ def csv_chunks(table, sep: str = ",", rows: int = CSV_CHUNK_ROWS, *, threads: in
         yield "\n" * len(table)
         return
 
+    compiled = len(table) >= numtext.COMPILED_MIN  # decided for the table: its last piece may be short
+
     def piece(bounds: tuple) -> str:
         part = table.iloc[bounds[0]:bounds[1]]
-        return join_rows([_column_cells(part[c], quote) for c in part.columns], sep).decode()
+        return join_rows([_column_cells(part[c], quote, compiled) for c in part.columns], sep,
+                         compiled=compiled).decode()
 
     threads = max(int(threads), 1)
     size = max(1, rows // threads)
