@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OutputError
+from . import numtext
 from .files import atomic_path, write_text
 from .models import model_structure
 from .numtext import fixed_cells, join_rows, repeated, text_cells
@@ -272,10 +273,12 @@ def write_defattr(path, result, *, decimals: int = 4) -> int:
     lines += [f"attribute: {ATTRIBUTE}", "match mode: 1-to-1", "recipient: atoms"]
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         f.write(("\n".join(lines) + "\n").encode())
+        compiled = len(keep) >= numtext.COMPILED_MIN  # for the file: its last block may be short
         for start in range(0, len(keep), _DEFATTR_BLOCK):  # each line: tab, residue and atom, tab, Q
             part = slice(start, start + _DEFATTR_BLOCK)
             f.write(join_rows([repeated("", len(q[part])), residue.take(part), name.take(part),
-                               fixed_cells(q[part], decimals)], ["\t", "", "\t"]))
+                               fixed_cells(q[part], decimals, compiled=compiled)], ["\t", "", "\t"],
+                              compiled=compiled))
     return len(keep)
 
 
