@@ -179,30 +179,25 @@ def _write_with_q_column(f, data: bytes, loop, values: Cells, name: str, threads
     pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
     run = pool.map if pool is not None else map
     widest = int((values.end - values.start).max()) if len(values) else 0
-
-    def finish(job):  # (bytes, rows) of a block: inserted by the kernel, or already by lines
-        scan, row = job
-        return _insert(scan, values, row, widest) if row is not None else scan
-
     row = 0
     try:
         for i in range(0, len(blocks), threads):
             window = blocks[i:i + threads]
             scans = run(lambda b: _row_cuts(data, *b, len(tags), after), window) if compiled else [None] * len(window)
-            jobs = []
+            jobs = []  # each gives a block's bytes with the values put in
             for (pos, stop), scan in zip(window, scans, strict=True):
                 if scan is None:  # quoted values, or lines that are not rows: line by line
-                    text = _with_values_by_lines(data[pos:stop], len(tags), after, values, row)
-                    if text is None:
+                    done = _with_values_by_lines(data[pos:stop], len(tags), after, values, row)
+                    if done is None:
                         return False
-                    jobs.append((text, None))
-                    row += text[1]
+                    jobs.append(lambda text=done[0]: text)
+                    row += done[1]
                 else:
-                    jobs.append((scan, row))
+                    jobs.append(lambda scan=scan, first=row: _insert(scan, values, first, widest))
                     row += len(scan[1])
                 if row > len(values):
                     return False
-            for text, _ in run(finish, jobs):
+            for text in run(lambda job: job(), jobs):
                 f.write(text)
     finally:
         if pool is not None:
@@ -224,13 +219,13 @@ def _row_cuts(data: bytes, pos: int, stop: int, n_tags: int, after: int):
     return None if rows < 0 else (a, cuts[:rows], stop - pos)
 
 
-def _insert(scan, values: Cells, row: int, widest: int):
-    """(the block with " " and value ``row + r`` put at its cut r, its rows) for a :func:`_row_cuts` scan
-    (``widest``: the longest value, bytes)."""
+def _insert(scan, values: Cells, row: int, widest: int) -> memoryview:
+    """The block of a :func:`_row_cuts` scan with " " and value ``row + r`` put at its cut r (``widest``: the
+    longest value, bytes)."""
     a, cuts, n = scan
     out = np.empty(n + len(cuts) * (widest + 1), dtype=np.uint8)
     end = row_scan.insert_values(a, n, cuts, values.data, values.start, values.end, row, out)
-    return memoryview(out[:end]), len(cuts)
+    return memoryview(out[:end])
 
 
 def _with_values_by_lines(chunk: bytes, n_tags: int, after: int, values: Cells, row: int):
