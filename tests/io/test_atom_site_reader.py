@@ -123,3 +123,13 @@ def test_numbers_are_correctly_rounded():
                                 np.empty((0, 1), np.uint64), numbers) == 1
     expected = np.array([float(w) for w in words])
     assert np.array_equal(numbers[:, 0], expected) and np.signbit(numbers[words.index("-0.000"), 0])
+
+
+def test_sorted_codes_are_np_uniques():
+    from qscore.types import sorted_codes
+
+    rng = np.random.default_rng(2)
+    keys = rng.integers(0, 2**63, 50, dtype=np.uint64)[rng.integers(0, 50, 4000)]  # 50 distinct keys, repeated
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    codes, got = sorted_codes(keys)
+    assert np.array_equal(got, distinct) and np.array_equal(codes, inverse.reshape(-1))

@@ -14,7 +14,7 @@ import pandas as pd
 from numba import njit
 
 from ..errors import ParameterError
-from ..types import check_resolution
+from ..types import check_resolution, sorted_codes
 
 __all__ = ["THRESHOLD", "default_max_memory", "gib", "check_model_resolution", "distinct_strings", "atomic_numbers",
            "occupancy_weights", "correlations", "pool", "pair_sums", "box_pair_sums"]
@@ -83,13 +83,10 @@ def distinct_strings(values) -> tuple:
     keys = chars[:, 0] << np.uint64(32)  # code points in order: the packed integers sort as the strings do
     if width == 2:
         keys |= chars[:, 1]
-    codes, distinct_keys = pd.factorize(keys)
-    order = np.argsort(distinct_keys)
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    first = np.empty(len(order), dtype=np.int64)
+    codes, distinct_keys = sorted_codes(keys)
+    first = np.empty(len(distinct_keys), dtype=np.int64)  # where each distinct string first occurs
     first[codes[::-1]] = np.arange(len(a))[::-1]
-    return a[first[order]], rank[codes]
+    return a[first], codes
 
 
 def atomic_numbers(elements) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
+from ..types import sorted_codes
 from . import row_scan
 
 __all__ = ["AtomSiteLoop", "find_atom_site", "check_row_lengths", "fast_columns", "read_bytes"]
@@ -235,12 +236,9 @@ def _compiled_columns(data: bytes, loop: AtomSiteLoop):
 def _packed_categorical(keys: np.ndarray) -> pd.Categorical:
     """The Categorical of strings packed into integers (:func:`qscore.io.row_scan.row_columns`), its categories
     sorted."""
-    codes, distinct = pd.factorize(keys)
-    order = np.argsort(distinct)
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    text = [int(k).to_bytes(8, "big").rstrip(b"\0").decode("ascii") for k in distinct[order]]
-    return pd.Categorical.from_codes(rank[codes], categories=pd.Index(text, dtype=str))
+    codes, distinct = sorted_codes(keys)
+    text = [int(k).to_bytes(8, "big").rstrip(b"\0").decode("ascii") for k in distinct]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(text, dtype=str))
 
 
 def read_bytes(p) -> bytes:
