@@ -1,9 +1,12 @@
-"""Where a value goes in each row of an mmCIF loop: compiled scanning, eight bytes at a time.
+"""The rows of an mmCIF loop scanned by compiled code: their columns read, and where a value goes in each.
+
+:func:`row_columns` is the fast reader's tokenizer (:mod:`qscore.io.model_text`): one pass over the rows keeps
+the columns the reader needs, the coordinates parsed and the strings packed into integers.
 
 :mod:`qscore.io.writers` adds the Q column to a model's ``_atom_site`` rows without parsing them: each row is
 copied as it is, with `` <value>`` put after its token ``after``.  To know where, and that a line is one row,
 every byte must be looked at; a byte at a time, with a branch per token boundary, that took 3 ns a byte (0.24 s
-for the 80 MB of a million atoms, more than gemmi takes to write the whole file).
+for the 80 MB of a million atoms, about what gemmi takes to write the whole file).
 
 :func:`row_cuts` reads the bytes as 64-bit words and classifies all eight bytes of a word at once with integer
 arithmetic (SWAR, "SIMD within a register"): a byte's high bit is set where the byte is what is looked for, and
