@@ -429,5 +429,24 @@ def sorted_codes(keys) -> tuple:
     return rank[codes], distinct[order]
 
 
+def combined_codes(*codes) -> np.ndarray:
+    """One code per distinct combination of several columns' codes, numbered by first appearance (renumbered after
+    each column, so that the combined integers never overflow).
+
+    Parameters
+    ----------
+    *codes : (n,) int arrays — e.g. the chain, residue number and insertion code of each atom
+
+    Returns
+    -------
+    (n,) int64
+    """
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c in codes:
+        c = np.asarray(c, dtype=np.int64)
+        key = pd.factorize(key * (int(c.max(initial=0)) + 1) + c)[0].astype(np.int64)
+    return key
+
+
 __all__ = ["MOLECULE_TYPES", "RESOLUTION_MAX", "MapStats", "DensityMap", "Atoms", "Model", "QParams",
-           "check_resolution", "ExpectedModel", "ArchiveData", "PublishedQ", "sorted_codes"]
+           "check_resolution", "ExpectedModel", "ArchiveData", "PublishedQ", "sorted_codes", "combined_codes"]

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OutputError
+from ..types import combined_codes
 from . import numtext
 from .files import atomic_path, write_text
 from .models import model_structure
@@ -211,11 +212,9 @@ def _choose_altlocs(model, index: np.ndarray) -> np.ndarray:
     Only the residues that hold an atom whose (chain, number, insertion code, name) another atom shares are
     ranked (:func:`_ranked_altlocs`); every other atom is kept, as the ranking would keep it."""
     a = model.atoms
-    codes = {c: a.codes(c)[0][index].astype(np.int64) for c in ("name", "chain", "ins_code")}
-    num = pd.factorize(np.asarray(a.res_num)[index])[0].astype(np.int64)
-    key = np.zeros(len(index), dtype=np.int64)
-    for c in (codes["chain"], num, codes["ins_code"], codes["name"]):  # renumbered at each step: no overflow
-        key = pd.factorize(key * (int(c.max(initial=0)) + 1) + c)[0].astype(np.int64)
+    codes = {c: a.codes(c)[0][index] for c in ("name", "chain", "ins_code")}
+    num = pd.factorize(np.asarray(a.res_num)[index])[0]
+    key = combined_codes(codes["chain"], num, codes["ins_code"], codes["name"])
     shared = pd.Series(key).duplicated(keep=False).to_numpy()
     residue = np.asarray(a.residue)[index]
     involved = np.isin(residue, residue[shared])

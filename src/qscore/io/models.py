@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import InputFileError, ModelError, QScoreWarning
 from ..text import plural
-from ..types import Atoms, Model
+from ..types import Atoms, Model, combined_codes
 from .files import check_input_path, release_freed_memory
 from .model_text import check_row_lengths, fast_columns, find_atom_site, read_bytes
 from .paths import unzipped_name
@@ -285,11 +285,7 @@ def _atoms_from_columns(get, n_all: int, chem_types: dict, path: str) -> Atoms:
     is_h = np.isin(element, ["H", "D"])
 
     # residue: chain, number, insertion code, name — combined integer codes, order of appearance
-    key = np.zeros(len(rows), dtype=np.int64)
-    for codes in (known["chain"][0], seq_codes, known["ins_code"][0], known["res_name"][0]):  # renumbered: no overflow
-        key = pd.factorize(key * (int(codes.max(initial=0)) + 1) + codes)[0].astype(np.int64)
-    residue, _ = pd.factorize(key)
-    residue = residue.astype(np.int64)
+    residue = combined_codes(known["chain"][0], seq_codes, known["ins_code"][0], known["res_name"][0])
     n_res = int(residue.max()) + 1
 
     # molecule type per residue, decided once per (name, heavy-atom count, sole heavy element)
