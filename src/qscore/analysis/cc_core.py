@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,8 @@ from numba import njit
 from ..errors import ParameterError
 from ..types import check_resolution, sorted_codes
 
-__all__ = ["THRESHOLD", "default_max_memory", "gib", "check_model_resolution", "distinct_strings", "atomic_numbers",
+__all__ = ["THRESHOLD", "default_max_memory", "gib", "check_model_resolution", "distinct_strings", "on_blocks",
+           "atomic_numbers",
            "occupancy_weights", "correlations", "pool", "pair_sums", "box_pair_sums"]
 
 #: model-map points at or above this value enter the correlation (docs/science.md §8)
@@ -87,6 +89,27 @@ def distinct_strings(values) -> tuple:
     first = np.empty(len(distinct_keys), dtype=np.int64)  # where each distinct string first occurs
     first[codes[::-1]] = np.arange(len(a))[::-1]
     return a[first], codes
+
+
+def on_blocks(func, n: int, threads: int, *, blocks: int | None = None) -> list:
+    """``func(a, b)`` for consecutive blocks [a, b) of range(n), on ``threads`` threads (for numba kernels that release
+    the GIL); the results in block order.  With one thread or one block, called here.
+
+    Parameters
+    ----------
+    func : callable (a, b) → result
+    n : int — what is cut into blocks
+    threads : int
+    blocks : int, optional — how many blocks (default one per thread; never more than n, at least one)
+    """
+    threads = max(1, int(threads))
+    k = max(1, min(int(n), threads if blocks is None else int(blocks)))
+    edges = np.linspace(0, int(n), k + 1).astype(int).tolist()  # k ≤ n: every block holds something
+    bounds = list(zip(edges[:-1], edges[1:], strict=True))
+    if threads == 1 or len(bounds) == 1:
+        return [func(a, b) for a, b in bounds]
+    with ThreadPoolExecutor(max_workers=threads) as ex:
+        return list(ex.map(lambda ab: func(*ab), bounds))
 
 
 def atomic_numbers(elements) -> np.ndarray:

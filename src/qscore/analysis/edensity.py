@@ -13,12 +13,11 @@ planes across the longer of the first two axes; every thread writes only its own
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
 
-from .cc_core import distinct_strings
+from .cc_core import distinct_strings, on_blocks
 
 __all__ = ["CUTOFF", "form_factor_coefficients", "form_factor_table", "atom_gaussians", "density_radius",
            "splat_density"]
@@ -94,12 +93,7 @@ def density_radius(amp, expo, cutoff: float = CUTOFF, *, threads: int = 1) -> np
     (n,) float
     """
     amp, expo = np.ascontiguousarray(amp, dtype=np.float64), np.ascontiguousarray(expo, dtype=np.float64)
-    edges = np.linspace(0, len(amp), max(1, min(len(amp), int(threads))) + 1).astype(int)
-    if len(edges) <= 2:
-        return _radii(amp, expo, float(cutoff))
-    with ThreadPoolExecutor(max_workers=int(threads)) as ex:
-        return np.concatenate(list(ex.map(lambda a, b: _radii(amp[a:b], expo[a:b], float(cutoff)), edges[:-1],
-                                          edges[1:])))
+    return np.concatenate(on_blocks(lambda a, b: _radii(amp[a:b], expo[a:b], float(cutoff)), len(amp), threads))
 
 
 @njit(cache=True, nogil=True)
@@ -240,16 +234,11 @@ def splat_density(pos, occ, amp, expo, radius, voxel, shape, *, threads: int = 1
     """
     grid = np.zeros(tuple(int(n) for n in shape), dtype=np.float32)
     args = tuple(np.ascontiguousarray(a, dtype=np.float64) for a in (pos, occ, amp, expo, radius, voxel))
-    if threads <= 1:
-        _splat_block(*args, 0, 0, grid.shape[0], grid)
-        return grid
     # threads own blocks of planes across the longer of the first two axes (a slab of a model map is thin along
     # its first): fewer atoms reach into two blocks, each of which computes the atom's factors again; the grid
     # stays C-contiguous (a transposed view would compile to a loop that does not vectorise)
     own = 0 if grid.shape[0] >= grid.shape[1] else 1
-    n = grid.shape[own]
-    edges = np.linspace(0, n, max(1, min(n, 4 * int(threads))) + 1).astype(int)
-    blocks = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
-    with ThreadPoolExecutor(max_workers=int(threads)) as ex:
-        list(ex.map(lambda b: _splat_block(*args, own, b[0], b[1], grid), blocks))
+    threads = max(1, int(threads))
+    on_blocks(lambda a, b: _splat_block(*args, own, a, b, grid), grid.shape[own], threads,
+              blocks=4 * threads if threads > 1 else 1)
     return grid

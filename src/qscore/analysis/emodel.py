@@ -16,7 +16,6 @@ memory side by side: ``benchmarks/bench_cc_slabs.py`` (figures in ``benchmarks/R
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -31,6 +30,7 @@ from .cc_core import (
     default_max_memory,
     distinct_strings,
     gib,
+    on_blocks,
     pool,
 )
 from .edensity import atom_gaussians, density_radius, form_factor_table, splat_density
@@ -202,7 +202,10 @@ class EModel:
                              self._voxel, self._shape, threads=threads)
         spectrum = fft.rfftn(grid, workers=-1)
         del grid
-        _cut_spectrum_on_threads(spectrum, self._s2, self._blur / 4.0, 1.0 / self.resolution ** 2, threads)
+        sz2, sy2, sx2 = self._s2
+        cut = (self._blur / 4.0, 1.0 / self.resolution ** 2)
+        on_blocks(lambda k0, k1, s=spectrum: _cut_spectrum(s[k0:k1], sz2[k0:k1], sy2, sx2, *cut), len(sz2),
+                  threads)  # each plane alone: the same values however the planes are split
         full = irfftn_in_place(spectrum, self._shape)
         del spectrum
         oz, oy, ox = self._offset
@@ -240,15 +243,6 @@ def irfftn_in_place(spectrum: np.ndarray, shape: tuple) -> np.ndarray:
     out = fft.irfft(spectrum, n=shape[2], axis=2, workers=-1, overwrite_x=True, norm="forward")
     out *= out.dtype.type(1 / np.longdouble(math.prod(shape)))
     return out
-
-
-def _cut_spectrum_on_threads(spectrum, s2, quarter_blur, s2_max, threads: int) -> None:
-    """:func:`_cut_spectrum` in blocks of planes on ``threads`` threads (each value alone: the same however split)."""
-    sz2, sy2, sx2 = s2
-    planes = np.linspace(0, len(sz2), max(1, min(len(sz2), threads)) + 1).astype(int)
-    with ThreadPoolExecutor(max_workers=threads) as ex:
-        list(ex.map(lambda k0, k1: _cut_spectrum(spectrum[k0:k1], sz2[k0:k1], sy2, sx2, quarter_blur, s2_max),
-                    planes[:-1], planes[1:]))
 
 
 @njit(cache=True, nogil=True)
