@@ -168,11 +168,13 @@ def fast_columns(data: bytes, loop: AtomSiteLoop):
     """
     import io
 
-    compiled = _compiled_columns(data, loop)  # it declines all that follows (a token starting with # ; ' ")
+    if loop.comments:
+        return None
+    compiled = _compiled_columns(data, loop)  # it declines all that follows (a token starting with ; ' ")
     if compiled is not None:
         return compiled
     rows = data[loop.tags_end:loop.rows_end]
-    if loop.comments or rows.startswith(b";") or b"\n;" in rows or (b"'" in rows and re.search(rb"\s'", rows)):
+    if rows.startswith(b";") or b"\n;" in rows or (b"'" in rows and re.search(rb"\s'", rows)):
         return None
     use = [t for t in _COORDINATES + _STRINGS if t in loop.tags]
     last = loop.tags[-1]  # '' there tells a row with too few values (the tokenizer fills it in)
