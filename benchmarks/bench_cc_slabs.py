@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -50,15 +49,13 @@ def main(argv=None) -> int:
     if args.child:
         print(json.dumps(child(args.child[0], args.child[1], int(args.child[2]))))
         return 0
-    from machine import bench_inputs, machine_line
+    from machine import bench_inputs, machine_line, publish, run_child
 
     args.out.mkdir(parents=True, exist_ok=True)
     info = bench_inputs(args.size, args.out)
     rows = []
     for budget in (int(b) for b in args.budgets.split(",")):
-        run = subprocess.run([sys.executable, __file__, "--child", info["model"], info["map"], str(budget)],
-                             capture_output=True, text=True, check=True)
-        rows.append(json.loads(run.stdout.strip().splitlines()[-1]))
+        rows.append(run_child(__file__, info["model"], info["map"], budget))
     whole = rows[0]
     lines = [machine_line(), "", f"{args.size}: {info['atoms']:,} atoms, map {info['map_mb']} MB", "",
              "| slab budget | slabs | CC s | process peak MB | CC's own peak MB | CC | CC-mean | ΔCC vs first "
@@ -68,10 +65,7 @@ def main(argv=None) -> int:
         lines.append(f"| {r['budget_mb'] or 'whole cell'}{' MB' if r['budget_mb'] else ''} | {r['slabs']} | "
                      f"{r['s']:.2f} | {r['peak_mb']:,} | {r['cc_peak_mb']:,} | {r['cc']:.7f} | {r['cc_mean']:.7f} | "
                      f"{r['cc'] - whole['cc']:+.1e} | {r['n_points']:,} |")
-    text = "\n".join(lines) + "\n"
-    (args.out / "cc_slabs.md").write_text(text)
-    print(text)
-    return 0
+    return publish(lines, args.out, "cc_slabs.md")
 
 
 if __name__ == "__main__":

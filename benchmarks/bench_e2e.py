@@ -34,7 +34,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
-from machine import ISAS, bench_inputs, isa_environment  # noqa: E402
+from machine import ISAS, bench_inputs, isa_environment, run_child  # noqa: E402
 
 STAGES = ("import", "read model", "read map", "first score", "kernel warm", "analyse", "CC", "write", "report")
 
@@ -103,9 +103,7 @@ def _command(args: list, threads: int) -> tuple:
 
 def measure(label: str, threads: int, out_dir: Path) -> dict:
     info = bench_inputs(label, out_dir)  # in a process of its own: this one must stay small
-    run = subprocess.run([sys.executable, __file__, "--child", str(info["model"]), str(info["map"]), str(threads)],
-                         capture_output=True, text=True, check=True)
-    stages = json.loads(run.stdout.strip().splitlines()[-1])
+    stages = run_child(__file__, info["model"], info["map"], threads)
     score_s, score_mb = _command(["score", str(info["model"]), str(info["map"]), "--resolution", "3"], threads)
     report_s, report_mb = _command(["report", str(info["model"]), str(info["map"]), "--resolution", "3"], threads)
     return {"size": label, "atoms": info["atoms"], "map_mb": round(info["map_mb"]), "stages": stages,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -78,16 +77,14 @@ def main(argv=None) -> int:
     if args.child:
         print(json.dumps(child(args.child[0], args.child[1], int(args.child[2]))))
         return 0
-    from machine import bench_inputs, machine_line
+    from machine import bench_inputs, machine_line, publish, run_child
 
     rows = []
     for label in args.sizes.split(","):
         info = bench_inputs(label, args.out)
         times = {}
         for op in OPS:
-            run = subprocess.run([sys.executable, __file__, "--child", op, str(info["model"]), str(args.repeats)],
-                                 capture_output=True, text=True, check=True)
-            times[op] = json.loads(run.stdout.strip().splitlines()[-1])
+            times[op] = run_child(__file__, op, info["model"], args.repeats)
         mb = Path(info["model"]).stat().st_size / 1e6
         rows.append((label, info["atoms"], mb, times))
     head = ["size", "atoms", "mmCIF MB", *[f"{op} s" for op in OPS], "read: qscore / gemmi", "write: qscore / gemmi",
@@ -99,10 +96,7 @@ def main(argv=None) -> int:
         write_ratios = [t[op] / t["gemmi write_file"] for op in OPS[-2:]]
         lines.append("| " + " | ".join([label, f"{atoms:,}", f"{mb:.0f}", *[f"{t[op]:.2f}" for op in OPS],
                                         f"{read_ratio:.2f}", *[f"{r:.2f}" for r in write_ratios]]) + " |")
-    text = "\n".join(lines) + "\n"
-    (args.out / "io.md").write_text(text)
-    print(text)
-    return 0
+    return publish(lines, args.out, "io.md")
 
 
 if __name__ == "__main__":

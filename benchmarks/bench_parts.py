@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -105,7 +104,7 @@ def main(argv=None) -> int:
     if args.child:
         print(json.dumps(child(args.child[0], args.child[1], int(args.child[2]))))
         return 0
-    from machine import bench_inputs, machine_line
+    from machine import bench_inputs, machine_line, publish, run_child
 
     args.out.mkdir(parents=True, exist_ok=True)
     info = bench_inputs(args.size, args.out)
@@ -115,9 +114,7 @@ def main(argv=None) -> int:
         env = dict(os.environ)
         if src:
             env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
-        run = subprocess.run([sys.executable, __file__, "--child", info["model"], info["map"], str(args.repeats)],
-                             capture_output=True, text=True, check=True, env=env)
-        results[label] = json.loads(run.stdout.strip().splitlines()[-1])
+        results[label] = run_child(__file__, info["model"], info["map"], args.repeats, env=env)
     labels = list(results)
     ratio = len(labels) > 1
     lines = [machine_line(), "", f"{args.size}: {info['atoms']:,} atoms; seconds, best of {args.repeats}", "",
@@ -128,10 +125,7 @@ def main(argv=None) -> int:
         if ratio:
             cells.append(f"{results[labels[-1]][part] / results[labels[0]][part]:.2f}")
         lines.append(f"| {part} | " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + "\n"
-    (args.out / "parts.md").write_text(text)
-    print(text)
-    return 0
+    return publish(lines, args.out, "parts.md")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ import os
 import platform
 from pathlib import Path
 
-__all__ = ["cpu_name", "simd_level", "simd_text", "machine_line", "isa_environment", "ISAS", "bench_inputs"]
+__all__ = ["cpu_name", "simd_level", "simd_text", "machine_line", "isa_environment", "ISAS", "bench_inputs",
+           "run_child", "publish"]
 
 #: What ``--isa`` accepts: the CPU's own instructions, or AVX2 at most.
 ISAS = ("native", "avx2")
@@ -111,3 +112,37 @@ def bench_inputs(label: str, out) -> dict:
     subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "make_inputs.py"), "--sizes", label,
                     "--out", str(out)], check=True, stdout=sys.stderr)
     return json.loads((out / "inputs.json").read_text())[label]
+
+
+def run_child(script, *args, env: dict | None = None):
+    """Run ``script --child ARGS…`` in a fresh Python process and return what its last line of output gives as
+    JSON (each benchmark measures in a child of its own, so that its peak memory and caches are its own).
+
+    Parameters
+    ----------
+    script : str or Path — the benchmark script (``__file__``)
+    *args : its child's arguments
+    env : dict, optional — the child's environment (``PYTHONPATH`` for another version, say)
+    """
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, str(script), "--child", *map(str, args)], capture_output=True, text=True,
+                         check=True, env=env)
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def publish(lines, out, name: str) -> int:
+    """Write a benchmark's Markdown table (its lines) to ``out/name`` and print it; returns 0, the exit code.
+
+    Parameters
+    ----------
+    lines : list of str — headed by :func:`machine_line`
+    out : Path — the output folder
+    name : str — the file's name (``io.md``, …)
+    """
+    text = "\n".join(lines) + "\n"
+    (Path(out) / name).write_text(text)
+    print(text)
+    return 0
