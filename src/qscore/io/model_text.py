@@ -59,8 +59,8 @@ def find_atom_site(data: bytes) -> AtomSiteLoop | None:
 
 #: a line that ends a loop's rows: a comment, a new loop, item, block or save frame
 _ROWS_END = re.compile(rb"\n(?:#|loop_|_|data_|save_)")
-#: from this many bytes on, :func:`_rows_end` searches with compiled code (0.02 s for 1M atoms' rows, 0.04–0.05 s
-#: with the regex); below it the regex is quick and nothing needs loading
+#: from this many bytes on, :func:`_rows_end` searches with compiled code (``benchmarks/bench_scan.py`` times it
+#: against the regex); below it the regex is quick and nothing needs loading
 COMPILED_BYTES = 1 << 20
 
 

@@ -5,8 +5,8 @@ the columns the reader needs, the coordinates parsed and the strings packed into
 
 :mod:`qscore.io.writers` adds the Q column to a model's ``_atom_site`` rows without parsing them: each row is
 copied as it is, with `` <value>`` put after its token ``after``.  To know where, and that a line is one row,
-every byte must be looked at; a byte at a time, with a branch per token boundary, that took 3 ns a byte (0.24 s
-for the 80 MB of a million atoms, about what gemmi takes to write the whole file).
+every byte must be looked at; a byte at a time, with a branch per token boundary, the whole write took twice
+gemmi's (``benchmarks/bench_io.py``).
 
 :func:`row_cuts` reads the bytes as 64-bit words and classifies all eight bytes of a word at once with integer
 arithmetic (SWAR, "SIMD within a register"): a byte's high bit is set where the byte is what is looked for, and
@@ -16,7 +16,7 @@ inside a word only where the line ends or where its token ``after + 1`` starts. 
 ``bytes.split`` splits on (space, tab, LF, VT, FF, CR), as in the line-by-line path it must agree with.
 
 :func:`next_item_line` finds where a loop's rows end the same way, looking only into the words that hold a
-newline (half the time of the regex it replaces for large files, in the reader and the writer).
+newline, for the reader and the writer (``benchmarks/bench_scan.py`` times it against the regex it replaces).
 """
 
 from __future__ import annotations
@@ -209,8 +209,9 @@ def insert_values(a, n, cuts, data, start, end, row, out):
 
 @njit(cache=True, nogil=True, inline="always")
 def _copy(src, lo, hi, out, p):
-    """``src[lo:hi]`` to ``out[p:]``; returns the end.  A loop on unsigned offsets: numba's slice assignment
-    costs 40 ns a call here (a view of each array), five times this, and signed offsets get wraparound checks."""
+    """``src[lo:hi]`` to ``out[p:]``; returns the end.  A loop on unsigned offsets: numba's slice assignment makes
+    a view of each array per call, several times this loop's cost for a row (``benchmarks/bench_scan.py``), and
+    signed offsets get wraparound checks."""
     o, s = np.uint64(p), np.uint64(lo)
     for k in range(hi - lo):
         out[o + np.uint64(k)] = src[s + np.uint64(k)]
