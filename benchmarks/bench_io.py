@@ -22,23 +22,17 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
+from machine import best_time  # noqa: E402
+
 OPS = ("gemmi cif.read + make_structure", "gemmi read_structure", "qscore read_model", "gemmi write_file",
        "qscore write_mmcif_with_q", "qscore write_mmcif_with_q, 2 threads")
 
 
-def _best(func, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def child(op: str, model: str, repeats: int) -> float:
@@ -49,22 +43,22 @@ def child(op: str, model: str, repeats: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / "out.cif")
         if op == "gemmi cif.read + make_structure":
-            return _best(lambda: gemmi.make_structure_from_block(gemmi.cif.read(model)[0]), repeats)
+            return best_time(lambda: gemmi.make_structure_from_block(gemmi.cif.read(model)[0]), repeats)
         if op == "gemmi read_structure":
-            return _best(lambda: gemmi.read_structure(model), repeats)
+            return best_time(lambda: gemmi.read_structure(model), repeats)
         if op == "gemmi write_file":
             doc = gemmi.cif.read(model)
-            return _best(lambda: doc.write_file(out), repeats)
+            return best_time(lambda: doc.write_file(out), repeats)
         import qscore
 
         if op == "qscore read_model":
-            return _best(lambda: qscore.read_model(model), repeats)
+            return best_time(lambda: qscore.read_model(model), repeats)
         from qscore.io.writers import write_mmcif_with_q
 
         mdl = qscore.read_model(model)
         q = np.linspace(-0.5, 1.0, len(mdl.atoms))
         threads = 2 if op.endswith("2 threads") else 1
-        return _best(lambda: write_mmcif_with_q(out, mdl, q, threads=threads), repeats)
+        return best_time(lambda: write_mmcif_with_q(out, mdl, q, threads=threads), repeats)
 
 
 def main(argv=None) -> int:

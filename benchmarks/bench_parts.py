@@ -27,23 +27,17 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
+from machine import best_time  # noqa: E402
+
 PARTS = ("read model", "analyse", "densities, 1 thread", "densities, 2 threads", "CC (electron scattering)",
          "atoms CSV", "residues CSV", ".defattr", "ligand section")
 
 
-def _best(func, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - t)
-    return round(best, 3)
 
 
 def child(model: str, map_path: str, repeats: int) -> dict:
@@ -60,7 +54,7 @@ def child(model: str, map_path: str, repeats: int) -> dict:
     from qscore.pipeline import analysis_settings
     from qscore.report.ligand_html import ligand_section
 
-    out = {"read model": _best(lambda: qscore.read_model(model), repeats)}
+    out = {"read model": best_time(lambda: qscore.read_model(model), repeats)}
     mdl, dmap = qscore.read_model(model), qscore.read_map(map_path)
     result = qscore.score(mdl, dmap, sigma=0.4, resolution=3.0, threads=2)
     settings = analysis_settings(0.4, 3.0, correlation=False)
@@ -69,7 +63,7 @@ def child(model: str, map_path: str, repeats: int) -> dict:
         result.analysis = None
         result.analyse(settings)
 
-    out["analyse"] = _best(analyse, repeats)
+    out["analyse"] = best_time(analyse, repeats)
     a = result.atoms
     blur = 8 * math.pi ** 2 / 1.1  # gemmi's blur for a 1 Å grid
     coef_a, coef_b = edensity.form_factor_coefficients(a.element)
@@ -78,18 +72,19 @@ def child(model: str, map_path: str, repeats: int) -> dict:
     pos = a.coords - a.coords.min(axis=0) + 12.0
     shape = tuple(int(n) for n in np.ceil(pos.max(axis=0) + 12.0))
     for threads in (1, 2):
-        out[f"densities, {threads} thread{'s' if threads > 1 else ''}"] = _best(
+        out[f"densities, {threads} thread{'s' if threads > 1 else ''}"] = best_time(
             lambda t=threads: edensity.splat_density(pos, np.ones(len(pos)), amp, expo, radius, np.ones(3), shape,
                                                      threads=t), repeats)
-    out["CC (electron scattering)"] = _best(
+    out["CC (electron scattering)"] = best_time(
         lambda: emodel.emodel_correlation(a.coords, a.element, a.b_iso, dmap, 3.0), repeats)
     kwargs = {"threads": 2} if "threads" in inspect.signature(write_table).parameters else {}
     tables = {"atoms CSV": result.atom_table(), "residues CSV": result.analysis.residues}
     with tempfile.TemporaryDirectory() as folder:
         for part, table in tables.items():
-            out[part] = _best(lambda t=table: write_table(os.path.join(folder, "t.csv"), t, **kwargs), repeats)
-        out[".defattr"] = _best(lambda: write_defattr(os.path.join(folder, "m.defattr"), result), repeats)
-    out["ligand section"] = _best(lambda: ligand_section(result, result.analysis, page_size=25, viewer=True), repeats)
+            out[part] = best_time(lambda t=table: write_table(os.path.join(folder, "t.csv"), t, **kwargs), repeats)
+        out[".defattr"] = best_time(lambda: write_defattr(os.path.join(folder, "m.defattr"), result), repeats)
+    out["ligand section"] = best_time(lambda: ligand_section(result, result.analysis, page_size=25, viewer=True),
+                                      repeats)
     return out
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,8 @@ from numba import njit
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
+
+from machine import best_time  # noqa: E402
 
 
 @njit(cache=True, nogil=True)
@@ -52,14 +53,6 @@ def _copy_by_offsets(a, lines, out):
     return p
 
 
-def _best(func, repeats: int) -> float:
-    func()  # compiled or cached: not timed
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def measure(model: str, repeats: int) -> list:
@@ -91,7 +84,8 @@ def measure(model: str, repeats: int) -> list:
         ("copying the rows, a line at a time", "slice assignment", "unsigned offsets",
          lambda: _copy_by_slices(rows, lines, out), lambda: _copy_by_offsets(rows, lines, out)),
     ]
-    return [(what, old, new, _best(f_old, repeats), _best(f_new, repeats)) for what, old, new, f_old, f_new in pieces]
+    return [(what, old, new, best_time(f_old, repeats, warm=True), best_time(f_new, repeats, warm=True))
+            for what, old, new, f_old, f_new in pieces]
 
 
 def main(argv=None) -> int:

@@ -15,7 +15,7 @@ import platform
 from pathlib import Path
 
 __all__ = ["cpu_name", "simd_level", "simd_text", "machine_line", "isa_environment", "ISAS", "bench_inputs",
-           "run_child", "publish"]
+           "run_child", "publish", "best_time"]
 
 #: What ``--isa`` accepts: the CPU's own instructions, or AVX2 at most.
 ISAS = ("native", "avx2")
@@ -146,3 +146,25 @@ def publish(lines, out, name: str) -> int:
     (Path(out) / name).write_text(text)
     print(text)
     return 0
+
+
+def best_time(func, repeats: int, *, warm: bool = False) -> float:
+    """The shortest of ``repeats`` timed calls of ``func`` (s); with ``warm``, one untimed call first (compiling or
+    loading what it needs).
+
+    Parameters
+    ----------
+    func : callable, no arguments
+    repeats : int
+    warm : bool
+    """
+    import time
+
+    if warm:
+        func()
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        func()
+        best = min(best, time.perf_counter() - t)
+    return best
